@@ -1,0 +1,7 @@
+// dbopt demo: arrives with its own issue.
+import { UsageError } from '../../errors.js';
+import type { GlobalOptions } from '../context.js';
+
+export async function runDemoCommand(_opts: GlobalOptions, _args: string[] = []): Promise<void> {
+  throw new UsageError('dbopt demo is not available in this build');
+}

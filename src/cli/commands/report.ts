@@ -1,0 +1,7 @@
+// dbopt report: arrives with its own issue.
+import { UsageError } from '../../errors.js';
+import type { GlobalOptions } from '../context.js';
+
+export async function runReportCommand(_opts: GlobalOptions, _args: string[] = []): Promise<void> {
+  throw new UsageError('dbopt report is not available in this build');
+}

