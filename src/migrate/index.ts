@@ -1,14 +1,27 @@
-// dbopt migrate: node-pg-migrate's programmatic runner, fed by dbopt's own SQL loader (which
-// splits files with the PostgreSQL parser and runs a file holding CONCURRENTLY outside a
-// transaction). Bookkeeping lives in the dbopt schema: dbopt.migrations.
+// dbopt migrate: node-pg-migrate's programmatic runner on a connection dbopt owns, with
+// dbopt's own advisory lock (held on a second connection), checksums of applied files, lint
+// before applying, safe concurrent index builds (build.ts), and lock_timeout retries with
+// backoff for other DDL. Bookkeeping lives in the dbopt schema: dbopt.migrations (node-pg-
+// migrate's table) and dbopt.migration_checksums.
 import { readdirSync, existsSync, writeFileSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Client } from 'pg';
+import { CONFIG_SPEC } from '../config.js';
+import { parseDuration } from '../duration.js';
 import { connect, type ConnectionTarget } from '../db/connection.js';
-import { UsageError, FindingsError } from '../errors.js';
+import { DbOptError, UsageError, FindingsError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { readSqlMigration, mustRunOutsideTransaction } from './sqlFile.js';
 import { isPgError, formatPgError } from '../db/pgerror.js';
+import { readSqlMigration, mustRunOutsideTransaction, type SqlMigrationFile, type SqlStatement } from './sqlFile.js';
+import { acquireMigrateLock, releaseMigrateLock } from './lock.js';
+import { CHECKSUMS_TABLE, ensureChecksumsTable, fileChecksum, forgetChecksumStep, readChecksums, recordChecksum, recordChecksumStep } from './checksums.js';
+import { buildIndexConcurrently, isConcurrentIndexBuild, useBuildSettings, useDdlSettings } from './build.js';
+import { describeBlockers, setSetting, startWatcher, type MigrateSettings, type MigrationSession } from './session.js';
+import { backoffDelay, sleep } from './wait.js';
+import { lintFiles, formatFinding, type LintFinding } from './lint/index.js';
+import { renderJsMigration } from './render.js';
+
+export type { MigrateSettings } from './session.js';
 
 export const MIGRATIONS_SCHEMA = 'dbopt';
 export const MIGRATIONS_TABLE = 'migrations';
@@ -20,7 +33,7 @@ export interface MigrationFile {
   file: string;
 }
 
-export interface MigrateOptions {
+export interface MigrateOptions extends Partial<MigrateSettings> {
   target: ConnectionTarget;
   dir: string;
   direction?: 'up' | 'down';
@@ -34,8 +47,10 @@ export interface MigrationRun {
   name: string;
   file: string;
   durationMs: number;
-  /** SQL that ran (dry-run: would run). */
+  /** SQL that would run (dry run). */
   sql?: string[];
+  /** What dbopt did beyond the SQL: healed indexes, ANALYZE, adopted indexes. */
+  notes?: string[];
 }
 
 export interface MigrateResult {
@@ -44,18 +59,49 @@ export interface MigrateResult {
   server: string;
   ran: MigrationRun[];
   pendingBefore: number;
+  /** Lint warnings of the pending migrations (errors refuse the run). */
+  lintWarnings: LintFinding[];
+  /** Tries that hit lock_timeout and were retried. */
+  lockRetries: number;
 }
 
 export interface MigrationStatus {
   name: string;
   file?: string;
-  state: 'applied' | 'pending' | 'missing';
+  state: 'applied' | 'pending' | 'modified' | 'missing';
   appliedAt?: string;
 }
 
 export interface StatusResult {
   server: string;
   migrations: MigrationStatus[];
+}
+
+/** Defaults of the migrate.* config keys, for library callers that pass none. */
+export function defaultMigrateSettings(): MigrateSettings {
+  const p = CONFIG_SPEC.migrate!.properties as Record<string, { default: unknown }>;
+  return {
+    lockTimeoutMs: parseDuration(p.lockTimeout!.default as string)!,
+    lockRetries: p.lockRetries!.default as number,
+    lockWaitMs: parseDuration(p.lockWait!.default as string)!,
+    buildLockTimeoutMs: parseDuration(p.buildLockTimeout!.default as string)!,
+    maintenanceWorkMem: p.maintenanceWorkMem!.default as string,
+    parallelWorkers: p.parallelWorkers!.default as number,
+    lint: p.lint!.default as boolean,
+  };
+}
+
+function settingsOf(opts: MigrateOptions): MigrateSettings {
+  const d = defaultMigrateSettings();
+  return {
+    lockTimeoutMs: opts.lockTimeoutMs ?? d.lockTimeoutMs,
+    lockRetries: opts.lockRetries ?? d.lockRetries,
+    lockWaitMs: opts.lockWaitMs ?? d.lockWaitMs,
+    buildLockTimeoutMs: opts.buildLockTimeoutMs ?? d.buildLockTimeoutMs,
+    maintenanceWorkMem: opts.maintenanceWorkMem ?? d.maintenanceWorkMem,
+    parallelWorkers: opts.parallelWorkers ?? d.parallelWorkers,
+    lint: opts.lint ?? d.lint,
+  };
 }
 
 export function listMigrationFiles(dir: string): MigrationFile[] {
@@ -68,6 +114,7 @@ export function listMigrationFiles(dir: string): MigrationFile[] {
     .map((f) => ({ name: f.slice(0, -path.extname(f).length), file: path.join(dir, f) }));
 }
 
+/** Applied migrations in order; empty when dbopt.migrations does not exist (creates nothing). */
 export async function appliedMigrations(client: Client): Promise<{ name: string; runOn: Date }[]> {
   const { rows } = await client.query<{ exists: boolean }>(
     `SELECT to_regclass($1) IS NOT NULL AS exists`,
@@ -82,83 +129,384 @@ export async function appliedMigrations(client: Client): Promise<{ name: string;
   return res.rows.map((r) => ({ name: r.name, runOn: r.run_on }));
 }
 
-/** node-pg-migrate loader for .sql files: statements split by the parser, CONCURRENTLY outside a transaction. */
-async function sqlLoader(filePaths: string[]) {
-  const units = [];
-  for (const filePath of filePaths) {
-    const parsed = await readSqlMigration(filePath, path.relative(process.cwd(), filePath));
-    const action = (section: typeof parsed.up) => (pgm: { noTransaction(): void; sql(s: string): void }) => {
-      if (section.statements.some(mustRunOutsideTransaction)) pgm.noTransaction();
-      for (const stmt of section.statements) pgm.sql(stmt.text);
+function rel(file: string): string {
+  return path.relative(process.cwd(), file) || file;
+}
+
+/** Applied files edited or deleted since they ran. */
+function checksumProblems(files: MigrationFile[], applied: string[], sums: Map<string, string>): { modified: MigrationFile[]; missing: string[] } {
+  const byName = new Map(files.map((f) => [f.name, f]));
+  const modified: MigrationFile[] = [];
+  const missing: string[] = [];
+  for (const name of applied) {
+    const f = byName.get(name);
+    if (!f) {
+      missing.push(name);
+      continue;
+    }
+    const sum = sums.get(name);
+    if (sum && sum !== fileChecksum(f.file)) modified.push(f);
+  }
+  return { modified, missing };
+}
+
+function refuseChecksumProblems(p: { modified: MigrationFile[]; missing: string[] }, dir: string): void {
+  if (p.modified.length === 0 && p.missing.length === 0) return;
+  const details = [
+    ...p.modified.map((f) => `${rel(f.file)}: edited after it was applied (its checksum differs from the one recorded in dbopt.migration_checksums)`),
+    ...p.missing.map((n) => `${n}: applied, but its file is missing from ${rel(dir)}`),
+  ];
+  const first = p.modified[0] ? rel(p.modified[0].file) : p.missing[0]!;
+  throw new UsageError(`applied migration ${first} was ${p.modified[0] ? 'edited' : 'deleted'}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`, {
+    details,
+    hint: 'Restore the applied file as it was and put the change in a new migration (dbopt migrate create NAME).',
+  });
+}
+
+function lintRefusal(findings: LintFinding[], when: string): FindingsError {
+  const first = findings[0]!;
+  return new FindingsError(`migrate lint found ${findings.length} error${findings.length === 1 ? '' : 's'} ${when}: ${first.file}${first.line ? `:${first.line}` : ''} ${first.code}`, {
+    details: findings.map(formatFinding),
+    hint: 'Fix the migrations as each line says (dbopt migrate lint shows them), or pass --no-lint to apply anyway.',
+  });
+}
+
+interface Prepared {
+  file: MigrationFile;
+  sql?: SqlMigrationFile;
+  checksum: string;
+}
+
+/** node-pg-migrate loader for .sql files: statements split by the parser; builds run by build.ts. */
+function sqlLoader(session: MigrationSession, prepared: Map<string, Prepared>) {
+  return async (filePaths: string[]) =>
+    filePaths.map((filePath) => {
+      const name = path.basename(filePath, '.sql');
+      const p = prepared.get(name);
+      const action = (direction: 'up' | 'down') => async (pgm: { noTransaction(): void; sql(s: string): void }) => {
+        session.current = name;
+        markStart(session, name);
+        const parsed = p?.sql;
+        const section = direction === 'up' ? parsed?.up : parsed?.down;
+        const stmts = section?.statements ?? [];
+        const bookkeeping = direction === 'up' ? recordChecksumStep(session.build, name, p!.checksum) : forgetChecksumStep(session.build, name);
+        if (!stmts.some(mustRunOutsideTransaction)) {
+          // One transaction (node-pg-migrate's BEGIN/COMMIT) holding the statements, the checksum and the record.
+          for (const s of stmts) pgm.sql(`${s.text}\n;`);
+          pgm.sql(bookkeeping);
+          return;
+        }
+        pgm.noTransaction();
+        for (const s of stmts) await runOutsideTransaction(session, s, parsed!);
+        if (session.signal?.aborted) throw session.signal.reason;
+        pgm.sql(bookkeeping);
+      };
+      return { id: filePath, filePaths: [filePath], actions: { up: action('up'), down: p?.sql?.down ? action('down') : false } };
+    });
+}
+
+async function runOutsideTransaction(session: MigrationSession, stmt: SqlStatement, parsed: SqlMigrationFile): Promise<void> {
+  if (session.signal?.aborted) throw session.signal.reason;
+  if (isConcurrentIndexBuild(stmt)) {
+    await buildIndexConcurrently(session, stmt, { file: parsed.file, fileText: parsed.text });
+    return;
+  }
+  if (mustRunOutsideTransaction(stmt)) {
+    // DROP INDEX / REINDEX CONCURRENTLY wait for older transactions like a build does.
+    await useBuildSettings(session);
+    try {
+      session.lastQuery = stmt.text;
+      await session.build.query(stmt.text);
+    } finally {
+      if (!session.signal?.aborted) await useDdlSettings(session);
+    }
+    return;
+  }
+  session.lastQuery = stmt.text;
+  await session.build.query(stmt.text);
+}
+
+const starts = new WeakMap<MigrationSession, Map<string, number>>();
+function markStart(session: MigrationSession, name: string): void {
+  const m = starts.get(session) ?? new Map<string, number>();
+  m.set(name, performance.now());
+  starts.set(session, m);
+}
+
+/** The default loader for JS/TS, wrapped to know which migration runs (for messages and timing). */
+function jsLoader(session: MigrationSession, jiti: { import(p: string): Promise<unknown> }) {
+  type Action = ((pgm: unknown, done?: () => void) => unknown) | false | undefined;
+  const wrap = (name: string, action: Action): Action => {
+    if (typeof action !== 'function') return action;
+    return async (pgm: unknown) => {
+      session.current = name;
+      markStart(session, name);
+      if (action.length === 2) await new Promise<void>((resolve) => void action(pgm, resolve));
+      else await action(pgm);
     };
-    units.push({
-      id: filePath,
-      filePaths: [filePath],
-      actions: { up: action(parsed.up), down: parsed.down ? action(parsed.down) : false },
+  };
+  return async (filePaths: string[]) => {
+    const units = [];
+    for (const filePath of filePaths) {
+      const mod = (await jiti.import(filePath)) as { up?: Action; down?: Action; shorthands?: unknown };
+      const name = path.basename(filePath, path.extname(filePath));
+      const up = wrap(name, mod.up);
+      units.push({ id: filePath, filePaths: [filePath], actions: { up, down: mod.down === undefined ? undefined : wrap(name, mod.down), shorthands: mod.shorthands } });
+    }
+    return units;
+  };
+}
+
+/** Map the statement that failed back to its file, line and column. */
+function describeFailure(err: unknown, session: MigrationSession, prepared: Map<string, Prepared>, target: ConnectionTarget): DbOptError {
+  if (err instanceof DbOptError) return err;
+  const name = session.current;
+  const p = name ? prepared.get(name) : undefined;
+  if (isPgError(err)) {
+    const stmt = p?.sql && session.lastQuery
+      ? [...p.sql.up.statements, ...(p.sql.down?.statements ?? [])].find((s) => `${s.text}\n;` === session.lastQuery || s.text === session.lastQuery)
+      : undefined;
+    const source = stmt && p?.sql ? { file: err.position ? p.sql.file : `${p.sql.file}:${stmt.line}:1`, text: stmt.text, offsetInFile: stmt.offset, fileText: p.sql.text } : undefined;
+    return new FindingsError(`migration ${name ?? '?'} failed: ${err.message}`, {
+      details: formatPgError(err, source, target.secrets),
+      hint: 'Fix the migration and run dbopt migrate again; the failed migration was not recorded (it ran in a transaction, or dbopt records it only after it succeeds).',
     });
   }
-  return units;
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/preceding already run migration|have been deleted|Error loading migration/.test(msg)) {
+    return new UsageError(msg, { hint: 'Migrations must be applied in file-name order: rename the new file so it sorts after the applied ones.' });
+  }
+  return new FindingsError(`migration ${name ?? '?'} failed: ${msg}`, { cause: err });
+}
+
+/** JS/TS migrations record through node-pg-migrate only; their checksums follow right after. */
+async function recordJsChecksums(client: Client, names: string[], prepared: Map<string, Prepared>, direction: 'up' | 'down'): Promise<void> {
+  for (const name of names) {
+    const p = prepared.get(name);
+    if (!p || p.sql) continue;
+    if (direction === 'up') await recordChecksum(client, name, p.checksum);
+    else await client.query(`DELETE FROM ${CHECKSUMS_TABLE} WHERE name = $1`, [name]);
+  }
+}
+
+async function prepare(files: MigrationFile[]): Promise<Map<string, Prepared>> {
+  const out = new Map<string, Prepared>();
+  for (const f of files) {
+    out.set(f.name, {
+      file: f,
+      checksum: fileChecksum(f.file),
+      sql: f.file.endsWith('.sql') ? await readSqlMigration(f.file, rel(f.file)) : undefined,
+    });
+  }
+  return out;
+}
+
+async function dryRun(opts: MigrateOptions, files: MigrationFile[], prepared: Map<string, Prepared>, settings: MigrateSettings, lintWarnings: LintFinding[]): Promise<MigrateResult> {
+  const direction = opts.direction ?? 'up';
+  const client = await connect(opts.target);
+  try {
+    // Read-only: to_regclass checks and SELECTs; no lock, no schema, no table.
+    const applied = (await appliedMigrations(client)).map((a) => a.name);
+    refuseChecksumProblems(checksumProblems(files, applied, await readChecksums(client)), opts.dir);
+    const appliedSet = new Set(applied);
+    const pending = files.filter((f) => !appliedSet.has(f.name));
+    const chosen = direction === 'up'
+      ? pending.slice(0, opts.count ?? Infinity)
+      : applied.slice(-(opts.count ?? 1)).reverse().map((n) => files.find((f) => f.name === n)!);
+    const ran: MigrationRun[] = [];
+    for (const f of chosen) {
+      const p = prepared.get(f.name)!;
+      let sql: string[];
+      if (p.sql) {
+        const section = direction === 'up' ? p.sql.up : p.sql.down;
+        const stmts = section?.statements ?? [];
+        const outside = stmts.some(mustRunOutsideTransaction);
+        sql = [];
+        if (outside) {
+          sql.push(`-- outside a transaction; for each build: SET statement_timeout = 0; SET lock_timeout = '${settings.buildLockTimeoutMs}ms'; SET maintenance_work_mem = '${settings.maintenanceWorkMem}'; SET max_parallel_maintenance_workers = ${settings.parallelWorkers}`);
+          sql.push('-- a leftover INVALID index of the same name is dropped concurrently first; the table is analyzed after the build');
+        } else {
+          sql.push(`-- in one transaction, lock_timeout = '${settings.lockTimeoutMs}ms', retried up to ${settings.lockRetries} times with backoff`);
+        }
+        sql.push(...stmts.map((s) => `${s.text};`));
+      } else {
+        const r = await renderJsMigration(f.file);
+        const section = direction === 'up' ? r.up : r.down;
+        sql = section ? [`-- rendered by node-pg-migrate${section.transaction ? ', in one transaction' : ', outside a transaction'}`, ...section.steps] : ['-- (no down migration)'];
+      }
+      ran.push({ name: f.name, file: f.file, durationMs: 0, sql });
+    }
+    return { direction, dryRun: true, server: opts.target.display, ran, pendingBefore: pending.length, lintWarnings, lockRetries: 0 };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+function withApplicationName(target: ConnectionTarget, name: string): ConnectionTarget {
+  return { ...target, config: { ...target.config, application_name: name } };
 }
 
 export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   const logger = opts.logger ?? silentLogger;
   const direction = opts.direction ?? 'up';
+  const settings = settingsOf(opts);
   const files = listMigrationFiles(opts.dir);
-  const client = await connect(opts.target);
+  const prepared = await prepare(files);
+
+  // Lint before connecting: a file that cannot run at all (CONCURRENTLY inside a transaction)
+  // is refused here; other errors refuse once we know which files are pending.
+  let lintFindings: LintFinding[] = [];
+  if (direction === 'up' && settings.lint) {
+    lintFindings = (await lintFiles(files.map((f) => f.file))).findings;
+    const fatal = lintFindings.filter((f) => f.fatal);
+    if (fatal.length > 0) throw lintRefusal(fatal, 'before connecting');
+  }
+  const pendingFindings = (pendingNames: Set<string>): LintFinding[] =>
+    lintFindings.filter((f) => pendingNames.has(files.find((x) => rel(x.file) === f.file)?.name ?? ''));
+
+  if (opts.dryRun) {
+    const result = await dryRun(opts, files, prepared, settings, []);
+    const pendingNames = new Set(result.ran.map((r) => r.name));
+    result.lintWarnings = pendingFindings(pendingNames);
+    return result;
+  }
+
+  const lock = await connect(withApplicationName(opts.target, 'dbopt migrate (lock)'));
+  let build: Client | undefined;
+  let locked = false;
+  let watcher: { stop(): Promise<void> } | undefined;
+  let onAbort: (() => void) | undefined;
   try {
-    const applied = new Set((await appliedMigrations(client)).map((m) => m.name));
-    const pending = files.filter((f) => !applied.has(f.name));
-    if (opts.dryRun) {
-      const ran: MigrationRun[] = [];
-      const chosen = direction === 'up'
-        ? pending.slice(0, opts.count ?? Infinity)
-        : files.filter((f) => applied.has(f.name)).reverse().slice(0, opts.count ?? 1);
-      for (const f of chosen) {
-        if (!f.file.endsWith('.sql')) {
-          ran.push({ name: f.name, file: f.file, durationMs: 0, sql: ['-- (JS/TS migration: rendered when run)'] });
+    await acquireMigrateLock(lock, { waitMs: settings.lockWaitMs, signal: opts.signal, logger, database: opts.target.display });
+    locked = true;
+    build = await connect(withApplicationName(opts.target, 'dbopt migrate'));
+    const buildClient = build;
+    const { rows } = await build.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+    const session: MigrationSession = {
+      build, buildPid: rows[0]!.pid, lock, settings, logger, signal: opts.signal, blockers: new Map(), notes: new Map(),
+    };
+    // Remember what ran last on the build connection, to point errors at a file line.
+    const query = build.query.bind(build) as (...args: unknown[]) => Promise<unknown>;
+    (build as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
+      const q = args[0];
+      if (typeof q === 'string' && !/^(SELECT set_config|RESET |SELECT pg_backend_pid)/.test(q)) session.lastQuery = q;
+      return query(...args);
+    };
+    onAbort = () => {
+      // Cancel whatever the build connection runs now; its transaction (if any) rolls back.
+      void lock.query('SELECT pg_cancel_backend($1)', [session.buildPid]).catch(() => undefined);
+    };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    if (opts.signal?.aborted) throw opts.signal.reason;
+
+    await setSetting(build, 'lock_timeout', `${settings.lockTimeoutMs}ms`);
+    // PostgreSQL 14+: notice a vanished client (kill -9) within a second and abort its build,
+    // instead of finishing a long CREATE INDEX nobody will record.
+    await setSetting(build, 'client_connection_check_interval', '1s').catch(() => undefined);
+    await build.query(`CREATE SCHEMA IF NOT EXISTS ${MIGRATIONS_SCHEMA}`);
+    await ensureChecksumsTable(build);
+
+    const applied = (await appliedMigrations(build)).map((a) => a.name);
+    const sums = await readChecksums(build);
+    refuseChecksumProblems(checksumProblems(files, applied, sums), opts.dir);
+    // Applied before dbopt kept checksums (plain node-pg-migrate): adopt the files as they are.
+    for (const name of applied) {
+      const p = prepared.get(name);
+      if (p && !sums.has(name)) await recordChecksum(build, name, p.checksum);
+    }
+    const appliedSet = new Set(applied);
+    const pending = files.filter((f) => !appliedSet.has(f.name));
+    // Lint what this run will apply (--count limits it), not every pending file.
+    const pendingNames = new Set((direction === 'up' ? pending.slice(0, opts.count ?? Infinity) : []).map((f) => f.name));
+    const lintErrors = pendingFindings(pendingNames).filter((f) => f.severity === 'error');
+    if (lintErrors.length > 0) throw lintRefusal(lintErrors, 'in pending migrations');
+    const lintWarnings = pendingFindings(pendingNames).filter((f) => f.severity === 'warning');
+    for (const w of lintWarnings) logger.warn(formatFinding(w));
+
+    const { runner, jiti } = await import('node-pg-migrate');
+    watcher = startWatcher(session);
+    const wanted = opts.count ?? (direction === 'up' ? Infinity : 1);
+    const done: string[] = [];
+    let retries = 0;
+    let attempt = 0;
+    const started = performance.now();
+    const ends = new Map<string, number>();
+    for (;;) {
+      const before = new Set((await appliedMigrations(build)).map((a) => a.name));
+      try {
+        await runner({
+          dbClient: buildClient,
+          dir: opts.dir,
+          direction,
+          count: wanted - done.length,
+          migrationsSchema: MIGRATIONS_SCHEMA,
+          migrationsTable: MIGRATIONS_TABLE,
+          createMigrationsSchema: true,
+          noLock: true,
+          singleTransaction: false,
+          checkOrder: true,
+          // Only migration files: a README or notes file in the directory is not a migration.
+          ignorePattern: '(\\..*|.*\\.d\\.ts|(?!.*\\.(sql|js|cjs|mjs|ts)$).*)',
+          migrationLoaderStrategies: [
+            { extensions: ['.sql'], loader: sqlLoader(session, prepared) },
+            { extensions: ['.js', '.cjs', '.mjs', '.ts', '.cts', '.mts'], loader: jsLoader(session, jiti) },
+          ],
+          logger: { info: (m: string) => logger.debug(m), warn: (m: string) => logger.debug(m), error: (m: string) => logger.debug(m), debug: (m: string) => logger.debug(m) },
+        } as Parameters<typeof runner>[0]);
+      } catch (err) {
+        // node-pg-migrate leaves a failed transaction open on a client it does not own.
+        await buildClient.query('ROLLBACK').catch(() => undefined);
+        if (opts.signal?.aborted) throw opts.signal.reason;
+        const after = (await appliedMigrations(buildClient)).map((a) => a.name);
+        const progressed = direction === 'up' ? after.filter((n) => !before.has(n)) : [...before].filter((n) => !after.includes(n));
+        done.push(...progressed);
+        for (const n of progressed) ends.set(n, performance.now());
+        await recordJsChecksums(buildClient, progressed, prepared, direction);
+        if (progressed.length > 0) session.blockers.clear();
+        if (isPgError(err) && err.code === '55P03') {
+          if (progressed.length > 0) attempt = 0;
+          if (attempt >= settings.lockRetries) {
+            const blockers = describeBlockers(session.blockers.values());
+            throw new FindingsError(`migration ${session.current ?? '?'} could not take its lock within lock_timeout ${settings.lockTimeoutMs}ms, ${attempt + 1} tries${blockers.length ? `: blocked by pid ${[...session.blockers.keys()].join(', pid ')}` : ''}`, {
+              details: [...formatPgError(err, undefined, opts.target.secrets), ...(blockers.length ? ['blocking sessions:', ...blockers.map((b) => `  ${b}`)] : [])],
+              hint: 'End or wait out the blocking transactions (SELECT pg_terminate_backend(pid) if they are stuck), then run dbopt migrate again; nothing of this migration was applied.',
+            });
+          }
+          const delay = backoffDelay(attempt);
+          attempt++;
+          retries++;
+          const who = session.blockers.size ? `; blocked by pid ${[...session.blockers.keys()].join(', pid ')}` : '';
+          logger.warn(`${session.current ?? 'migration'}: lock_timeout (${settings.lockTimeoutMs}ms) reached${who}; rolled back, try ${attempt + 1} of ${settings.lockRetries + 1} in ${delay} ms`);
+          await sleep(delay, opts.signal);
           continue;
         }
-        const parsed = await readSqlMigration(f.file, path.relative(process.cwd(), f.file));
-        const section = direction === 'up' ? parsed.up : parsed.down;
-        ran.push({ name: f.name, file: f.file, durationMs: 0, sql: section?.statements.map((s) => s.text + ';') ?? [] });
+        throw describeFailure(err, session, prepared, opts.target);
       }
-      return { direction, dryRun: true, server: opts.target.display, ran, pendingBefore: pending.length };
+      const after = (await appliedMigrations(buildClient)).map((a) => a.name);
+      const progressed = direction === 'up' ? after.filter((n) => !before.has(n)) : [...before].filter((n) => !after.includes(n)).reverse();
+      done.push(...progressed);
+      for (const n of progressed) ends.set(n, performance.now());
+      await recordJsChecksums(buildClient, progressed, prepared, direction);
+      break;
     }
-    const { runner } = await import('node-pg-migrate');
-    await client.query(`CREATE SCHEMA IF NOT EXISTS ${MIGRATIONS_SCHEMA}`);
-    const started = Date.now();
-    let runs: { name: string; path: string }[];
-    try {
-      runs = await runner({
-        dbClient: client,
-        dir: opts.dir,
-        direction,
-        count: opts.count ?? (direction === 'up' ? Infinity : 1),
-        migrationsSchema: MIGRATIONS_SCHEMA,
-        migrationsTable: MIGRATIONS_TABLE,
-        createMigrationsSchema: true,
-        singleTransaction: false,
-        checkOrder: true,
-        ignorePattern: '(\\..*|.*\\.d\\.ts)',
-        migrationLoaderStrategies: [{ extensions: ['.sql'], loader: sqlLoader }],
-        logger: { info: (m: string) => logger.debug(m), warn: (m: string) => logger.warn(m), error: (m: string) => logger.debug(m), debug: (m: string) => logger.debug(m) },
-      } as Parameters<typeof runner>[0]);
-    } catch (err) {
-      if (isPgError(err)) {
-        throw new FindingsError(`migration failed: ${err.message}`, { details: formatPgError(err, undefined, opts.target.secrets), hint: 'Fix the migration and run dbopt migrate again; the failed migration was not recorded.' });
-      }
-      throw err;
-    }
-    const elapsed = Date.now() - started;
-    return {
-      direction,
-      dryRun: false,
-      server: opts.target.display,
-      ran: runs.map((r) => ({ name: r.name, file: r.path, durationMs: Math.round(elapsed / Math.max(1, runs.length)) })),
-      pendingBefore: pending.length,
-    };
+    const startTimes = starts.get(session) ?? new Map<string, number>();
+    // A migration ends when the next one starts (node-pg-migrate runs its steps in between).
+    const ordered = done.map((name) => ({ name, start: startTimes.get(name) ?? started }));
+    const ran: MigrationRun[] = ordered.map((m, i) => {
+      const end = ordered[i + 1]?.start ?? ends.get(m.name) ?? performance.now();
+      return { name: m.name, file: prepared.get(m.name)?.file.file ?? m.name, durationMs: Math.max(0, Math.round(end - m.start)), notes: session.notes.get(m.name) };
+    });
+    return { direction, dryRun: false, server: opts.target.display, ran, pendingBefore: pending.length, lintWarnings, lockRetries: retries };
   } finally {
-    await client.end().catch(() => undefined);
+    if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+    await watcher?.stop();
+    logger.progressDone?.();
+    if (build) {
+      await build.query('ROLLBACK').catch(() => undefined);
+      await build.end().catch(() => undefined);
+    }
+    if (locked) await releaseMigrateLock(lock).catch(() => undefined);
+    await lock.end().catch(() => undefined);
   }
 }
 
@@ -167,10 +515,13 @@ export async function migrationStatus(opts: { target: ConnectionTarget; dir: str
   const client = await connect(opts.target);
   try {
     const applied = await appliedMigrations(client);
+    const sums = await readChecksums(client);
     const byName = new Map(applied.map((a) => [a.name, a]));
     const out: MigrationStatus[] = files.map((f) => {
       const a = byName.get(f.name);
-      return { name: f.name, file: f.file, state: a ? 'applied' : 'pending', appliedAt: a?.runOn.toISOString() };
+      const sum = sums.get(f.name);
+      const state = !a ? 'pending' : sum && sum !== fileChecksum(f.file) ? 'modified' : 'applied';
+      return { name: f.name, file: f.file, state, appliedAt: a?.runOn.toISOString() };
     });
     for (const a of applied) {
       if (!files.some((f) => f.name === a.name)) out.push({ name: a.name, state: 'missing', appliedAt: a.runOn.toISOString() });
@@ -187,6 +538,9 @@ export function createMigration(dir: string, name: string): string {
   const existing = existsSync(dir) ? readdirSync(dir).filter((f) => /^\d+_/.test(f)) : [];
   const next = existing.reduce((max, f) => Math.max(max, Number(/^(\d+)_/.exec(f)?.[1] ?? 0)), 0) + 1;
   const file = path.join(dir, `${String(next).padStart(4, '0')}_${name}.sql`);
-  writeFileSync(file, `-- Up Migration\n\n\n-- Down Migration\n`, { flag: 'wx' });
+  writeFileSync(file, `-- Up Migration\n-- One change per file. An index on an existing table: CREATE INDEX CONCURRENTLY, alone in\n-- this file (dbopt runs it outside a transaction, heals and verifies it).\n\n\n-- Down Migration\n`, { flag: 'wx' });
   return file;
 }
+
+export { lintFiles, lintFile, lintSql, RULES, formatFinding } from './lint/index.js';
+export type { LintFinding, LintResult, LintFileResult } from './lint/index.js';

@@ -1,0 +1,27 @@
+// constraint-not-valid: ADD CONSTRAINT ... FOREIGN KEY or CHECK on an existing table without
+// NOT VALID scans the whole table while holding its lock (CHECK: ACCESS EXCLUSIVE; FOREIGN KEY:
+// SHARE ROW EXCLUSIVE on both tables, blocking their writes).
+import { altersOfExistingTables, relName, type LintRule, type RuleHit } from '../types.js';
+
+export const constraintNotValid: LintRule = {
+  code: 'constraint-not-valid',
+  severity: 'error',
+  fix: 'Add the constraint with NOT VALID, then run ALTER TABLE ... VALIDATE CONSTRAINT in a later migration (it takes a weaker lock).',
+  doc: 'constraint-not-valid',
+  check(unit) {
+    const hits: RuleHit[] = [];
+    for (const { stmt, rel, cmds } of altersOfExistingTables(unit)) {
+      for (const cmd of cmds) {
+        if (cmd.subtype !== 'AT_AddConstraint') continue;
+        const con = cmd.def?.Constraint as { contype: string; conname?: string; skip_validation?: boolean } | undefined;
+        if (!con || con.skip_validation) continue;
+        if (con.contype === 'CONSTR_FOREIGN') {
+          hits.push({ stmt, message: `ADD CONSTRAINT ${con.conname ?? ''} FOREIGN KEY checks every row of ${relName(rel)} while holding SHARE ROW EXCLUSIVE locks on it and the referenced table: writes to both wait for the scan.` });
+        } else if (con.contype === 'CONSTR_CHECK') {
+          hits.push({ stmt, message: `ADD CONSTRAINT ${con.conname ?? ''} CHECK scans every row of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes wait for the scan.` });
+        }
+      }
+    }
+    return hits;
+  },
+};

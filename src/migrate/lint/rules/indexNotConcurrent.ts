@@ -1,0 +1,26 @@
+// index-not-concurrent: CREATE INDEX without CONCURRENTLY on a table that already exists.
+import { body, createdBefore, createdInUnit, kind, relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
+
+export const indexNotConcurrent: LintRule = {
+  code: 'index-not-concurrent',
+  severity: 'error',
+  fix: 'Write CREATE INDEX CONCURRENTLY, alone in a migration file of its own; dbopt runs it outside a transaction.',
+  doc: 'index-not-concurrent',
+  check(unit) {
+    const hits: RuleHit[] = [];
+    for (const stmt of unit.statements) {
+      if (kind(stmt) !== 'IndexStmt') continue;
+      const b = body(stmt);
+      if (b.concurrent) continue;
+      const rel = b.relation as RangeVar;
+      // A table or materialized view created earlier in the same file is new and empty (or
+      // unseen by anyone): a plain build there is instant and safe.
+      if (createdInUnit(createdBefore(unit, stmt), rel)) continue;
+      hits.push({
+        stmt,
+        message: `CREATE INDEX ${b.idxname ? `${String(b.idxname)} ` : ''}without CONCURRENTLY takes a SHARE lock on ${relName(rel)}: every INSERT, UPDATE and DELETE on it waits until the build ends.`,
+      });
+    }
+    return hits;
+  },
+};

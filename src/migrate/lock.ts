@@ -1,0 +1,72 @@
+// One migrator at a time: a session-level advisory lock held on a connection of its own (not
+// the one that builds indexes), taken by polling pg_try_advisory_lock. Never pg_advisory_lock:
+// a migrator blocked in it sits in a transaction that CREATE INDEX CONCURRENTLY of the holder
+// must wait out, and the two wait on each other.
+import type { Client } from 'pg';
+import { BusyError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { sleep } from './wait.js';
+
+/** 'dbop' as int4, then 1: shown in pg_locks as classid 1684172656, objid 1, objsubid 1. */
+export const MIGRATE_LOCK_CLASSID = 1684172656;
+export const MIGRATE_LOCK_OBJID = 1;
+export const MIGRATE_LOCK_KEY = ((BigInt(MIGRATE_LOCK_CLASSID) << 32n) | BigInt(MIGRATE_LOCK_OBJID)).toString();
+const POLL_MS = 250;
+
+export interface LockHolder {
+  pid: number;
+  applicationName: string;
+  clientAddr: string | null;
+  since: Date | null;
+}
+
+export async function migrateLockHolder(client: Client): Promise<LockHolder | undefined> {
+  const { rows } = await client.query<{ pid: number; application_name: string; client_addr: string | null; backend_start: Date | null }>(
+    `SELECT a.pid,
+            a.application_name,
+            host(a.client_addr) AS client_addr,
+            a.backend_start
+       FROM pg_locks AS l
+       JOIN pg_stat_activity AS a ON a.pid = l.pid
+      WHERE l.locktype = 'advisory'
+        AND l.granted
+        AND l.classid = $1
+        AND l.objid = $2
+        AND l.objsubid = 1
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      LIMIT 1`,
+    [MIGRATE_LOCK_CLASSID, MIGRATE_LOCK_OBJID],
+  );
+  const r = rows[0];
+  return r ? { pid: r.pid, applicationName: r.application_name, clientAddr: r.client_addr, since: r.backend_start } : undefined;
+}
+
+export function describeHolder(h: LockHolder | undefined): string {
+  if (!h) return 'another session (it released the lock just now)';
+  return `pid ${h.pid} (application_name "${h.applicationName}"${h.clientAddr ? `, from ${h.clientAddr}` : ''})${h.since ? ` since ${h.since.toISOString()}` : ''}`;
+}
+
+/** Poll pg_try_advisory_lock every 250 ms for up to `waitMs`; the loser gets BusyError (exit 4). */
+export async function acquireMigrateLock(client: Client, opts: { waitMs: number; signal?: AbortSignal; logger?: Logger; database: string }): Promise<void> {
+  const deadline = Date.now() + opts.waitMs;
+  let announced = false;
+  for (;;) {
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [MIGRATE_LOCK_KEY]);
+    if (rows[0]?.ok) return;
+    if (!announced) {
+      opts.logger?.info(`Another migrator holds the migrate lock on ${opts.database}: ${describeHolder(await migrateLockHolder(client))}; waiting up to ${Math.round(opts.waitMs / 1000)}s ...`);
+      announced = true;
+    }
+    if (Date.now() >= deadline) {
+      const holder = await migrateLockHolder(client);
+      throw new BusyError(`another dbopt migrate is running on ${opts.database}: the migrate lock is held by ${describeHolder(holder)}`, {
+        hint: 'Let it finish and run dbopt migrate again (it will find nothing pending), or raise migrate.lockWait.',
+      });
+    }
+    await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())), opts.signal);
+  }
+}
+
+export async function releaseMigrateLock(client: Client): Promise<void> {
+  await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATE_LOCK_KEY]);
+}

@@ -1,0 +1,133 @@
+// The two connections of a migrate run and what watches them: the lock connection holds the
+// advisory lock and, from outside, watches the build connection (who blocks it, how far an
+// index build is) and cancels its statement on SIGINT/SIGTERM.
+import type { Client } from 'pg';
+import type { Logger } from '../logger.js';
+import { sleep } from './wait.js';
+
+export interface MigrateSettings {
+  lockTimeoutMs: number;
+  lockRetries: number;
+  lockWaitMs: number;
+  buildLockTimeoutMs: number;
+  maintenanceWorkMem: string;
+  parallelWorkers: number;
+  lint: boolean;
+}
+
+export interface Blocker {
+  pid: number;
+  applicationName: string;
+  state: string | null;
+  xactStart: Date | null;
+  query: string;
+}
+
+export interface MigrationSession {
+  build: Client;
+  buildPid: number;
+  lock: Client;
+  settings: MigrateSettings;
+  logger: Logger;
+  signal?: AbortSignal;
+  /** Sessions seen blocking the build connection during the current try. */
+  blockers: Map<number, Blocker>;
+  /** The index build in flight, for the progress line. */
+  activeBuild?: { index: string; table: string; lastLine?: string; lastPrintedAt?: number };
+  /** Text of the last statement sent on the build connection (maps errors to a file line). */
+  lastQuery?: string;
+  /** Name of the migration running now. */
+  current?: string;
+  /** Things a migration did beyond its SQL (healed indexes, ANALYZE), by migration name. */
+  notes: Map<string, string[]>;
+}
+
+export function note(session: MigrationSession, text: string): void {
+  const name = session.current ?? '?';
+  const list = session.notes.get(name) ?? [];
+  list.push(text);
+  session.notes.set(name, list);
+}
+
+export function describeBlockers(blockers: Iterable<Blocker>): string[] {
+  return [...blockers].map((b) =>
+    `pid ${b.pid} (application_name "${b.applicationName}", ${b.state ?? 'unknown state'}${b.xactStart ? `, transaction open since ${b.xactStart.toISOString()}` : ''}): ${b.query.replace(/\s+/g, ' ').slice(0, 120)}`);
+}
+
+async function pollBlockers(session: MigrationSession): Promise<void> {
+  const { rows } = await session.lock.query<{ pid: number; application_name: string; state: string | null; xact_start: Date | null; query: string }>(
+    `SELECT a.pid,
+            a.application_name,
+            a.state,
+            a.xact_start,
+            a.query
+       FROM pg_stat_activity AS a
+      WHERE a.pid = ANY (pg_blocking_pids($1))`,
+    [session.buildPid],
+  );
+  for (const r of rows) {
+    session.blockers.set(r.pid, { pid: r.pid, applicationName: r.application_name, state: r.state, xactStart: r.xact_start, query: r.query });
+  }
+}
+
+async function pollProgress(session: MigrationSession): Promise<void> {
+  const build = session.activeBuild;
+  if (!build || !session.logger.progress) return;
+  const { rows } = await session.lock.query<{ phase: string; blocks_done: string; blocks_total: string; tuples_done: string; tuples_total: string; lockers_done: string; lockers_total: string }>(
+    `SELECT phase,
+            blocks_done,
+            blocks_total,
+            tuples_done,
+            tuples_total,
+            lockers_done,
+            lockers_total
+       FROM pg_stat_progress_create_index
+      WHERE pid = $1`,
+    [session.buildPid],
+  );
+  const p = rows[0];
+  if (!p || session.activeBuild !== build) return;
+  const pct = (done: string, total: string): string => (Number(total) > 0 ? ` (${Math.floor((100 * Number(done)) / Number(total))}%)` : '');
+  let detail = '';
+  if (Number(p.blocks_total) > 0) detail = `, ${p.blocks_done} of ${p.blocks_total} blocks${pct(p.blocks_done, p.blocks_total)}`;
+  else if (Number(p.tuples_total) > 0) detail = `, ${p.tuples_done} of ${p.tuples_total} tuples${pct(p.tuples_done, p.tuples_total)}`;
+  else if (Number(p.lockers_total) > 0) detail = `, ${p.lockers_done} of ${p.lockers_total} older transactions`;
+  const line = `building ${build.index} on ${build.table}: ${p.phase}${detail}`;
+  // On a TTY the line redraws in place; elsewhere print on a phase change or every 5 s.
+  const now = Date.now();
+  const phaseChanged = build.lastLine?.split(',')[0] !== line.split(',')[0];
+  if (session.logger.isTTY || phaseChanged || now - (build.lastPrintedAt ?? 0) >= 5000) {
+    session.logger.progress(line);
+    build.lastPrintedAt = now;
+  }
+  build.lastLine = line;
+}
+
+/** Poll blockers every 100 ms (a 200 ms lock_timeout must not slip between polls) and build progress every second. */
+export function startWatcher(session: MigrationSession): { stop(): Promise<void> } {
+  let running = true;
+  const ctl = new AbortController();
+  const loop = (async () => {
+    for (let tick = 0; running; tick++) {
+      try {
+        await pollBlockers(session);
+        if (tick % 10 === 0) await pollProgress(session);
+      } catch {
+        // The watcher is advisory; a failed poll must not fail the migration.
+      }
+      await sleep(100, ctl.signal).catch(() => undefined);
+    }
+  })();
+  return {
+    stop: async () => {
+      running = false;
+      ctl.abort();
+      await loop;
+    },
+  };
+}
+
+/** Apply a setting on the build connection for the rest of the session (set_config: a bind parameter, not SQL text). */
+export async function setSetting(client: Client, name: string, value: string): Promise<void> {
+  await client.query('SELECT set_config($1, $2, false)', [name, value]);
+}
