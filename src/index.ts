@@ -11,3 +11,5 @@ export { startEmbedded } from './db/embedded.js';
 export * from './errors.js';
 export type { Report, ReportCheck, ReportSection } from './report.js';
 export type { Logger } from './logger.js';
+export { refreshViews, refreshPlan, refreshStatus, watchViews } from './refresh/index.js';
+export type { RefreshResult, RefreshOptions, PlanResult as RefreshPlanResult, StatusResult as RefreshStatusResult, WatchResult, ViewResult } from './refresh/index.js';

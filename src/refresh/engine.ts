@@ -1,0 +1,225 @@
+// The refresh engine: one view at a time under a transaction-scoped advisory lock (so two
+// refreshers anywhere in the fleet never refresh one view at once, and it works behind
+// transaction pooling), and a run of many views in dependency order with bounded parallelism.
+// https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
+import type { Pool, PoolClient } from 'pg';
+import { formatPgError, isPgError } from '../db/pgerror.js';
+import { nextDue } from '../schedule.js';
+import { chooseMode, type ManagedView, type RefreshMode } from './catalog.js';
+import { finishAttempt, insertRunning, lastSuccess, markInterrupted } from './history.js';
+
+export type ViewOutcome = 'refreshed' | 'skipped-not-due' | 'skipped-elsewhere' | 'skipped-dependency-failed' | 'failed' | 'cancelled';
+
+export interface ViewResult {
+  view: string;
+  outcome: ViewOutcome;
+  mode: RefreshMode;
+  /** Why this outcome (and for a refresh, why this mode). */
+  why: string;
+  schedule: string;
+  dependsOn: string[];
+  durationMs?: number;
+  /** Readers blocked by a plain refresh, and how to avoid it. */
+  warning?: string;
+  /** The PostgreSQL error in full, for failed refreshes. */
+  error?: string;
+  /** The failure was the connection going away (server restart, network). */
+  connectionLost?: boolean;
+}
+
+export interface EngineSettings {
+  pool: Pool;
+  statementTimeoutMs: number;
+  lockTimeoutMs: number;
+  /** Refresh only when still due once the lock is held (scheduled runs); --all and names skip the check. */
+  checkDue: boolean;
+  scheduleOf: (view: string) => string;
+  signal?: AbortSignal;
+  /** Called as each view finishes (progress lines, watch logging). */
+  onResult?: (r: ViewResult) => void;
+}
+
+const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+
+/** The server or the network went away (as opposed to an error in the view's query). */
+export function isConnectionLost(err: unknown): boolean {
+  const code = (err as { code?: string })?.code;
+  if (code && CONNECTION_LOST_CODES.has(code)) return true;
+  return /Connection terminated|connection (is )?closed|Client has encountered a connection error|not queryable|timeout exceeded when trying to connect/i.test(String((err as Error)?.message));
+}
+
+const hooked = new WeakSet<PoolClient>();
+/** A checked-out client has no error listener in pg-pool; a server restart must not crash us. */
+export async function checkout(pool: Pool): Promise<PoolClient> {
+  const client = await pool.connect();
+  if (!hooked.has(client)) {
+    hooked.add(client);
+    client.on('error', () => undefined);
+  }
+  return client;
+}
+
+function describeError(err: unknown): string {
+  if (isPgError(err)) return formatPgError(err).join('\n');
+  return String((err as Error)?.message ?? err);
+}
+
+function explainFailure(err: unknown, view: string, mode: RefreshMode, s: EngineSettings): string {
+  const code = (err as { code?: string })?.code;
+  const lock = mode === 'concurrent' ? 'EXCLUSIVE' : 'ACCESS EXCLUSIVE';
+  if (code === '55P03') {
+    return `could not take the ${lock} lock on ${view} within lock_timeout (${s.lockTimeoutMs}ms): another session holds a conflicting lock. ` +
+      'Find it in pg_locks/pg_stat_activity, or raise refresh.lockTimeout.';
+  }
+  if (code === '57014') {
+    return s.signal?.aborted
+      ? 'cancelled on request; the view keeps its previous rows'
+      : `the refresh ran longer than statement_timeout (${s.statementTimeoutMs}ms) and was cancelled; the view keeps its previous rows. Raise refresh.statementTimeout.`;
+  }
+  if (isConnectionLost(err)) return `lost the connection to the server during the refresh; the view keeps its previous rows`;
+  return `the view's query failed: ${(err as Error)?.message ?? String(err)}`;
+}
+
+/**
+ * Refresh one view: BEGIN; try the view's advisory lock; re-check it is still due; commit a
+ * 'running' history row from another connection; SET LOCAL timeouts; REFRESH; record success
+ * in the same transaction; COMMIT.
+ */
+export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<ViewResult> {
+  const schedule = s.scheduleOf(view.qualified);
+  const planned = chooseMode(view);
+  const base = { view: view.qualified, schedule, dependsOn: view.dependsOn };
+  if (s.signal?.aborted) return { ...base, outcome: 'cancelled', mode: planned.mode, why: 'stopped before it started' };
+  let client: PoolClient;
+  try {
+    client = await checkout(s.pool);
+  } catch (err) {
+    return { ...base, outcome: 'failed', mode: planned.mode, why: `cannot connect: ${(err as Error).message}`, error: describeError(err), connectionLost: true };
+  }
+  let releaseErr: Error | undefined;
+  let attempt: { id: string } | undefined;
+  let mode = planned.mode;
+  let warning = planned.warning;
+  let why = planned.why;
+  let t0 = 0;
+  let pid = 0;
+  const cancel = (): void => {
+    // Cancel the REFRESH from another connection: its transaction rolls back and the view
+    // keeps its previous rows. Waiting could take up to statement_timeout.
+    if (pid) void s.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
+  };
+  try {
+    await client.query('BEGIN');
+    const lock = await client.query<{ locked: boolean; pid: number; now: Date; populated: boolean | null }>(`
+      SELECT pg_try_advisory_xact_lock(hashtextextended('dbopt.refresh:' || $1, 0)) AS locked,
+             pg_backend_pid() AS pid,
+             clock_timestamp() AS now,
+             (SELECT relispopulated FROM pg_class WHERE oid = $2) AS populated`, [view.qualified, view.oid]);
+    const row = lock.rows[0]!;
+    pid = row.pid;
+    if (!row.locked) {
+      await client.query('ROLLBACK');
+      return { ...base, outcome: 'skipped-elsewhere', mode, why: 'refreshing elsewhere: another refresher holds this view\'s lock' };
+    }
+    if (row.populated === null) {
+      await client.query('ROLLBACK');
+      return { ...base, outcome: 'failed', mode, why: `${view.qualified} no longer exists (dropped during the run)` };
+    }
+    // Another refresher may have finished this view between our plan and our lock.
+    if (s.checkDue) {
+      const last = await lastSuccess(client, view.qualified);
+      const due = nextDue(schedule, last, row.now);
+      if (due.getTime() > row.now.getTime()) {
+        await client.query('ROLLBACK');
+        return { ...base, outcome: 'skipped-not-due', mode, why: `refreshed elsewhere at ${last?.toISOString()}; next due ${due.toISOString()}` };
+      }
+    }
+    ({ mode, why, warning } = chooseMode({ ...view, populated: row.populated }));
+    await markInterrupted(client, view.qualified);
+    await client.query(`SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)`, [`${s.statementTimeoutMs}ms`, `${s.lockTimeoutMs}ms`]);
+    attempt = await insertRunning(s.pool, view.qualified, mode, pid);
+    s.signal?.addEventListener('abort', cancel, { once: true });
+    if (s.signal?.aborted) cancel();
+    t0 = performance.now();
+    await client.query(`REFRESH MATERIALIZED VIEW ${mode === 'concurrent' ? 'CONCURRENTLY ' : ''}${view.sqlName}`);
+    const durationMs = performance.now() - t0;
+    await finishAttempt(client, attempt.id, 'ok', durationMs);
+    await client.query('COMMIT');
+    return { ...base, outcome: 'refreshed', mode, why, warning, durationMs };
+  } catch (err) {
+    const durationMs = t0 ? performance.now() - t0 : 0;
+    const lost = isConnectionLost(err);
+    if (lost) releaseErr = err as Error;
+    else await client.query('ROLLBACK').catch((e: Error) => (releaseErr = e));
+    const cancelled = Boolean(s.signal?.aborted) && (err as { code?: string })?.code === '57014';
+    const message = explainFailure(err, view.qualified, mode, s);
+    if (attempt) {
+      await finishAttempt(s.pool, attempt.id, cancelled ? 'cancelled' : 'failed', durationMs, describeError(err)).catch(() => undefined);
+    }
+    return {
+      ...base, outcome: cancelled ? 'cancelled' : 'failed', mode, why: message, warning,
+      durationMs: t0 ? durationMs : undefined, error: describeError(err), connectionLost: lost || undefined,
+    };
+  } finally {
+    s.signal?.removeEventListener('abort', cancel);
+    client.release(releaseErr);
+  }
+}
+
+/** FIFO counting semaphore: at most `size` refreshes at once. */
+export class Semaphore {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+  constructor(size: number) {
+    this.free = size;
+  }
+  async acquire(): Promise<void> {
+    if (this.free > 0) {
+      this.free--;
+      return;
+    }
+    await new Promise<void>((resolve) => this.waiting.push(resolve));
+  }
+  release(): void {
+    const next = this.waiting.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+/**
+ * Refresh `views` (given in dependency order): each starts once the views it depends on in
+ * this run have succeeded; independent ones run in parallel up to the semaphore's size.
+ * A dependency that failed stops its dependents; one refreshing elsewhere leaves them to that
+ * refresher (refreshing them here would read the base view's old rows).
+ */
+export async function runInOrder(views: ManagedView[], sem: Semaphore, s: EngineSettings): Promise<ViewResult[]> {
+  const promises = new Map<string, Promise<ViewResult>>();
+  for (const view of views) {
+    const deps = view.dependsOn.map((d) => promises.get(d)).filter((p): p is Promise<ViewResult> => p !== undefined);
+    const task = Promise.all(deps).then(async (depResults): Promise<ViewResult> => {
+      const schedule = s.scheduleOf(view.qualified);
+      const planned = chooseMode(view);
+      const base = { view: view.qualified, schedule, dependsOn: view.dependsOn, mode: planned.mode };
+      const failed = depResults.find((d) => d.outcome === 'failed' || d.outcome === 'skipped-dependency-failed' || d.outcome === 'cancelled');
+      if (failed) {
+        return { ...base, outcome: 'skipped-dependency-failed', why: `not refreshed: it reads ${failed.view}, which ${failed.outcome === 'failed' ? 'failed' : failed.outcome === 'cancelled' ? 'was cancelled' : 'was not refreshed'} in this run` };
+      }
+      const elsewhere = depResults.find((d) => d.outcome === 'skipped-elsewhere');
+      if (elsewhere) {
+        return { ...base, outcome: 'skipped-elsewhere', why: `refreshing elsewhere: it reads ${elsewhere.view}, which another refresher is refreshing; that refresher refreshes it next` };
+      }
+      await sem.acquire();
+      try {
+        return await refreshOne(view, s);
+      } finally {
+        sem.release();
+      }
+    }).then((r) => {
+      s.onResult?.(r);
+      return r;
+    });
+    promises.set(view.qualified, task);
+  }
+  return Promise.all(views.map((v) => promises.get(v.qualified)!));
+}

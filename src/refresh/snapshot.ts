@@ -1,0 +1,37 @@
+// The state a refresh decision is made from: managed views (catalog), their history and the
+// server's clock (due times are judged on the server's clock, never a fleet member's own).
+import type { Pool, PoolClient } from 'pg';
+import type { Config } from '../config.js';
+import { nextDue } from '../schedule.js';
+import { discoverViews, type ManagedView } from './catalog.js';
+import { checkout } from './engine.js';
+import { readHistory, type ViewHistory } from './history.js';
+
+export type RefreshSettings = Config['refresh'];
+
+export function scheduleFor(settings: RefreshSettings, view: string): string {
+  return settings.schedules[view] ?? settings.defaultSchedule;
+}
+
+export interface Snapshot {
+  views: ManagedView[];
+  history: Map<string, ViewHistory>;
+  now: Date;
+}
+
+export async function takeSnapshot(client: PoolClient | Pool, settings: RefreshSettings): Promise<Snapshot> {
+  const c = 'release' in client ? client : await checkout(client as Pool);
+  try {
+    const views = await discoverViews(c, settings.include, settings.exclude);
+    const history = await readHistory(c, views.map((v) => v.qualified));
+    const { rows } = await c.query<{ now: Date }>('SELECT clock_timestamp() AS now');
+    return { views, history, now: rows[0]!.now };
+  } finally {
+    if (c !== client) c.release();
+  }
+}
+
+export function dueAt(settings: RefreshSettings, view: string, snap: Snapshot): Date {
+  return nextDue(scheduleFor(settings, view), snap.history.get(view)?.lastSuccess, snap.now);
+}
+

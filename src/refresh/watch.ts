@@ -1,0 +1,196 @@
+// dbopt refresh-views --watch: a long-running refresher. Each cycle reads the catalog and the
+// history, launches the views that are due (a view still refreshing, or waiting on a base
+// view that is, is not launched again: overruns do not stack), then sleeps until the next
+// due time (at most maxSleepMs, so new views are picked up). Losing the server (restart,
+// network) is logged and retried with exponential backoff. On abort, the refresh in flight
+// is cancelled (its transaction rolls back, the view keeps its rows) and every connection
+// is closed before the promise resolves.
+import type { Pool } from 'pg';
+import { createPool, isConnectionError, type ConnectionTarget } from '../db/connection.js';
+import { DbOptError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { checkout, isConnectionLost, runInOrder, Semaphore, type ViewResult } from './engine.js';
+import { ensureHistory } from './history.js';
+import { dueAt, scheduleFor, takeSnapshot, type RefreshSettings } from './snapshot.js';
+import { selectNamed, type ManagedView } from './catalog.js';
+
+export interface WatchOptions {
+  target: ConnectionTarget;
+  settings: RefreshSettings;
+  /** Watch only these views (names as on the command line). */
+  views?: string[];
+  logger?: Logger;
+  /** Required: the watcher runs until it aborts. */
+  signal: AbortSignal;
+  /** Longest sleep between cycles, to notice new views and config-free changes. Default 30s. */
+  maxSleepMs?: number;
+  /** First reconnect delay; doubles up to maxBackoffMs. Default 1s / 30s. */
+  backoffMs?: number;
+  maxBackoffMs?: number;
+  /** Called after each view's refresh attempt (tests and benchmarks count cycles). */
+  onResult?: (r: ViewResult) => void;
+}
+
+export interface WatchResult {
+  server: string;
+  startedAt: string;
+  stoppedAt: string;
+  cycles: number;
+  refreshed: number;
+  failed: number;
+  skipped: number;
+  reconnects: number;
+  /** Per view: refreshes and failures while watching. */
+  views: Record<string, { refreshed: number; failed: number; lastOutcome?: string }>;
+}
+
+/** Sleep until `ms` passes, the signal aborts, or `kick` is called. Leaves no listener behind. */
+function sleep(ms: number, signal: AbortSignal, onKick: (kick: () => void) => void): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      onKick(() => undefined);
+      resolve();
+    };
+    const timer = setTimeout(done, Math.max(0, ms));
+    signal.addEventListener('abort', done, { once: true });
+    onKick(done);
+  });
+}
+
+/** Views whose refresh must wait: in flight, or depending (at any depth) on one in flight. */
+function blockedByFlight(views: ManagedView[], inFlight: Set<string>): Set<string> {
+  const byName = new Map(views.map((v) => [v.qualified, v]));
+  const blocked = new Set<string>();
+  const visit = (name: string, seen: Set<string>): boolean => {
+    if (inFlight.has(name)) return true;
+    if (seen.has(name)) return false;
+    seen.add(name);
+    return (byName.get(name)?.dependsOn ?? []).some((d) => visit(d, seen));
+  };
+  for (const v of views) if (visit(v.qualified, new Set())) blocked.add(v.qualified);
+  return blocked;
+}
+
+export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
+  const logger = opts.logger ?? silentLogger;
+  const { signal, settings } = opts;
+  const maxSleep = opts.maxSleepMs ?? 30_000;
+  const firstBackoff = opts.backoffMs ?? 1000;
+  const maxBackoff = opts.maxBackoffMs ?? 30_000;
+  const result: WatchResult = {
+    server: opts.target.display, startedAt: new Date().toISOString(), stoppedAt: '',
+    cycles: 0, refreshed: 0, failed: 0, skipped: 0, reconnects: 0, views: {},
+  };
+  const sem = new Semaphore(settings.concurrency);
+  const inFlight = new Set<string>();
+  const runs = new Set<Promise<unknown>>();
+  let kick: () => void = () => undefined;
+  let pool: Pool | undefined;
+  let backoff = firstBackoff;
+  let lostSince: number | undefined;
+
+  const dropPool = (): void => {
+    const old = pool;
+    pool = undefined;
+    // Clients still checked out fail on their own; do not wait for them here.
+    void old?.end().catch(() => undefined);
+  };
+  const record = (r: ViewResult): void => {
+    const v = (result.views[r.view] ??= { refreshed: 0, failed: 0 });
+    v.lastOutcome = r.outcome;
+    if (r.outcome === 'refreshed') {
+      result.refreshed++;
+      v.refreshed++;
+      logger.info(`${r.view}: refreshed (${r.mode}, ${Math.round(r.durationMs ?? 0)}ms)`);
+    } else if (r.outcome === 'failed') {
+      result.failed++;
+      v.failed++;
+      if (!r.connectionLost) logger.warn(`${r.view}: refresh failed: ${r.why}`);
+    } else {
+      result.skipped++;
+      logger.debug(`${r.view}: ${r.outcome}: ${r.why}`);
+    }
+    opts.onResult?.(r);
+  };
+
+  logger.info(`Watching materialized views on ${opts.target.display} (concurrency ${settings.concurrency}); SIGTERM or Ctrl-C stops.`);
+  while (!signal.aborted) {
+    let sleepMs = maxSleep;
+    try {
+      if (!pool) {
+        const p = await createPool(opts.target, settings.concurrency + 1);
+        pool = p;
+        const c = await checkout(p);
+        try {
+          await ensureHistory(c, opts.target.display);
+        } finally {
+          c.release();
+        }
+        if (lostSince !== undefined) {
+          result.reconnects++;
+          logger.info(`Reconnected to ${opts.target.display} after ${Math.round((Date.now() - lostSince) / 1000)}s.`);
+        }
+        lostSince = undefined;
+        backoff = firstBackoff;
+      }
+      const snap = await takeSnapshot(pool, settings);
+      result.cycles++;
+      const watched = opts.views && opts.views.length > 0 ? selectNamed(snap.views, opts.views) : snap.views;
+      const blocked = blockedByFlight(watched, inFlight);
+      const due: ManagedView[] = [];
+      for (const v of watched) {
+        if (blocked.has(v.qualified)) continue;
+        const at = dueAt(settings, v.qualified, snap);
+        const wait = at.getTime() - snap.now.getTime();
+        if (wait <= 0) due.push(v);
+        else sleepMs = Math.min(sleepMs, wait);
+      }
+      if (due.length > 0) {
+        for (const v of due) inFlight.add(v.qualified);
+        const currentPool = pool;
+        const run = runInOrder(due, sem, {
+          pool: currentPool,
+          statementTimeoutMs: settings.statementTimeoutMs,
+          lockTimeoutMs: settings.lockTimeoutMs,
+          checkDue: true,
+          scheduleOf: (v) => scheduleFor(settings, v),
+          signal,
+          onResult: (r) => {
+            inFlight.delete(r.view);
+            record(r);
+            // The server went away mid-refresh: reconnect before the next cycle.
+            if (r.connectionLost && pool === currentPool) dropPool();
+            kick();
+          },
+        }).catch((err: unknown) => {
+          for (const v of due) inFlight.delete(v.qualified);
+          logger.warn(`refresh run failed: ${(err as Error).message}`);
+        });
+        runs.add(run);
+        void run.finally(() => runs.delete(run));
+      }
+    } catch (err) {
+      if (signal.aborted) break;
+      // Only the server going away is retried; a wrong password, a missing database, a bad
+      // view name or missing privileges would fail the same way forever.
+      const cause = err instanceof DbOptError ? (err.cause ?? err) : err;
+      const code = (cause as { code?: string })?.code ?? '';
+      if (!(isConnectionLost(cause) || isConnectionError(cause)) || ['28P01', '28000', '3D000'].includes(code)) throw err;
+      lostSince ??= Date.now();
+      dropPool();
+      logger.warn(`lost the connection to ${opts.target.display} (${(err as Error).message}); reconnecting in ${(backoff / 1000).toFixed(1)}s`);
+      sleepMs = backoff * (0.8 + Math.random() * 0.4);
+      backoff = Math.min(backoff * 2, maxBackoff);
+    }
+    await sleep(sleepMs, signal, (k) => (kick = k));
+  }
+  // Stopping: in-flight refreshes were sent pg_cancel_backend through the signal; wait for
+  // them to roll back and record 'cancelled', then close every connection.
+  await Promise.allSettled([...runs]);
+  if (pool) await pool.end().catch(() => undefined);
+  result.stoppedAt = new Date().toISOString();
+  return result;
+}
