@@ -7,6 +7,7 @@ import { connect, type ConnectionTarget } from '../db/connection.js';
 import { FindingsError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { formatPgError, isPgError } from '../db/pgerror.js';
+import { mustRunOutsideTransaction, splitStatements } from '../migrate/sqlFile.js';
 
 export interface SeedOptions {
   target: ConnectionTarget;
@@ -59,8 +60,10 @@ export async function seed(opts: SeedOptions): Promise<SeedResult> {
         LIMIT 1`,
     );
     const last = prev.rows[0];
-    if (last && !opts.force) {
-      const rows = await countRows(client);
+    const present = await countRows(client);
+    // Recorded and still there: skip. (Tables emptied since, e.g. by migrate down/up, load again.)
+    if (last && !opts.force && Object.values(present).some((n) => n > 0)) {
+      const rows = present;
       return {
         server: opts.target.display, scale: last.scale, skipped: true, files: [], durationMs: 0, rows,
         reason: `already seeded at scale ${last.scale} on ${last.finished_at.toISOString()}; pass --force to load again`,
@@ -75,18 +78,30 @@ export async function seed(opts: SeedOptions): Promise<SeedResult> {
       logger.info('Emptying the workload tables (reset.sql) ...');
       await client.query(readFileSync(resetFile, 'utf8'));
     }
-    await client.query(`SELECT set_config('dbopt.scale', $1, true)`, [String(opts.scale)]);
+    await client.query(`SELECT set_config('dbopt.scale', $1, false)`, [String(opts.scale)]);
+    let inTransaction = true;
     for (const file of files) {
       const name = path.relative(process.cwd(), file);
+      const text = readFileSync(file, 'utf8');
+      // VACUUM cannot run in a transaction block: commit the load so far and run it alone.
+      const outside = (await splitStatements(text, name)).some(mustRunOutsideTransaction);
       const f0 = performance.now();
       logger.info(`Seeding ${path.basename(file)} (scale ${opts.scale}) ...`);
       try {
-        await client.query(readFileSync(file, 'utf8'));
+        if (outside && inTransaction) {
+          await client.query('COMMIT');
+          inTransaction = false;
+        } else if (!outside && !inTransaction) {
+          await client.query('BEGIN');
+          inTransaction = true;
+        }
+        await client.query(text);
       } catch (err) {
         if (opts.signal?.aborted) throw opts.signal.reason;
         await client.query('ROLLBACK').catch(() => undefined);
         if (isPgError(err)) {
-          throw new FindingsError(`seed file ${name} failed; nothing was loaded`, {
+          const what = inTransaction && !outside ? 'nothing was loaded' : 'the rows loaded before it are committed';
+          throw new FindingsError(`seed file ${name} failed; ${what}`, {
             details: formatPgError(err, { file: name, text: readFileSync(file, 'utf8') }),
             hint: err.code === '23505' ? 'The tables already hold data: run dbopt seed --force to empty and reload them.' : 'Fix the seed file and run again.',
           });
@@ -96,9 +111,7 @@ export async function seed(opts: SeedOptions): Promise<SeedResult> {
       timings.push({ file: name, durationMs: Math.round(performance.now() - f0) });
     }
     await client.query(`INSERT INTO dbopt.seed_runs (scale, started_at, duration_ms) VALUES ($1, $2, $3)`, [opts.scale, started, Math.round(performance.now() - t0)]);
-    await client.query('COMMIT');
-    // ANALYZE outside the load transaction as well, so planner statistics are fresh for everyone.
-    await client.query('ANALYZE');
+    if (inTransaction) await client.query('COMMIT');
     const rows = await countRows(client);
     return { server: opts.target.display, scale: opts.scale, skipped: false, files: timings, durationMs: Math.round(performance.now() - t0), rows };
   } catch (err) {
