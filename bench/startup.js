@@ -42,3 +42,7 @@ if (json) {
   console.log('command            median ms   min ms   ratio');
   for (const r of rows) console.log(`${r.command.padEnd(18)} ${String(r.medianMs).padStart(9)} ${String(r.minMs).padStart(8)}   ${r.ratio.toFixed(2)}x`);
 }
+// One machine-readable line per figure, collected by bench/run.js into the README table.
+for (const r of rows.slice(1)) {
+  console.log(`RESULT ${JSON.stringify({ bench: 'startup', measure: `${r.command} median`, value: `${r.medianMs} ms`, peer: `node -e 0 (${rows[0].medianMs} ms)`, ratio: r.ratio, goal: '<= 1.5x', met: r.ratio <= 1.5 })}`);
+}
