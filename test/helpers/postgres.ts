@@ -86,6 +86,6 @@ export async function createTestDatabase(adminUrl: string, prefix = 'dbopt_test'
 
 /** Server major version of a connection. */
 export async function serverMajor(client: pg.Client): Promise<number> {
-  const { rows } = await client.query<{ v: string }>('SHOW server_version_num');
-  return Math.floor(Number(rows[0]!.v) / 10000);
+  const { rows } = await client.query<{ server_version_num: string }>('SHOW server_version_num');
+  return Math.floor(Number(rows[0]!.server_version_num) / 10000);
 }

@@ -1,7 +1,27 @@
-// dbopt audit: arrives with its own issue.
-import { UsageError } from '../../errors.js';
-import type { GlobalOptions } from '../context.js';
+// dbopt audit: flags -> audit() -> report. Exit 0 clean, 1 findings (--strict counts warnings).
+import path from 'node:path';
+import { audit } from '../../audit/index.js';
+import { auditReport } from '../../audit/report.js';
+import { emit, intOption, withDb, type GlobalOptions } from '../context.js';
 
-export async function runAuditCommand(_opts: GlobalOptions, _args: string[] = []): Promise<void> {
-  throw new UsageError('dbopt audit is not available in this build');
+export async function runAuditCommand(opts: GlobalOptions, _args: string[] = []): Promise<void> {
+  const runs = intOption(opts.runs, '--runs');
+  const overrides = { 'audit.queries': opts.queries, 'audit.baseline': opts.baseline, 'audit.runs': runs };
+  const code = await withDb(opts, overrides, async (ctx) => {
+    const result = await audit({
+      target: ctx.target,
+      audit: ctx.config.audit,
+      refresh: ctx.config.refresh,
+      queriesDir: opts.queries === undefined ? ctx.resolvePath(ctx.config.audit.queries) : path.resolve(String(opts.queries)),
+      baselineFile: opts.baseline === undefined ? ctx.resolvePath(ctx.config.audit.baseline) : path.resolve(String(opts.baseline)),
+      runsOverride: runs,
+      updateBaseline: Boolean(opts.updateBaseline),
+      only: Array.isArray(opts.only) ? (opts.only as string[]) : undefined,
+      logger: ctx.logger,
+      signal: ctx.signal,
+    });
+    if (result.baseline.updated) ctx.logger.info(`Baseline written to ${result.baseline.file} (${result.baseline.entries} queries).`);
+    return emit(auditReport(result, { strict: Boolean(opts.strict) }), opts);
+  });
+  process.exitCode = code;
 }

@@ -1,0 +1,184 @@
+// dbopt audit, the CI gate: loads the annotated queries, measures each one in its rolled-back
+// envelope, reads the schema and cache statistics, runs every check and returns one result
+// object (the CLI renders it; src/audit/report.ts turns it into the shared Report shape).
+// With updateBaseline it also writes the baseline file. It never writes to the database.
+import path from 'node:path';
+import type { Config } from '../config.js';
+import { connect, type ConnectionTarget } from '../db/connection.js';
+import { UsageError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { incomparableReason, nextBaseline, readBaseline, writeBaseline, type Baseline } from './baseline.js';
+import { cacheRatios, cacheSnapshot, flushStats, type CacheSnapshot, type RatioRow } from './cache.js';
+import { QUERY_CHECKS, SCHEMA_CHECKS, type CheckSettings, type Severity } from './checks/index.js';
+import { loadQueries } from './queryFile.js';
+import { evictionSupport, runQuery, serverInfo, type QueryRun, type ServerInfo } from './runner.js';
+import { schemaFacts, type SchemaFacts } from './schema.js';
+
+export interface AuditOptions {
+  target: ConnectionTarget;
+  audit: Config['audit'];
+  refresh: Pick<Config['refresh'], 'schedules' | 'defaultSchedule' | 'include' | 'exclude'>;
+  /** Absolute paths. */
+  queriesDir: string;
+  baselineFile: string;
+  /** --runs: wins over the files' -- runs: and audit.runs. */
+  runsOverride?: number;
+  updateBaseline?: boolean;
+  only?: string[];
+  logger?: Logger;
+  signal?: AbortSignal;
+}
+
+export type FindingStatus = 'pass' | 'fail' | 'warn' | 'skip';
+
+export interface Finding {
+  id: string;
+  subject: string;
+  code: string;
+  severity: Severity;
+  status: FindingStatus;
+  message: string;
+  file?: string;
+  line?: number;
+  column?: number;
+}
+
+export interface AuditResult {
+  server: string;
+  serverVersion: string;
+  serverMajor: number;
+  queriesDir: string;
+  queries: QueryRun[];
+  findings: Finding[];
+  cache: { ratios: RatioRow[]; statsReset: string | null; minBlocks: number; minRatio: number };
+  schema: Pick<SchemaFacts, 'statsSince' | 'refreshHistory'>;
+  baseline: { file: string; present: boolean; major?: number; note?: string; updated: boolean; entries: number };
+  cold: { supported: boolean; label: string };
+  errors: number;
+  warnings: number;
+  durationMs: number;
+}
+
+export async function audit(opts: AuditOptions): Promise<AuditResult> {
+  const t0 = performance.now();
+  const logger = opts.logger ?? silentLogger;
+  const cfg = opts.audit;
+  let queries = await loadQueries(opts.queriesDir, { tiers: cfg.tiers });
+  if (opts.only?.length) {
+    const unknown = opts.only.filter((n) => !queries.some((q) => q.name === n));
+    if (unknown.length) throw new UsageError(`--only: no query named ${unknown.map((n) => `"${n}"`).join(', ')} in ${opts.queriesDir}`, { hint: `Known: ${queries.map((q) => q.name).join(', ')}.` });
+    queries = queries.filter((q) => opts.only!.includes(q.name));
+  }
+  if (queries.length === 0) throw new UsageError(`no .sql query files in ${opts.queriesDir}`, { hint: 'Add annotated queries (see docs/audit.md), or point --queries at the right directory.' });
+  const baseline = readBaseline(opts.baselineFile);
+
+  const client = await connect(opts.target);
+  const onAbort = (): void => void client.end().catch(() => undefined);
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    const server = await serverInfo(client);
+    const eviction = await evictionSupport(client, server);
+    await flushStats(client, server.versionNum);
+    const before = await cacheSnapshot(client);
+    const runs: QueryRun[] = [];
+    for (const [i, q] of queries.entries()) {
+      logger.progress?.(`[${i + 1}/${queries.length}] ${q.name}`);
+      const run = await runQuery(client, q, {
+        runs: opts.runsOverride ?? q.runs ?? cfg.runs,
+        warmup: cfg.warmup,
+        statementTimeoutMs: cfg.statementTimeoutMs,
+        lockTimeoutMs: cfg.lockTimeoutMs,
+        eviction,
+        signal: opts.signal,
+      });
+      runs.push(run);
+      logger.debug(`${q.name}: ${run.status}${run.latency ? ` p95 ${run.latency.p95.toFixed(2)} ms` : ''}`);
+    }
+    logger.progressDone?.();
+    await flushStats(client, server.versionNum);
+    const after = await cacheSnapshot(client);
+    const facts = await schemaFacts(client);
+    return finish(opts, server, runs, baseline, before, after, facts, eviction.supported, eviction.reason, t0);
+  } catch (err) {
+    if (opts.signal?.aborted && opts.signal.reason instanceof Error) throw opts.signal.reason;
+    throw err;
+  } finally {
+    opts.signal?.removeEventListener('abort', onAbort);
+    await client.end().catch(() => undefined);
+  }
+}
+
+export function checkSettings(opts: Pick<AuditOptions, 'audit' | 'refresh'>): CheckSettings {
+  return {
+    costRegression: opts.audit.costRegression,
+    seqScanRows: opts.audit.seqScanRows,
+    minCacheHitRatio: opts.audit.minCacheHitRatio,
+    minBlocks: opts.audit.minBlocks,
+    schedules: opts.refresh.schedules,
+    defaultSchedule: opts.refresh.defaultSchedule,
+    include: opts.refresh.include,
+    exclude: opts.refresh.exclude,
+  };
+}
+
+/** Run every check over gathered facts (pure: unit-tested without a server). */
+export function runChecks(runs: QueryRun[], baseline: Baseline | undefined, server: Pick<ServerInfo, 'major'>, facts: SchemaFacts, settings: CheckSettings, updating = false): Finding[] {
+  const findings: Finding[] = [];
+  const note = updating ? 'baseline being updated' : !baseline ? 'no baseline' : baseline.server.major !== server.major ? `baseline from PostgreSQL ${baseline.server.major}, server is ${server.major}` : undefined;
+  const statusOf = (s: 'pass' | 'fail' | 'skip', severity: Severity): FindingStatus => (s === 'fail' ? (severity === 'error' ? 'fail' : 'warn') : s);
+  for (const run of runs) {
+    const entry = note ? undefined : baseline?.queries[run.name];
+    for (const check of QUERY_CHECKS) {
+      const o = check.check({ run, baseline: entry, baselineNote: note ?? (entry ? undefined : 'no baseline'), settings });
+      if (!o) continue;
+      const subject = o.subject ?? run.name;
+      findings.push({
+        id: `${subject}/${check.code}`, subject, code: check.code, severity: check.severity, status: statusOf(o.status, check.severity),
+        message: o.message, file: run.file, line: o.line ?? run.line, column: o.column,
+      });
+    }
+  }
+  for (const check of SCHEMA_CHECKS) {
+    for (const o of check.check(facts, settings)) {
+      const subject = o.subject ?? 'schema';
+      findings.push({ id: `${subject}/${check.code}`, subject, code: check.code, severity: check.severity, status: statusOf(o.status, check.severity), message: o.message });
+    }
+  }
+  return findings;
+}
+
+function finish(
+  opts: AuditOptions, server: ServerInfo, runs: QueryRun[], baseline: Baseline | undefined,
+  before: CacheSnapshot, after: CacheSnapshot, facts: SchemaFacts, coldSupported: boolean, coldLabel: string, t0: number,
+): AuditResult {
+  const settings = checkSettings(opts);
+  const findings = runChecks(runs, baseline, server, facts, settings, Boolean(opts.updateBaseline));
+  let updated = false;
+  let entries = baseline ? Object.keys(baseline.queries).length : 0;
+  if (opts.updateBaseline) {
+    const next = nextBaseline(baseline, runs, server, Boolean(opts.only?.length));
+    writeBaseline(opts.baselineFile, next);
+    updated = true;
+    entries = Object.keys(next.queries).length;
+  }
+  return {
+    server: opts.target.display,
+    serverVersion: server.version,
+    serverMajor: server.major,
+    queriesDir: path.relative(process.cwd(), opts.queriesDir) || '.',
+    queries: runs,
+    findings,
+    cache: { ratios: cacheRatios(after, before, opts.audit.minCacheHitRatio, opts.audit.minBlocks), statsReset: after.statsReset, minBlocks: opts.audit.minBlocks, minRatio: opts.audit.minCacheHitRatio },
+    schema: { statsSince: facts.statsSince, refreshHistory: facts.refreshHistory },
+    baseline: {
+      file: path.relative(process.cwd(), opts.baselineFile) || opts.baselineFile,
+      present: Boolean(baseline), major: baseline?.server.major, note: incomparableReason(baseline, server), updated, entries,
+    },
+    cold: { supported: coldSupported, label: coldLabel },
+    errors: findings.filter((f) => f.status === 'fail').length,
+    warnings: findings.filter((f) => f.status === 'warn').length,
+    durationMs: performance.now() - t0,
+  };
+}
+
+export type { QueryRun } from './runner.js';

@@ -1,0 +1,183 @@
+// The library behind `dbopt report`: the same health figures as the audit, for a person and
+// without a gate. Cache hit ratios since the stats reset, index usage and size, unused and
+// duplicate indexes, foreign keys without an index, table basics (size, dead rows, last
+// vacuum/analyze), materialized-view staleness from dbopt.refresh_history, and the top
+// statements from pg_stat_statements when the extension is installed. Read-only.
+import type { Client } from 'pg';
+import type { Config } from '../config.js';
+import { connect, type ConnectionTarget } from '../db/connection.js';
+import { cacheRatios, cacheSnapshot, type RatioRow } from '../audit/cache.js';
+import { duplicateIndexes } from '../audit/checks/duplicateIndex.js';
+import { unindexedForeignKeys } from '../audit/checks/fkWithoutIndex.js';
+import { UNUSED_MIN_DAYS } from '../audit/checks/unusedIndex.js';
+import { viewPattern } from '../audit/checks/viewOverdue.js';
+import { serverInfo } from '../audit/runner.js';
+import { schemaFacts, tableName } from '../audit/schema.js';
+import { nextDue } from '../schedule.js';
+
+export interface HealthOptions {
+  target: ConnectionTarget;
+  audit: Pick<Config['audit'], 'minCacheHitRatio' | 'minBlocks'>;
+  refresh: Pick<Config['refresh'], 'schedules' | 'defaultSchedule' | 'include' | 'exclude'>;
+  /** Rows of the top-statements list. */
+  top?: number;
+}
+
+export interface IndexUsage {
+  index: string;
+  table: string;
+  scans: number;
+  sizeBytes: number;
+  unique: boolean;
+  valid: boolean;
+  /** unused (judged only past 7 days of statistics), duplicate of X, invalid. */
+  notes: string[];
+}
+
+export interface TableHealth {
+  table: string;
+  rows: number;
+  sizeBytes: number;
+  deadRows: number;
+  seqScans: number;
+  indexScans: number;
+  lastVacuum: string | null;
+  lastAnalyze: string | null;
+}
+
+export interface ViewHealth {
+  view: string;
+  populated: boolean;
+  schedule?: string;
+  lastSuccess?: string;
+  ageMinutes?: number;
+  overdue?: boolean;
+  sizeBytes: number;
+}
+
+export interface TopStatement {
+  query: string;
+  calls: number;
+  totalMs: number;
+  meanMs: number;
+  rows: number;
+  hitRatio: number | null;
+}
+
+export interface HealthResult {
+  server: string;
+  serverVersion: string;
+  statsSince: string;
+  statsDays: number;
+  cache: RatioRow[];
+  indexes: IndexUsage[];
+  foreignKeysWithoutIndex: string[];
+  tables: TableHealth[];
+  views: ViewHealth[];
+  refreshHistory: boolean;
+  statements: { available: boolean; reason?: string; top: TopStatement[] };
+}
+
+export async function health(opts: HealthOptions): Promise<HealthResult> {
+  const client = await connect(opts.target);
+  try {
+    const server = await serverInfo(client);
+    const snapshot = await cacheSnapshot(client);
+    const facts = await schemaFacts(client);
+    const statsDays = (Date.parse(facts.now) - Date.parse(facts.statsSince)) / 86_400_000;
+    const dupes = duplicateIndexes(facts.indexes);
+    const indexes: IndexUsage[] = facts.indexes.map((i) => {
+      const notes: string[] = [];
+      if (!i.valid) notes.push(i.building ? 'being built' : 'INVALID');
+      const dup = dupes.find(([a]) => a === i);
+      if (dup) notes.push(`duplicate of ${dup[1].name}`);
+      if (i.scans === 0 && !i.unique && !i.constraint && i.valid) notes.push(statsDays >= UNUSED_MIN_DAYS ? 'unused' : `no scans yet (stats cover ${statsDays.toFixed(1)} d)`);
+      return { index: tableName(i.schema, i.name), table: tableName(i.schema, i.table), scans: i.scans, sizeBytes: i.sizeBytes, unique: i.unique, valid: i.valid, notes };
+    });
+    const now = Date.parse(facts.now);
+    const managed = (name: string): boolean => opts.refresh.include.some((p) => viewPattern(p).test(name)) && !opts.refresh.exclude.some((p) => viewPattern(p).test(name));
+    const views: ViewHealth[] = facts.views.map((v) => {
+      const schedule = managed(v.name) ? opts.refresh.schedules[v.name] ?? opts.refresh.defaultSchedule : undefined;
+      const last = v.lastSuccess ? new Date(v.lastSuccess) : undefined;
+      return {
+        view: v.name, populated: v.populated, schedule, lastSuccess: v.lastSuccess, sizeBytes: v.sizeBytes,
+        ageMinutes: last ? Math.round((now - last.getTime()) / 60_000) : undefined,
+        overdue: schedule && facts.refreshHistory ? (last ? nextDue(schedule, last, new Date(now)).getTime() < now : true) : undefined,
+      };
+    });
+    return {
+      server: opts.target.display,
+      serverVersion: server.version,
+      statsSince: facts.statsSince,
+      statsDays,
+      cache: cacheRatios(snapshot, undefined, opts.audit.minCacheHitRatio, opts.audit.minBlocks),
+      indexes,
+      foreignKeysWithoutIndex: unindexedForeignKeys(facts).map((fk) => `${tableName(fk.schema, fk.table)} (${fk.columnNames.join(', ')}) -> ${fk.references}`),
+      tables: await tableHealth(client),
+      views,
+      refreshHistory: facts.refreshHistory,
+      statements: await topStatements(client, opts.top ?? 10),
+    };
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function tableHealth(client: Client): Promise<TableHealth[]> {
+  const { rows } = await client.query<{ table: string; rows: string; size: string; dead: string; seq: string; idx: string; vacuum: Date | null; analyze: Date | null }>(
+    `SELECT CASE WHEN s.schemaname = 'public' THEN s.relname ELSE s.schemaname || '.' || s.relname END AS table,
+            greatest(c.reltuples, 0)::bigint AS rows,
+            pg_total_relation_size(s.relid) AS size,
+            s.n_dead_tup AS dead,
+            coalesce(s.seq_scan, 0) AS seq,
+            coalesce(s.idx_scan, 0) AS idx,
+            greatest(s.last_vacuum, s.last_autovacuum) AS vacuum,
+            greatest(s.last_analyze, s.last_autoanalyze) AS analyze
+       FROM pg_stat_user_tables AS s
+       JOIN pg_class AS c ON c.oid = s.relid
+      ORDER BY pg_total_relation_size(s.relid) DESC
+      LIMIT 15`,
+  );
+  return rows.map((r) => ({
+    table: r.table, rows: Number(r.rows), sizeBytes: Number(r.size), deadRows: Number(r.dead), seqScans: Number(r.seq), indexScans: Number(r.idx),
+    lastVacuum: r.vacuum?.toISOString() ?? null, lastAnalyze: r.analyze?.toISOString() ?? null,
+  }));
+}
+
+const ENABLE_PGSS = 'add pg_stat_statements to shared_preload_libraries (restart), then CREATE EXTENSION pg_stat_statements in this database';
+
+async function topStatements(client: Client, limit: number): Promise<HealthResult['statements']> {
+  const ext = await client.query<{ schema: string }>(
+    `SELECT n.nspname AS schema
+       FROM pg_extension AS e
+       JOIN pg_namespace AS n ON n.oid = e.extnamespace
+      WHERE e.extname = 'pg_stat_statements'`,
+  );
+  const schema = ext.rows[0]?.schema;
+  if (!schema) return { available: false, reason: `pg_stat_statements is not installed in this database: ${ENABLE_PGSS}`, top: [] };
+  try {
+    const { rows } = await client.query<{ query: string; calls: string; total: number; mean: number; rows: string; hit: string; read: string }>(
+      `SELECT s.query,
+              s.calls,
+              s.total_exec_time AS total,
+              s.mean_exec_time AS mean,
+              s.rows,
+              s.shared_blks_hit AS hit,
+              s.shared_blks_read AS read
+         FROM ${client.escapeIdentifier(schema)}.pg_stat_statements AS s
+        WHERE s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+        ORDER BY s.total_exec_time DESC
+        LIMIT $1`,
+      [limit],
+    );
+    return {
+      available: true,
+      top: rows.map((r) => {
+        const hit = Number(r.hit), read = Number(r.read);
+        return { query: r.query.replace(/\s+/g, ' ').trim(), calls: Number(r.calls), totalMs: Number(r.total), meanMs: Number(r.mean), rows: Number(r.rows), hitRatio: hit + read > 0 ? hit / (hit + read) : null };
+      }),
+    };
+  } catch (err) {
+    return { available: false, reason: `pg_stat_statements is installed but cannot be read (${(err as Error).message}): ${ENABLE_PGSS}`, top: [] };
+  }
+}

@@ -1,0 +1,120 @@
+// dbopt audit on the seeded reference workload (scale 1): the reference queries pass their
+// budgets and expectations, compare with the committed baseline (same major) or say why not,
+// and the cold tier evicts shared buffers where the server allows it (PostgreSQL 17+).
+import { beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { withWorkloadDatabase } from '../helpers/workload.js';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { resolveConfig, type Config } from '../../src/config.js';
+import { audit, type AuditResult } from '../../src/audit/index.js';
+import { readBaseline } from '../../src/audit/baseline.js';
+
+const db = withWorkloadDatabase();
+const config: Config = resolveConfig({}, { rootDir: REPO_ROOT, env: {}, overrides: {} });
+let major = 0;
+let result: AuditResult;
+
+beforeAll(async () => {
+  const client = db.get().client;
+  major = Math.floor(Number((await client.query<{ n: string }>(`SELECT current_setting('server_version_num') AS n`)).rows[0]!.n) / 10000);
+  // Refresh is a write: the audit never does it, the test's setup does.
+  for (const view of ['analytics.daily_bot_activity', 'analytics.user_engagement', 'analytics.bot_engagement_summary']) {
+    await client.query(`REFRESH MATERIALIZED VIEW ${view}`);
+  }
+  await client.query('VACUUM ANALYZE');
+  if (major >= 17) await client.query('CREATE EXTENSION IF NOT EXISTS pg_buffercache');
+  result = await audit({
+    target: db.get().target,
+    audit: { ...config.audit, runs: 10, warmup: 2 },
+    refresh: config.refresh,
+    queriesDir: path.join(REPO_ROOT, 'queries'),
+    baselineFile: path.join(REPO_ROOT, 'queries', 'baseline.json'),
+  });
+});
+
+describe('dbopt audit on the reference workload', () => {
+  it('runs at least eight reference queries across the three tiers', () => {
+    expect(result.queries.length).toBeGreaterThanOrEqual(8);
+    expect(new Set(result.queries.map((q) => q.tier))).toEqual(new Set(['hot', 'warm', 'cold']));
+    expect(result.queries.every((q) => q.expect.length > 0)).toBe(true);
+  });
+
+  it('passes every budget and expectation', () => {
+    const failing = result.findings.filter((f) => f.status === 'fail');
+    expect(failing.map((f) => `${f.id}: ${f.message}`)).toEqual([]);
+    for (const q of result.queries) {
+      expect(q.status, q.name).toBe('measured');
+      expect(q.latency!.p95, q.name).toBeLessThanOrEqual(q.budgetMs);
+    }
+    const expectations = result.findings.filter((f) => ['expected-index-missing', 'index-only-heap-fetches', 'no-seq-scan'].includes(f.code));
+    expect(expectations.length).toBeGreaterThanOrEqual(8);
+    expect(expectations.every((f) => f.status === 'pass')).toBe(true);
+  });
+
+  it('compares with the committed baseline on its major version, and says why not elsewhere', () => {
+    const baseline = readBaseline(path.join(REPO_ROOT, 'queries', 'baseline.json'))!;
+    expect(Object.keys(baseline.queries).sort()).toEqual(result.queries.map((q) => q.name).sort());
+    const costs = result.findings.filter((f) => f.code === 'cost-regression');
+    expect(costs).toHaveLength(result.queries.length);
+    if (major === baseline.server.major) {
+      expect(costs.filter((f) => f.status !== 'pass').map((f) => `${f.subject}: ${f.message}`)).toEqual([]);
+    } else {
+      for (const f of costs) {
+        expect(f.status).toBe('skip');
+        expect(f.message).toContain(`baseline from PostgreSQL ${baseline.server.major}, server is ${major}`);
+      }
+    }
+  });
+
+  it('measures the cold tier with evicted shared buffers on 17+, and says it cannot elsewhere', () => {
+    const cold = result.queries.filter((q) => q.tier === 'cold');
+    expect(cold.length).toBeGreaterThanOrEqual(2);
+    for (const q of cold) {
+      if (major >= 17) {
+        expect(q.cold?.mode).toBe('evicted');
+        expect(q.cold?.label).toBe('shared buffers cold (OS page cache may still be warm)');
+        // What the previous measured run read back in, evicted again before the next one.
+        expect(q.cold?.buffersReloaded ?? 0).toBeGreaterThan(0);
+        expect(q.plan!.sharedRead).toBeGreaterThan(0);
+      } else {
+        expect(q.cold?.mode).toBe('unsupported');
+        expect(q.cold?.label).toContain(`cold: not supported on PostgreSQL ${major}`);
+      }
+    }
+  });
+
+  it('reports cache hit ratios with a delta over the audit', () => {
+    const database = result.cache.ratios.find((r) => r.scope === 'database')!;
+    expect(database.delta).toBeDefined();
+    expect(database.delta!.hit + database.delta!.read).toBeGreaterThan(0);
+    expect(result.cache.ratios.some((r) => r.scope === 'table')).toBe(true);
+  });
+
+  it('the schema checks pass on the reference schema', () => {
+    const schema = result.findings.filter((f) => ['invalid-index', 'duplicate-index', 'fk-without-index'].includes(f.code));
+    expect(schema.map((f) => f.status)).toEqual(['pass', 'pass', 'pass']);
+    expect(result.findings.find((f) => f.code === 'view-overdue')?.message).toMatch(/^no refresh history/);
+  });
+
+  it('reports a view that is not populated, and the overdue check reads dbopt.refresh_history', async () => {
+    const client = db.get().client;
+    const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-audit-'));
+    await client.query('CREATE MATERIALIZED VIEW audit_empty AS SELECT 1 AS x WITH NO DATA');
+    await client.query(`CREATE SCHEMA IF NOT EXISTS dbopt`);
+    await client.query(`CREATE TABLE dbopt.refresh_history (view_name text, started_at timestamptz, finished_at timestamptz, duration_ms bigint, mode text, outcome text, error text)`);
+    await client.query(`INSERT INTO dbopt.refresh_history VALUES ('analytics.daily_bot_activity', now() - interval '3 hours', now() - interval '3 hours', 900, 'concurrently', 'ok', NULL),
+                                                            ('analytics.user_engagement', now() - interval '5 minutes', now() - interval '5 minutes', 800, 'concurrently', 'ok', NULL)`);
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'empty.sql'), '-- tier: cold\n-- expect: no-seq-scan\nSELECT x FROM audit_empty;\n');
+    const r = await audit({ target: db.get().target, audit: { ...config.audit, runs: 2 }, refresh: config.refresh, queriesDir: dir, baselineFile: path.join(dir, 'baseline.json') });
+    const np = r.findings.find((f) => f.code === 'view-not-populated')!;
+    expect(np.status).toBe('fail');
+    expect(np.message).toBe('view audit_empty not populated: run dbopt refresh-views (the audit never refreshes views itself)');
+    const overdue = r.findings.filter((f) => f.code === 'view-overdue');
+    expect(overdue.find((f) => f.subject === 'analytics.daily_bot_activity')?.status).toBe('warn');
+    expect(overdue.find((f) => f.subject === 'analytics.user_engagement')?.status).toBe('pass');
+    expect(overdue.find((f) => f.subject === 'analytics.bot_engagement_summary')?.message).toContain('has no successful refresh');
+  });
+});
