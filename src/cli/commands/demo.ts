@@ -1,7 +1,144 @@
-// dbopt demo: arrives with its own issue.
+// dbopt demo: the newcomer path in one command — the embedded PostgreSQL, the reference
+// workload migrated and seeded, its views refreshed, the audit and the report — then three
+// lines on pointing dbopt at a real database. Rerunning is safe and fast: nothing left to
+// migrate, the seed is skipped when present, views are refreshed only when due.
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { migrate } from '../../migrate/index.js';
+import { seed } from '../../seed/index.js';
+import { refreshViews } from '../../refresh/index.js';
+import { audit } from '../../audit/index.js';
+import { auditReport } from '../../audit/report.js';
+import { health } from '../../health/index.js';
+import { healthReport } from '../../health/report.js';
+import { startEmbedded } from '../../db/embedded.js';
+import { connect, type ConnectionTarget } from '../../db/connection.js';
 import { UsageError } from '../../errors.js';
-import type { GlobalOptions } from '../context.js';
+import type { Report } from '../../report.js';
+import { commandContext, intOption, type GlobalOptions } from '../context.js';
+import { secrets } from '../runtime.js';
+import { renderReport } from '../render/index.js';
+import { migrateReport } from './migrate.js';
+import { seedReport } from './seed.js';
+import { refreshReport } from './refresh.js';
 
-export async function runDemoCommand(_opts: GlobalOptions, _args: string[] = []): Promise<void> {
-  throw new UsageError('dbopt demo is not available in this build');
+/** The package root: the reference workload ships beside dist/. */
+const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export async function runDemoCommand(opts: GlobalOptions): Promise<void> {
+  if (opts.databaseUrl) throw new UsageError('dbopt demo always uses the embedded PostgreSQL; --database-url does not apply', { hint: 'Drop --database-url, or run migrate, seed, refresh-views and audit against your server one by one.' });
+  const scale = intOption(opts.scale, '--scale') ?? 1;
+  const ctx = await commandContext(opts);
+  const log = ctx.logger;
+  const dir = path.join(ctx.config.rootDir, '.dbopt', 'embedded');
+  const format = opts.format ?? 'table';
+  const stages: Record<string, Report> = {};
+  const print = async (title: string, report: Report): Promise<void> => {
+    stages[report.command] = report;
+    if (format === 'json') return;
+    process.stdout.write(`\n== ${title} ==\n`);
+    process.stdout.write(await renderReport(report, format, { color: opts.color }));
+  };
+
+  if (opts.reset) await resetCluster(dir, log.info);
+  log.info(`Starting the embedded PostgreSQL (data in ${path.relative(process.cwd(), dir) || dir}) ...`);
+  const server = await startEmbedded({ dir });
+  secrets.push(...server.target.secrets);
+  const target = server.target;
+  let ok = true;
+  try {
+    log.info(`Using the embedded PostgreSQL ${target.display}${server.startedHere ? '' : ' (already running)'}`);
+    const dirs = {
+      migrations: path.join(PACKAGE_ROOT, 'migrations'),
+      seeds: path.join(PACKAGE_ROOT, 'seeds'),
+      queries: path.join(PACKAGE_ROOT, 'queries'),
+    };
+
+    await enableExtensions(target);
+    const m = await migrate({ target, dir: dirs.migrations, direction: 'up', logger: log, signal: ctx.signal });
+    await print('1/5 migrate: the reference schema, indexes built CONCURRENTLY', migrateReport(m));
+
+    const s = await seed({ target, dir: dirs.seeds, scale, logger: log, signal: ctx.signal });
+    await print(`2/5 seed: the multi-bot platform's data at scale ${scale}`, seedReport(s));
+
+    const refreshSettings = { ...ctx.config.refresh, include: ['analytics.*'], exclude: [] };
+    const r = await refreshViews({ target, settings: refreshSettings, logger: log, signal: ctx.signal });
+    await print('3/5 refresh-views: the analytics views, in dependency order', refreshReport(r));
+    ok &&= r.ok;
+
+    const baselineFile = path.join(dirs.queries, 'baseline.json');
+    const a = await audit({
+      target,
+      audit: ctx.config.audit,
+      refresh: refreshSettings,
+      queriesDir: dirs.queries,
+      // The shipped baseline was recorded at scale 1; at another scale plans and costs differ by design.
+      baselineFile: scale === 1 ? baselineFile : path.join(dir, `baseline-scale-${scale}.json`),
+      logger: log,
+      signal: ctx.signal,
+    });
+    const ar = auditReport(a, { strict: false });
+    await print('4/5 audit: declared queries against budgets, plans and the baseline', ar);
+    ok &&= ar.ok;
+
+    const h = await health({ target, audit: ctx.config.audit, refresh: refreshSettings });
+    await print('5/5 report: cache hit ratios, index usage, view staleness', healthReport(h));
+
+    const pending = m.ran.length === 0 && s.skipped;
+    if (format === 'json') {
+      const { sortKeys } = await import('../render/json.js');
+      process.stdout.write(JSON.stringify(sortKeys({ command: 'demo', ok, server: target.display, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { ok: v.ok, summary: v.summary, result: v.data }])) }), null, 2) + '\n');
+    } else {
+      process.stdout.write([
+        '',
+        pending ? 'Nothing was pending: the schema is up to date and the data already loaded (dbopt demo --reset starts over).' : 'Demo complete.',
+        'Next: point dbopt at your database with DATABASE_URL=postgres://user@host:5432/db (or --database-url, or database.url in dbopt.config.json).',
+        'Then run `dbopt migrate lint` and `dbopt migrate` in your deploy, and `dbopt refresh-views` from cron or as `--watch`.',
+        'In CI, run `dbopt audit --format junit --output audit.xml` on every pull request: it exits 1 on a regression (see examples/github-actions.yml).',
+        '',
+      ].join('\n'));
+    }
+  } finally {
+    await server.stop();
+  }
+  process.exitCode = ok ? 0 : 1;
+}
+
+/**
+ * The demo's own server preloads pg_stat_statements; creating the extensions lets the report
+ * show top statements and the audit measure the cold tier with shared buffers evicted.
+ */
+async function enableExtensions(target: ConnectionTarget): Promise<void> {
+  const client = await connect(target);
+  try {
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await client.query('CREATE EXTENSION IF NOT EXISTS pg_buffercache');
+  } finally {
+    await client.end();
+  }
+}
+
+/** --reset: stop a server still running on the demo's data directory, then remove it. */
+async function resetCluster(dir: string, info: (m: string) => void): Promise<void> {
+  const pidFile = path.join(dir, 'data', 'postmaster.pid');
+  if (existsSync(pidFile)) {
+    const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+    if (pid) {
+      try {
+        process.kill(pid, 'SIGINT');
+        info(`Stopping the embedded PostgreSQL (pid ${pid}) ...`);
+        for (let i = 0; i < 100; i++) {
+          process.kill(pid, 0);
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      } catch {
+        // Gone.
+      }
+    }
+  }
+  if (existsSync(dir)) {
+    info(`Removing ${path.relative(process.cwd(), dir) || dir} (--reset) ...`);
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
