@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT, cleanEnv } from '../helpers/cli.js';
+import { excerptBody, normalize, readExcerpts, writeExcerpt } from '../helpers/readme.js';
 
 const base = mkdtempSync(path.join(tmpdir(), 'dbopt-newcomer-'));
 const clone = path.join(base, 'dbopt');
@@ -33,6 +34,10 @@ describe.skipIf(Boolean(process.env.DBOPT_TEST_DATABASE_URL))('newcomer path', (
     expect(first.stdout).toContain('20 migrations applied');
     expect(first.stdout).toContain('Audit passed');
     expect(first.stdout).toContain('DATABASE_URL');
+    // The README's demo excerpt is this output (npm run readme rewrites it).
+    const ex = readExcerpts().find((e) => e.args[0] === 'demo')!;
+    if (process.env.DBOPT_WRITE_README === '1') writeExcerpt(ex.spec, excerptBody(ex, first.stdout));
+    else expect(normalize(ex.body, ex.shape)).toEqual(normalize(excerptBody(ex, first.stdout), ex.shape));
 
     const second = run('npx', ['dbopt', 'demo']);
     expect(second.code, second.stderr).toBe(0);

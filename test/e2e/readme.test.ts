@@ -1,0 +1,38 @@
+// The README's output excerpts are what the commands print today: each marked block is run
+// against a seeded reference database and compared after normalising numbers, times, hosts and
+// column widths. DBOPT_WRITE_README=1 (npm run readme) rewrites the blocks instead.
+import { describe, expect, it, beforeAll } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+import { withWorkloadDatabase } from '../helpers/workload.js';
+import { excerptBody, normalize, readExcerpts, writeExcerpt } from '../helpers/readme.js';
+
+const db = withWorkloadDatabase();
+const WRITE = process.env.DBOPT_WRITE_README === '1';
+// The demo block comes from the newcomer test (it needs a fresh clone and its own server).
+const excerpts = readExcerpts().filter((e) => e.args[0] !== 'demo');
+
+beforeAll(async () => {
+  const c = db.get().client;
+  await c.query('VACUUM ANALYZE');
+  const r = await runCli(['refresh-views', '--all'], { env: { DATABASE_URL: db.get().url } });
+  expect(r.code, r.stderr).toBe(0);
+});
+
+describe('README output excerpts', () => {
+  it('has excerpts to check', () => {
+    expect(excerpts.length).toBeGreaterThanOrEqual(5);
+  });
+
+  for (const ex of excerpts) {
+    it(`matches: dbopt ${ex.spec}`, async () => {
+      const r = await runCli(ex.args, { env: { DATABASE_URL: db.get().url, COLUMNS: '200' } });
+      expect([0, 1]).toContain(r.code);
+      const body = excerptBody(ex, r.stdout);
+      if (WRITE) {
+        writeExcerpt(ex.spec, body);
+        return;
+      }
+      expect(normalize(ex.body, ex.shape)).toEqual(normalize(body, ex.shape));
+    });
+  }
+});

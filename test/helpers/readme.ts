@@ -1,0 +1,78 @@
+// The README's output excerpts: blocks marked `<!-- dbopt-output: ARGS [| head N] [| shape] -->`
+// followed by a fenced block. test/e2e/readme.test.ts runs each command and compares (after
+// normalising numbers, times, hosts and column widths); with DBOPT_WRITE_README=1 it rewrites them.
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from './cli.js';
+
+export const README = path.join(REPO_ROOT, 'README.md');
+const MARKER = /<!-- dbopt-output: (.+?) -->\n```text\n([\s\S]*?)```/g;
+
+export interface Excerpt {
+  spec: string;
+  args: string[];
+  head?: number;
+  shape: boolean;
+  body: string;
+}
+
+export function readExcerpts(text = readFileSync(README, 'utf8')): Excerpt[] {
+  const out: Excerpt[] = [];
+  for (const m of text.matchAll(MARKER)) {
+    const [command, ...opts] = m[1]!.split('|').map((s) => s.trim());
+    const head = opts.find((o) => o.startsWith('head '));
+    out.push({
+      spec: m[1]!,
+      args: command!.split(/\s+/).filter(Boolean),
+      head: head ? Number(head.slice(5)) : undefined,
+      shape: opts.includes('shape'),
+      body: m[2]!,
+    });
+  }
+  return out;
+}
+
+/** What the README shows for an output: the command line, then the (first N) lines. */
+export function excerptBody(ex: Excerpt, output: string): string {
+  let lines = output.replace(/\s+$/, '').split('\n');
+  if (ex.head) lines = lines.slice(0, ex.head);
+  return [`$ dbopt ${ex.args.join(' ')}`, ...lines].join('\n') + '\n';
+}
+
+/** Lines with the run-to-run differences removed: numbers, times, hosts, column widths. */
+export function normalize(body: string, shape: boolean): string[] {
+  let lines = body.split('\n').map((l) => l
+    .replace(/\S+@[\w.-]+:\d+\/\S+/g, 'USER@HOST/DB')
+    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, 'TIME')
+    .replace(/\d[\d,.]*/g, '#')
+    .replace(/─+/g, '─')
+    .replace(/ +/g, ' ')
+    .trimEnd());
+  if (shape) {
+    // Keep titles, notes and each table's header row; drop the data rows.
+    const kept: string[] = [];
+    let headerNext = false;
+    for (const l of lines) {
+      if (l.startsWith('┌')) {
+        headerNext = true;
+        continue;
+      }
+      if (l.startsWith('│')) {
+        if (headerNext) kept.push(l);
+        headerNext = false;
+        continue;
+      }
+      if (l.startsWith('└')) continue;
+      kept.push(l);
+    }
+    lines = kept;
+  }
+  return lines.filter((l) => l.length > 0);
+}
+
+export function writeExcerpt(spec: string, body: string): void {
+  const text = readFileSync(README, 'utf8');
+  const escaped = spec.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`(<!-- dbopt-output: ${escaped} -->\\n\`\`\`text\\n)[\\s\\S]*?(\`\`\`)`);
+  writeFileSync(README, text.replace(re, (_m, a: string, b: string) => `${a}${body}${b}`));
+}
