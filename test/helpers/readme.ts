@@ -13,6 +13,8 @@ export interface Excerpt {
   args: string[];
   head?: number;
   shape: boolean;
+  /** Only the stage headers, each stage's summary line and the closing lines (dbopt demo). */
+  outline: boolean;
   body: string;
 }
 
@@ -26,6 +28,7 @@ export function readExcerpts(text = readFileSync(README, 'utf8')): Excerpt[] {
       args: command!.split(/\s+/).filter(Boolean),
       head: head ? Number(head.slice(5)) : undefined,
       shape: opts.includes('shape'),
+      outline: opts.includes('outline'),
       body: m[2]!,
     });
   }
@@ -35,8 +38,28 @@ export function readExcerpts(text = readFileSync(README, 'utf8')): Excerpt[] {
 /** What the README shows for an output: the command line, then the (first N) lines. */
 export function excerptBody(ex: Excerpt, output: string): string {
   let lines = output.replace(/\s+$/, '').split('\n');
+  if (ex.outline) lines = outline(lines);
   if (ex.head) lines = lines.slice(0, ex.head);
   return [`$ dbopt ${ex.args.join(' ')}`, ...lines].join('\n') + '\n';
+}
+
+function outline(lines: string[]): string[] {
+  const heads = lines.flatMap((l, i) => (l.startsWith('== ') ? [i] : []));
+  if (heads.length === 0) return lines;
+  const out: string[] = [];
+  heads.forEach((h, k) => {
+    const next = heads[k + 1];
+    out.push(lines[h]!);
+    if (next !== undefined) {
+      out.push(lines[next - 2]!, '');
+    } else {
+      // The last stage: its summary is the line before the closing block's first blank line.
+      const rest = lines.slice(h + 1);
+      const closing = rest.findIndex((l, i) => i > 0 && l === '' && /^(Demo complete|Nothing was pending)/.test(rest[i + 1] ?? ''));
+      if (closing > 0) out.push(rest[closing - 1]!, ...rest.slice(closing));
+    }
+  });
+  return out;
 }
 
 /** Lines with the run-to-run differences removed: numbers, times, hosts, column widths. */
@@ -45,6 +68,10 @@ export function normalize(body: string, shape: boolean): string[] {
     .replace(/\S+@[\w.-]+:\d+\/\S+/g, 'USER@HOST/DB')
     .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, 'TIME')
     .replace(/\d[\d,.]*/g, '#')
+    .replace(/#(?:m|h|d) #(?:s|m|h)\b/g, '#T')
+    .replace(/#(?:ms|s|min|m|h|d)\b/g, '#T')
+    .replace(/# (?:B|kB|MB|GB|TB)\b/g, '#SIZE')
+    .replace(/# (\w+?)s\b/g, '# $1')
     .replace(/─+/g, '─')
     .replace(/ +/g, ' ')
     .trimEnd());
