@@ -133,6 +133,7 @@ try {
   console.log(`| bare node-pg loop (same executions) | ${b.toFixed(0)} | ${bares.map((x) => x.toFixed(0)).join(', ')} |`);
   console.log('');
   console.log(`ratio audit / bare loop: ${(a / b).toFixed(2)}x (goal <= 1.3x); findings: ${last.errors} errors, ${last.warnings} warnings; PostgreSQL ${info.version}`);
+  console.log(`RESULT ${JSON.stringify({ bench: 'audit', measure: `audit wall time, 8 reference queries x ${runs} runs, scale ${scale}`, value: `${a.toFixed(0)} ms`, peer: `bare node-pg loop, same executions (${b.toFixed(0)} ms)`, ratio: +(a / b).toFixed(2), goal: '<= 1.3x', met: a / b <= 1.3 })}`);
   await c.end();
 } finally {
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);

@@ -128,6 +128,8 @@ try {
   for (const r of results) console.log(`${pad(r.index, 34)}${pad(r.table, 28)}${padl(Math.round(r.plain), 16)}${padl(Math.round(r.dbopt), 10)}${padl((r.plain / r.dbopt).toFixed(2) + 'x', 8)}`);
   console.log(`${pad('total', 62)}${padl(Math.round(total.plain), 16)}${padl(Math.round(total.dbopt), 10)}${padl((total.plain / total.dbopt).toFixed(2) + 'x', 8)}`);
   console.log(`\ngoal: dbopt >= 1.5x faster than node-pg-migrate: ${total.plain / total.dbopt >= 1.5 ? 'met' : 'NOT met'} (${(total.plain / total.dbopt).toFixed(2)}x)`);
+  const speedup = +(total.plain / total.dbopt).toFixed(2);
+  console.log(`RESULT ${JSON.stringify({ bench: 'migrate', measure: `reference index migrations, scale ${scale}: total build time`, value: `${Math.round(total.dbopt)} ms`, peer: `node-pg-migrate, default session (${Math.round(total.plain)} ms)`, ratio: speedup, goal: 'speed-up >= 1.5x', met: speedup >= 1.5 })}`);
 } finally {
   await client.end();
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);
