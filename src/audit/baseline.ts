@@ -5,6 +5,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { QueryRun, ServerInfo } from './runner.js';
+import { stableStringify } from '../stableJson.js';
 
 export interface BaselineEntry {
   file: string;
@@ -73,21 +74,8 @@ export function nextBaseline(old: Baseline | undefined, runs: QueryRun[], server
   return { format: 1, server: { version: server.version, major: server.major }, queries };
 }
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (value && typeof value === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort()) {
-      const v = (value as Record<string, unknown>)[key];
-      if (v !== undefined) out[key] = sortKeys(v);
-    }
-    return out;
-  }
-  return value;
-}
-
 export function serializeBaseline(b: Baseline): string {
-  return JSON.stringify(sortKeys(b), null, 2) + '\n';
+  return stableStringify(b);
 }
 
 export function writeBaseline(file: string, b: Baseline): void {

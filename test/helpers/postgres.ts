@@ -39,7 +39,7 @@ export async function startPostgres(): Promise<TestServer> {
   };
 }
 
-function withDatabase(url: string, database: string): string {
+export function withDatabase(url: string, database: string): string {
   const u = new URL(url);
   u.pathname = `/${database}`;
   return u.toString();
@@ -73,15 +73,19 @@ export async function createTestDatabase(adminUrl: string, prefix = 'dbopt_test'
     client,
     drop: async () => {
       await client.end().catch(() => undefined);
-      const a = new pg.Client({ connectionString: adminUrl });
-      await a.connect();
-      try {
-        await a.query(`DROP DATABASE IF EXISTS ${a.escapeIdentifier(name)} WITH (FORCE)`);
-      } finally {
-        await a.end();
-      }
+      await dropDatabase(adminUrl, name);
     },
   };
+}
+
+export async function dropDatabase(adminUrl: string, name: string): Promise<void> {
+  const a = new pg.Client({ connectionString: adminUrl });
+  await a.connect();
+  try {
+    await a.query(`DROP DATABASE IF EXISTS ${a.escapeIdentifier(name)} WITH (FORCE)`);
+  } finally {
+    await a.end();
+  }
 }
 
 /** Server major version of a connection. */

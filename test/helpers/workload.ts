@@ -11,6 +11,7 @@ import { targetFromUrl } from '../../src/db/connection.js';
 import { migrate } from '../../src/migrate/index.js';
 import { seed } from '../../src/seed/index.js';
 import type { TestDb } from './db.js';
+import { dropDatabase, withDatabase } from './postgres.js';
 
 export const MIGRATIONS_DIR = path.join(REPO_ROOT, 'migrations');
 export const SEEDS_DIR = path.join(REPO_ROOT, 'seeds');
@@ -24,11 +25,6 @@ function workloadHash(scale: number): string {
   return h.digest('hex').slice(0, 10);
 }
 
-function urlFor(adminUrl: string, db: string): string {
-  const u = new URL(adminUrl);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
 
 /** Name of a template database holding the migrated and seeded workload at `scale`. */
 export async function ensureWorkloadTemplate(adminUrl: string, scale = 1): Promise<string> {
@@ -47,7 +43,7 @@ export async function ensureWorkloadTemplate(adminUrl: string, scale = 1): Promi
         await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(datname)} WITH (FORCE)`);
       }
       await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`);
-      const target = targetFromUrl(urlFor(adminUrl, name), 'test');
+      const target = targetFromUrl(withDatabase(adminUrl, name), 'test');
       await migrate({ target, dir: MIGRATIONS_DIR, direction: 'up' });
       await seed({ target, dir: SEEDS_DIR, scale });
       await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(name)} IS_TEMPLATE true`);
@@ -79,7 +75,7 @@ export async function createWorkloadDatabase(adminUrl: string, scale = 1, prefix
   } finally {
     await admin.end();
   }
-  const url = urlFor(adminUrl, name);
+  const url = withDatabase(adminUrl, name);
   const client = new pg.Client({ connectionString: url });
   client.on('error', () => undefined);
   await client.connect();
@@ -90,13 +86,7 @@ export async function createWorkloadDatabase(adminUrl: string, scale = 1, prefix
     target: targetFromUrl(url, 'test'),
     drop: async () => {
       await client.end().catch(() => undefined);
-      const a = new pg.Client({ connectionString: adminUrl });
-      await a.connect();
-      try {
-        await a.query(`DROP DATABASE IF EXISTS ${a.escapeIdentifier(name)} WITH (FORCE)`);
-      } finally {
-        await a.end();
-      }
+      await dropDatabase(adminUrl, name);
     },
   };
 }

@@ -16,6 +16,7 @@ import { startEmbedded } from '../../db/embedded.js';
 import { connect, type ConnectionTarget } from '../../db/connection.js';
 import { UsageError } from '../../errors.js';
 import type { Report } from '../../report.js';
+import { stableStringify } from '../../stableJson.js';
 import { commandContext, intOption, type GlobalOptions } from '../context.js';
 import { secrets } from '../runtime.js';
 import { renderReport } from '../render/index.js';
@@ -87,8 +88,7 @@ export async function runDemoCommand(opts: GlobalOptions): Promise<void> {
 
     const pending = m.ran.length === 0 && s.skipped;
     if (format === 'json') {
-      const { sortKeys } = await import('../render/json.js');
-      process.stdout.write(JSON.stringify(sortKeys({ command: 'demo', ok, server: target.display, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { ok: v.ok, summary: v.summary, result: v.data }])) }), null, 2) + '\n');
+      process.stdout.write(stableStringify({ command: 'demo', ok, server: target.display, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { ok: v.ok, summary: v.summary, result: v.data }])) }));
     } else {
       process.stdout.write([
         '',
