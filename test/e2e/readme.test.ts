@@ -6,19 +6,20 @@ import { runCli } from '../helpers/cli.js';
 import { withWorkloadDatabase } from '../helpers/workload.js';
 import { excerptBody, normalize, readExcerpts, writeExcerpt } from '../helpers/readme.js';
 
-const db = withWorkloadDatabase();
 const WRITE = process.env.DBOPT_WRITE_README === '1';
 // The demo block comes from the newcomer test (it needs a fresh clone and its own server).
 const excerpts = readExcerpts().filter((e) => e.args[0] !== 'demo');
 
-beforeAll(async () => {
-  const c = db.get().client;
-  await c.query('VACUUM ANALYZE');
-  const r = await runCli(['refresh-views', '--all'], { env: { DATABASE_URL: db.get().url } });
-  expect(r.code, r.stderr).toBe(0);
-});
+// The README shows what the default server (embedded PostgreSQL 18) prints; on other servers
+// the text differs by design (e.g. a baseline recorded on 18 is not compared on 15).
+describe.skipIf(Boolean(process.env.DBOPT_TEST_DATABASE_URL))('README output excerpts', () => {
+  const db = withWorkloadDatabase();
+  beforeAll(async () => {
+    await db.get().client.query('VACUUM ANALYZE');
+    const r = await runCli(['refresh-views', '--all'], { env: { DATABASE_URL: db.get().url } });
+    expect(r.code, r.stderr).toBe(0);
+  });
 
-describe('README output excerpts', () => {
   it('has excerpts to check', () => {
     expect(excerpts.length).toBeGreaterThanOrEqual(5);
   });
