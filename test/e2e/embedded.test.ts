@@ -37,4 +37,17 @@ describe.skipIf(Boolean(process.env.DBOPT_TEST_DATABASE_URL))('--embedded on a f
     expect(again.code).toBe(0);
     expect(again.stdout).toContain('Nothing to migrate');
   });
+
+  it('a --watch on the embedded server stops on SIGTERM with exit 0 and stops the server', async () => {
+    const r = await runCli(['--embedded', 'refresh-views', '--watch'], {
+      cwd: dir,
+      onSpawn: (child) => {
+        child.stderr?.on('data', (d: Buffer) => {
+          if (d.toString().includes('Watching')) setTimeout(() => child.kill('SIGTERM'), 500);
+        });
+      },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(existsSync(path.join(dir, '.dbopt', 'embedded', 'data', 'postmaster.pid'))).toBe(false);
+  });
 });
