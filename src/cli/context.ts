@@ -87,6 +87,7 @@ export async function dbContext(opts: GlobalOptions, overrides: ConfigOverrides 
     base.logger.info(`Starting the embedded PostgreSQL (data in ${path.relative(process.cwd(), dir) || dir}) ...`);
     const server = await startEmbedded({ dir });
     secrets.push(...server.target.secrets);
+    for (const d of server.openedDirectories) base.logger.warn(`opened ${d} for traversal by the postgres user (chmod o+x) so it can reach its data directory`);
     base.logger.info(`Using the embedded PostgreSQL ${server.target.display}${server.startedHere ? '' : ' (already running)'}`);
     return { ...base, target: server.target, close: () => server.stop() };
   }

@@ -20,6 +20,8 @@ export interface EmbeddedServer {
   dataDir: string;
   /** False when an already running server was reused (then stop() leaves it running). */
   startedHere: boolean;
+  /** Directories opened for traversal (o+x) so the postgres user reaches the data directory. */
+  openedDirectories: string[];
   stop(): Promise<void>;
 }
 
@@ -75,6 +77,7 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
       port: running,
       dataDir,
       startedHere: false,
+      openedDirectories: [],
       stop: async () => undefined,
     };
   }
@@ -96,9 +99,10 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
   writeFileSync(metaFile, JSON.stringify(meta, null, 2) + '\n', { mode: 0o600 });
 
   const isRoot = userInfo().uid === 0;
+  const openedDirectories: string[] = [];
   if (isRoot) {
     ensurePostgresUser();
-    makeTraversable(dir);
+    openedDirectories.push(...makeTraversable(dir));
   }
   const logs: string[] = [];
   const onLog = (m: string): void => {
@@ -139,6 +143,7 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
     port: meta.port,
     dataDir,
     startedHere: true,
+    openedDirectories,
     stop: () => server.stop(),
   };
 }
@@ -235,13 +240,18 @@ function ensurePostgresUser(): void {
  * The server process (user postgres) must reach its data directory; when an ancestor
  * directory is closed to others (mktemp -d gives 0700), open it for traversal only (o+x).
  */
-function makeTraversable(dir: string): void {
+function makeTraversable(dir: string): string[] {
+  const changed: string[] = [];
   let current = dir;
   for (;;) {
     const st = statSync(current);
-    if ((st.mode & 0o001) === 0) chmodSync(current, st.mode | 0o001);
+    if ((st.mode & 0o001) === 0) {
+      chmodSync(current, st.mode | 0o001);
+      changed.push(current);
+    }
     const parent = path.dirname(current);
     if (parent === current) break;
     current = parent;
   }
+  return changed;
 }

@@ -39,10 +39,19 @@ export async function seed(opts: SeedOptions): Promise<SeedResult> {
   const logger = opts.logger ?? silentLogger;
   const files = seedFiles(opts.dir);
   const client = await connect(opts.target);
+  // A busy backend does not notice its client going away until its statement ends: cancel the
+  // statement from a second connection, then close (the transaction rolls back).
   const cancel = (): void => {
-    // Closing the connection ends the server's work on it; the transaction rolls back.
-    void client.end().catch(() => undefined);
+    void (async () => {
+      const pid = (client as unknown as { processID?: number }).processID;
+      if (pid) {
+        const other = await connect(opts.target);
+        await other.query('SELECT pg_cancel_backend($1)', [pid]).finally(() => other.end());
+      }
+    })().catch(() => undefined).finally(() => void client.end().catch(() => undefined));
   };
+  // If dbopt itself is killed, have the server stop the load too (PostgreSQL 14+).
+  await client.query(`SELECT set_config('client_connection_check_interval', '1s', false)`).catch(() => undefined);
   opts.signal?.addEventListener('abort', cancel, { once: true });
   try {
     await client.query(`CREATE SCHEMA IF NOT EXISTS dbopt`);

@@ -46,6 +46,7 @@ export async function runDemoCommand(opts: GlobalOptions): Promise<void> {
   log.info(`Starting the embedded PostgreSQL (data in ${path.relative(process.cwd(), dir) || dir}) ...`);
   const server = await startEmbedded({ dir });
   secrets.push(...server.target.secrets);
+  for (const d of server.openedDirectories) log.warn(`opened ${d} for traversal by the postgres user (chmod o+x) so it can reach its data directory`);
   const target = server.target;
   let ok = true;
   try {
