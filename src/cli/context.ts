@@ -107,6 +107,15 @@ export async function withDb<T>(opts: GlobalOptions, overrides: ConfigOverrides,
   }
 }
 
+/** --output FILE: a path that cannot be written is a usage error naming it, not a crash. */
+export function writeOutputFile(file: string, text: string): void {
+  try {
+    writeFileSync(file, text);
+  } catch (err) {
+    throw new UsageError(`--output ${file}: cannot write the report: ${(err as Error).message}`, { hint: 'Point --output at a writable file in an existing directory.' });
+  }
+}
+
 /** Render and print (or write) a report; returns the exit code it implies. */
 export async function emit(report: Report, opts: GlobalOptions, defaultFormat: 'table' | 'json' = 'table'): Promise<number> {
   const { renderReport } = await import('./render/index.js');
@@ -114,7 +123,7 @@ export async function emit(report: Report, opts: GlobalOptions, defaultFormat: '
   const color = opts.output ? false : opts.color;
   const text = await renderReport(report, format, { color });
   if (opts.output) {
-    writeFileSync(opts.output, text);
+    writeOutputFile(opts.output, text);
   } else {
     process.stdout.write(text);
   }

@@ -1,7 +1,7 @@
 // Process-level concerns of the CLI: the one place errors become exit codes, signal
 // handling (abort in-flight work, clean up, then exit 130/143), and stderr logging.
 import { DbOptError, ExitCode, InterruptedError } from '../errors.js';
-import { redact } from '../db/connection.js';
+import { redact, redactUrls, isConnectionError } from '../db/connection.js';
 import type { GlobalOptions } from './context.js';
 
 export const EXIT_CODE_HELP = `Exit codes:
@@ -40,16 +40,29 @@ export function installSignalHandlers(): void {
   }
 }
 
+/**
+ * dbopt's own lines hold no password (targets print as user@host:port/db, and text from the
+ * driver or server is redacted where it is embedded); a URL with credentials is still masked.
+ * Replacing every occurrence of the password here would mangle text and, for a password that
+ * is a common word, reveal it by the holes it leaves.
+ */
 export function writeErr(line: string): void {
-  process.stderr.write(redact(line, secrets) + '\n');
+  process.stderr.write(redactUrls(line) + '\n');
+}
+
+/** SQLSTATE classes of a lost or refused connection: 08 (connection exception), 57P01-3 (shutdown). */
+function isLostConnection(err: unknown): boolean {
+  const code = (err as { code?: string })?.code ?? '';
+  return /^08/.test(code) || ['57P01', '57P02', '57P03'].includes(code) || /Connection terminated|connection error/i.test(String((err as Error)?.message)) || isConnectionError(err);
 }
 
 export async function handleFatal(err: unknown, opts: GlobalOptions): Promise<never> {
   const e = err as { code?: string; exitCode?: number; message?: string };
   // commander's own exits: help, version, usage mistakes.
   if (typeof e?.code === 'string' && e.code.startsWith('commander.')) {
-    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version' || e.code === 'commander.help') process.exit(0);
-    process.exit(ExitCode.usage);
+    if (e.code === 'commander.helpDisplayed' || e.code === 'commander.version') process.exit(0);
+    // 'commander.help' with a non-zero code: help shown because no command was given.
+    process.exit(e.code === 'commander.help' && e.exitCode === 0 ? 0 : ExitCode.usage);
   }
   let exitCode: number = ExitCode.findings;
   const lines: string[] = [];
@@ -65,8 +78,13 @@ export async function handleFatal(err: unknown, opts: GlobalOptions): Promise<ne
   } else if (received) {
     exitCode = received === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
     lines.push(`dbopt: stopped by ${received}; cleaned up.`);
+  } else if (isLostConnection(err)) {
+    exitCode = ExitCode.connection;
+    lines.push(`error: lost the connection to the server: ${redact(e?.message ?? String(err), secrets)}`);
+    lines.push('hint: Check that the server is up and reachable, then run the command again.');
   } else {
-    lines.push(`error: ${e?.message ?? String(err)}`);
+    // Text from outside dbopt: scrub the password wherever it might appear.
+    lines.push(`error: ${redact(e?.message ?? String(err), secrets)}`);
     if (opts?.verbose && (err as Error)?.stack) lines.push(String((err as Error).stack));
     else lines.push('  (this is a bug in dbopt if the message does not say what to fix; --verbose shows the stack)');
   }

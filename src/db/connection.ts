@@ -101,14 +101,18 @@ export function displayTarget(config: ClientConfig): string {
   return `${config.user ?? 'postgres'}@${config.host ?? 'localhost'}:${config.port ?? 5432}/${config.database ?? ''}`;
 }
 
-/** Replace every secret in `text` with ***. */
+/** Replace every secret in `text` (from the driver or the server) with ***. */
 export function redact(text: string, secrets: string[]): string {
   let out = text;
   for (const s of secrets) {
     if (s && s.length > 0) out = out.split(s).join('***');
   }
-  // Any URL with user:password@ that slipped in from elsewhere.
-  return out.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@');
+  return redactUrls(out);
+}
+
+/** Mask the password of any postgres:// URL with credentials that slipped into a text. */
+export function redactUrls(text: string): string {
+  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@');
 }
 
 const AUTH_CODES = new Set(['28P01', '28000']);

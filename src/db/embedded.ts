@@ -9,7 +9,7 @@ import path from 'node:path';
 import { userInfo } from 'node:os';
 import { execFileSync } from 'node:child_process';
 import { ConnectionError, DbOptError } from '../errors.js';
-import { targetFromUrl, type ConnectionTarget } from './connection.js';
+import { connect, targetFromUrl, type ConnectionTarget } from './connection.js';
 
 export interface EmbeddedServer {
   /** Admin connection to the `postgres` database. */
@@ -67,6 +67,11 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
     }
   }
 
+  if (!meta && existsSync(path.join(dataDir, 'PG_VERSION'))) {
+    throw new ConnectionError(`the embedded cluster in ${dataDir} has no readable ${metaFile}, so its password is unknown`, {
+      hint: `Remove ${dir} to start from an empty cluster (dbopt demo --reset does that).`,
+    });
+  }
   const running = runningServerPort(dataDir);
   if (running !== undefined && meta) {
     const adminUrl = urlFor(meta.password, running, 'postgres');
@@ -177,9 +182,13 @@ function embeddedTarget(password: string, port: number, database: string): Conne
 }
 
 async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
-  const pg = (await import('pg')).default;
-  const client = new pg.Client({ connectionString: adminUrl, application_name: 'dbopt' });
-  await client.connect();
+  let client;
+  try {
+    client = await connect(targetFromUrl(adminUrl, 'embedded'));
+  } catch (err) {
+    const e = err as ConnectionError;
+    throw new ConnectionError(e.message, { hint: 'The embedded server did not accept dbopt: remove .dbopt/embedded (or run dbopt demo --reset) to start from an empty cluster.', cause: err });
+  }
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
     if (!rowCount) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
@@ -198,11 +207,22 @@ function runningServerPort(dataDir: string): number | undefined {
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
   if (!pid || !port) return undefined;
+  return isPostmasterOf(pid, dataDir) ? port : undefined;
+}
+
+/** Whether `pid` is a live postgres serving `dataDir` (a stale pid file's pid may be reused). */
+export function isPostmasterOf(pid: number, dataDir: string): boolean {
   try {
     process.kill(pid, 0);
-    return port;
   } catch {
-    return undefined;
+    return false;
+  }
+  try {
+    const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    return cmdline.some((a) => /postgres$/.test(a)) && cmdline.includes(path.resolve(dataDir));
+  } catch {
+    // No /proc (macOS): trust the pid file.
+    return true;
   }
 }
 

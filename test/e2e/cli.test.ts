@@ -24,6 +24,29 @@ describe('dbopt CLI', () => {
     expect(r.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
   });
 
+  it('no command shows the help and exits 2', async () => {
+    const r = await runCli([]);
+    expect(r.code).toBe(2);
+    expect(r.stderr + r.stdout).toContain('Usage: dbopt');
+  });
+
+  it('an --output path that cannot be written exits 2 naming it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-e2e-'));
+    mkdirSync(path.join(dir, 'migrations'));
+    const r = await runCli(['--output', path.join(dir, 'missing', 'x.json'), 'migrate', 'status'], { cwd: dir, env: { DATABASE_URL: inject('pgAdminUrl') } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(path.join(dir, 'missing', 'x.json'));
+  });
+
+  it('a password equal to the user name leaves user@host:port/db readable', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-e2e-'));
+    mkdirSync(path.join(dir, 'migrations'));
+    const r = await runCli(['migrate', 'status'], { cwd: dir, env: { DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:1/postgres' } });
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('postgres@127.0.0.1:1/postgres');
+    expect(r.stderr).not.toContain('postgres:postgres');
+  });
+
   it('an unknown flag is a usage error (exit 2)', async () => {
     const r = await runCli(['migrate', '--frobnicate']);
     expect(r.code).toBe(2);

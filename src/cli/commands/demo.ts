@@ -12,12 +12,12 @@ import { audit } from '../../audit/index.js';
 import { auditReport } from '../../audit/report.js';
 import { health } from '../../health/index.js';
 import { healthReport } from '../../health/report.js';
-import { startEmbedded } from '../../db/embedded.js';
+import { isPostmasterOf, startEmbedded } from '../../db/embedded.js';
 import { connect, type ConnectionTarget } from '../../db/connection.js';
 import { UsageError } from '../../errors.js';
 import type { Report } from '../../report.js';
 import { stableStringify } from '../../stableJson.js';
-import { commandContext, intOption, type GlobalOptions } from '../context.js';
+import { commandContext, intOption, writeOutputFile, type GlobalOptions } from '../context.js';
 import { secrets } from '../runtime.js';
 import { renderReport } from '../render/index.js';
 import { migrateReport } from './migrate.js';
@@ -35,11 +35,17 @@ export async function runDemoCommand(opts: GlobalOptions): Promise<void> {
   const dir = path.join(ctx.config.rootDir, '.dbopt', 'embedded');
   const format = opts.format ?? 'table';
   const stages: Record<string, Report> = {};
+  // With --output the whole demo report goes to the file at the end; otherwise stages stream.
+  let buffered = '';
+  const out = (text: string): void => {
+    if (opts.output) buffered += text;
+    else process.stdout.write(text);
+  };
   const print = async (title: string, report: Report): Promise<void> => {
     stages[report.command] = report;
     if (format === 'json') return;
-    process.stdout.write(`\n== ${title} ==\n`);
-    process.stdout.write(await renderReport(report, format, { color: opts.color }));
+    out(`\n== ${title} ==\n`);
+    out(await renderReport(report, format, { color: opts.output ? false : opts.color }));
   };
 
   if (opts.reset) await resetCluster(dir, log.info);
@@ -89,9 +95,9 @@ export async function runDemoCommand(opts: GlobalOptions): Promise<void> {
 
     const pending = m.ran.length === 0 && s.skipped;
     if (format === 'json') {
-      process.stdout.write(stableStringify({ command: 'demo', ok, server: target.display, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { ok: v.ok, summary: v.summary, result: v.data }])) }));
+      out(stableStringify({ command: 'demo', ok, server: target.display, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { ok: v.ok, summary: v.summary, result: v.data }])) }));
     } else {
-      process.stdout.write([
+      out([
         '',
         pending ? 'Nothing was pending: the schema is up to date and the data already loaded (dbopt demo --reset starts over).' : 'Demo complete.',
         'Next: point dbopt at your database with DATABASE_URL=postgres://user@host:5432/db (or --database-url, or database.url in dbopt.config.json).',
@@ -103,6 +109,7 @@ export async function runDemoCommand(opts: GlobalOptions): Promise<void> {
   } finally {
     await server.stop();
   }
+  if (opts.output) writeOutputFile(opts.output, buffered);
   process.exitCode = ok ? 0 : 1;
 }
 
@@ -125,7 +132,7 @@ async function resetCluster(dir: string, info: (m: string) => void): Promise<voi
   const pidFile = path.join(dir, 'data', 'postmaster.pid');
   if (existsSync(pidFile)) {
     const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-    if (pid) {
+    if (pid && isPostmasterOf(pid, path.join(dir, 'data'))) {
       try {
         process.kill(pid, 'SIGINT');
         info(`Stopping the embedded PostgreSQL (pid ${pid}) ...`);
