@@ -4,9 +4,9 @@
 // https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 import type { Pool, PoolClient } from 'pg';
 import { formatPgError, isPgError } from '../db/pgerror.js';
-import { nextDue } from '../schedule.js';
 import { chooseMode, type ManagedView, type RefreshMode } from './catalog.js';
-import { finishAttempt, insertRunning, lastSuccess, markInterrupted } from './history.js';
+import { dueState, notDueWhy } from './due.js';
+import { finishAttempt, insertRunning, markInterrupted, readHistory } from './history.js';
 
 export type ViewOutcome = 'refreshed' | 'skipped-not-due' | 'skipped-elsewhere' | 'skipped-dependency-failed' | 'failed' | 'cancelled';
 
@@ -82,7 +82,7 @@ function explainFailure(err: unknown, view: string, mode: RefreshMode, s: Engine
 
 /**
  * Refresh one view: BEGIN; try the view's advisory lock; re-check it is still due; commit a
- * 'running' history row from another connection; SET LOCAL timeouts; REFRESH; record success
+ * 'running' history row from another connection; SET LOCAL timeouts; SAVEPOINT; REFRESH; record success
  * in the same transaction; COMMIT.
  */
 export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<ViewResult> {
@@ -110,10 +110,11 @@ export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<
   };
   try {
     await client.query('BEGIN');
-    const lock = await client.query<{ locked: boolean; pid: number; now: Date; populated: boolean | null }>(`
+    const lock = await client.query<{ locked: boolean; pid: number; now: Date; version: number; populated: boolean | null }>(`
       SELECT pg_try_advisory_xact_lock(hashtextextended('dbopt.refresh:' || $1, 0)) AS locked,
              pg_backend_pid() AS pid,
              clock_timestamp() AS now,
+             current_setting('server_version_num')::int AS version,
              (SELECT relispopulated FROM pg_class WHERE oid = $2) AS populated`, [view.qualified, view.oid]);
     const row = lock.rows[0]!;
     pid = row.pid;
@@ -125,21 +126,38 @@ export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<
       await client.query('ROLLBACK');
       return { ...base, outcome: 'failed', mode, why: `${view.qualified} no longer exists (dropped during the run)` };
     }
-    // Another refresher may have finished this view between our plan and our lock.
+    // Another refresher may have finished this view (or failed it, starting a backoff)
+    // between our plan and our lock.
     if (s.checkDue) {
-      const last = await lastSuccess(client, view.qualified);
-      const due = nextDue(schedule, last, row.now);
-      if (due.getTime() > row.now.getTime()) {
+      const h = (await readHistory(client, [view.qualified])).get(view.qualified);
+      const due = dueState(schedule, h, row.now);
+      if (due.at.getTime() > row.now.getTime()) {
         await client.query('ROLLBACK');
-        return { ...base, outcome: 'skipped-not-due', mode, why: `refreshed elsewhere at ${last?.toISOString()}; next due ${due.toISOString()}` };
+        const why = due.backoff ? notDueWhy(schedule, due) : `refreshed elsewhere at ${h?.lastSuccess?.toISOString()}; next due ${due.at.toISOString()}`;
+        return { ...base, outcome: 'skipped-not-due', mode, why };
       }
     }
     ({ mode, why, warning } = chooseMode({ ...view, populated: row.populated }));
     await markInterrupted(client, view.qualified);
     await client.query(`SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)`, [`${s.statementTimeoutMs}ms`, `${s.lockTimeoutMs}ms`]);
+    // If dbopt dies (kill -9, OOM) the server would otherwise run the REFRESH to the end,
+    // holding the view's lock (ACCESS EXCLUSIVE for a plain one: readers wait) and the
+    // advisory lock (the next run says "refreshing elsewhere"). With this it notices the
+    // closed socket within a second and aborts. PostgreSQL 14+.
+    if (row.version >= 140000) await client.query(`SELECT set_config('client_connection_check_interval', '1s', true)`);
     attempt = await insertRunning(s.pool, view.qualified, mode, pid);
     s.signal?.addEventListener('abort', cancel, { once: true });
-    if (s.signal?.aborted) cancel();
+    // A stop requested before this point found no REFRESH to cancel (pg_cancel_backend on an
+    // idle-in-transaction backend is ignored): do not start one.
+    if (s.signal?.aborted) {
+      await client.query('ROLLBACK');
+      await finishAttempt(s.pool, attempt.id, 'cancelled', 0, 'stopped before the refresh started').catch(() => undefined);
+      return { ...base, outcome: 'cancelled', mode, why: 'stopped before the refresh started; the view keeps its previous rows', warning };
+    }
+    // An error aborts the transaction on the spot, releasing its locks then (not at ROLLBACK).
+    // In a subtransaction only the subtransaction aborts, so the advisory lock, taken at top
+    // level, is held until the failure is recorded below.
+    await client.query('SAVEPOINT refresh');
     t0 = performance.now();
     await client.query(`REFRESH MATERIALIZED VIEW ${mode === 'concurrent' ? 'CONCURRENTLY ' : ''}${view.sqlName}`);
     const durationMs = performance.now() - t0;
@@ -149,13 +167,18 @@ export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<
   } catch (err) {
     const durationMs = t0 ? performance.now() - t0 : 0;
     const lost = isConnectionLost(err);
-    if (lost) releaseErr = err as Error;
-    else await client.query('ROLLBACK').catch((e: Error) => (releaseErr = e));
     const cancelled = Boolean(s.signal?.aborted) && (err as { code?: string })?.code === '57014';
     const message = explainFailure(err, view.qualified, mode, s);
+    // Record the outcome while this transaction still holds the view's advisory lock (see
+    // SAVEPOINT above): once it is released another refresher may take it and mark this
+    // still-'running' row interrupted, row-locking it until its own refresh commits, and this
+    // UPDATE would wait that long. The row was committed on its own, so another connection
+    // may update it (not this one: a late pg_cancel_backend could hit the UPDATE).
     if (attempt) {
       await finishAttempt(s.pool, attempt.id, cancelled ? 'cancelled' : 'failed', durationMs, describeError(err)).catch(() => undefined);
     }
+    if (lost) releaseErr = err as Error;
+    else await client.query('ROLLBACK').catch((e: Error) => (releaseErr = e));
     return {
       ...base, outcome: cancelled ? 'cancelled' : 'failed', mode, why: message, warning,
       durationMs: t0 ? durationMs : undefined, error: describeError(err), connectionLost: lost || undefined,

@@ -18,6 +18,10 @@ export interface ViewHistory {
   unfinished: number;
   lastOutcome?: HistoryOutcome;
   lastError?: string;
+  /** Attempts that failed since the latest success (or ever, with none): drives the retry backoff. */
+  failuresSinceSuccess: number;
+  /** When the latest of those failures ended (its start, if it never recorded an end). */
+  lastFailure?: Date;
 }
 
 export async function historyExists(client: ClientBase | Pool): Promise<boolean> {
@@ -99,7 +103,7 @@ export async function readHistory(client: ClientBase | Pool, views: string[]): P
   if (views.length === 0 || !(await historyExists(client))) return out;
   const { rows } = await client.query<{
     view_name: string; last_success: Date | null; last_duration_ms: number | null; unfinished: string;
-    last_outcome: HistoryOutcome | null; last_error: string | null;
+    last_outcome: HistoryOutcome | null; last_error: string | null; failures: string; last_failure: Date | null;
   }>(`
     SELECT v.view_name,
            ok.started_at AS last_success,
@@ -110,7 +114,9 @@ export async function readHistory(client: ClientBase | Pool, views: string[]): P
                AND u.finished_at IS NULL
                AND u.outcome IN ('running', 'interrupted')) AS unfinished,
            last.outcome AS last_outcome,
-           last.error AS last_error
+           last.error AS last_error,
+           f.failures,
+           f.last_failure
       FROM unnest($1::text[]) AS v(view_name)
       LEFT JOIN LATERAL (
         SELECT h.started_at, h.duration_ms
@@ -126,7 +132,15 @@ export async function readHistory(client: ClientBase | Pool, views: string[]): P
          WHERE h.view_name = v.view_name
          ORDER BY h.started_at DESC
          LIMIT 1
-      ) AS last ON true`, [views]);
+      ) AS last ON true
+      LEFT JOIN LATERAL (
+        SELECT count(*) AS failures,
+               max(coalesce(h.finished_at, h.started_at)) AS last_failure
+          FROM dbopt.refresh_history AS h
+         WHERE h.view_name = v.view_name
+           AND h.outcome = 'failed'
+           AND h.started_at > coalesce(ok.started_at, '-infinity')
+      ) AS f ON true`, [views]);
   for (const r of rows) {
     out.set(r.view_name, {
       lastSuccess: r.last_success ?? undefined,
@@ -134,21 +148,11 @@ export async function readHistory(client: ClientBase | Pool, views: string[]): P
       unfinished: Number(r.unfinished),
       lastOutcome: r.last_outcome ?? undefined,
       lastError: r.last_error ?? undefined,
+      failuresSinceSuccess: Number(r.failures),
+      lastFailure: r.last_failure ?? undefined,
     });
   }
   return out;
-}
-
-/** Latest success of one view, read inside the refresh transaction (after the lock). */
-export async function lastSuccess(client: ClientBase, view: string): Promise<Date | undefined> {
-  const { rows } = await client.query<{ started_at: Date }>(`
-    SELECT started_at
-      FROM dbopt.refresh_history
-     WHERE view_name = $1
-       AND outcome = 'ok'
-     ORDER BY started_at DESC
-     LIMIT 1`, [view]);
-  return rows[0]?.started_at;
 }
 
 /** Committed on its own (autocommit, another connection) before the refresh starts. */

@@ -4,10 +4,12 @@
 import { createPool, type ConnectionTarget } from '../db/connection.js';
 import { InterruptedError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { dueAt, scheduleFor, takeSnapshot, type RefreshSettings, type Snapshot } from './snapshot.js';
+import { dueAt, dueOf, scheduleFor, takeSnapshot, type RefreshSettings, type Snapshot } from './snapshot.js';
 import { chooseMode, selectNamed, type ManagedView, type RefreshMode } from './catalog.js';
 import { checkout, runInOrder, Semaphore, type ViewResult } from './engine.js';
 import { ensureHistory } from './history.js';
+import { notDueWhy } from './due.js';
+import { nextDue } from '../schedule.js';
 
 export type { ViewResult, ViewOutcome } from './engine.js';
 export type { ManagedView, RefreshMode } from './catalog.js';
@@ -130,11 +132,11 @@ export async function refreshViews(opts: RefreshOptions): Promise<RefreshResult>
     for (const v of snap.views) {
       if (chosenNames.has(v.qualified)) continue;
       if (selection === 'due') {
-        const due = dueAt(opts.settings, v.qualified, snap);
+        const due = dueOf(opts.settings, v.qualified, snap);
         const m = chooseMode(v);
         results.set(v.qualified, {
           view: v.qualified, outcome: 'skipped-not-due', mode: m.mode, schedule: scheduleFor(opts.settings, v.qualified), dependsOn: v.dependsOn,
-          why: `not due until ${due.toISOString()} (schedule ${scheduleFor(opts.settings, v.qualified)})`,
+          why: notDueWhy(scheduleFor(opts.settings, v.qualified), due),
         });
       }
     }
@@ -218,7 +220,9 @@ export async function refreshStatus(opts: Pick<RefreshOptions, 'target' | 'setti
     const h = snap.history.get(v.qualified);
     const m = chooseMode(v);
     const due = dueAt(opts.settings, v.qualified, snap);
-    const overdueByMs = Math.max(0, snap.now.getTime() - due.getTime());
+    // Overdue by the schedule alone: a view backing off after failures is overdue all the same.
+    const bySchedule = nextDue(scheduleFor(opts.settings, v.qualified), h?.lastSuccess, snap.now);
+    const overdueByMs = Math.max(0, snap.now.getTime() - bySchedule.getTime());
     return {
       view: v.qualified,
       schedule: scheduleFor(opts.settings, v.qualified),

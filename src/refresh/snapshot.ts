@@ -2,8 +2,8 @@
 // server's clock (due times are judged on the server's clock, never a fleet member's own).
 import type { Pool, PoolClient } from 'pg';
 import type { Config } from '../config.js';
-import { nextDue } from '../schedule.js';
 import { discoverViews, type ManagedView } from './catalog.js';
+import { dueState, type DueState } from './due.js';
 import { checkout } from './engine.js';
 import { readHistory, type ViewHistory } from './history.js';
 
@@ -31,7 +31,12 @@ export async function takeSnapshot(client: PoolClient | Pool, settings: RefreshS
   }
 }
 
+/** When the view is next due: its schedule, or later while backing off after failures. */
+export function dueOf(settings: RefreshSettings, view: string, snap: Snapshot): DueState {
+  return dueState(scheduleFor(settings, view), snap.history.get(view), snap.now);
+}
+
 export function dueAt(settings: RefreshSettings, view: string, snap: Snapshot): Date {
-  return nextDue(scheduleFor(settings, view), snap.history.get(view)?.lastSuccess, snap.now);
+  return dueOf(settings, view, snap).at;
 }
 

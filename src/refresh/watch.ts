@@ -1,7 +1,8 @@
 // dbopt refresh-views --watch: a long-running refresher. Each cycle reads the catalog and the
 // history, launches the views that are due (a view still refreshing, or waiting on a base
 // view that is, is not launched again: overruns do not stack), then sleeps until the next
-// due time (at most maxSleepMs, so new views are picked up). Losing the server (restart,
+// due time (at most maxSleepMs, so new views are picked up), waking early when a refresh
+// succeeds; a failed view waits out its backoff (due.ts). Losing the server (restart,
 // network) is logged and retried with exponential backoff. On abort, the refresh in flight
 // is cancelled (its transaction rolls back, the view keeps its rows) and every connection
 // is closed before the promise resolves.
@@ -91,6 +92,17 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
   let pool: Pool | undefined;
   let backoff = firstBackoff;
   let lostSince: number | undefined;
+  // Named views are resolved once, on the first snapshot (an unknown name is a usage error,
+  // exit 2); a named view dropped later is skipped with a warning, not a reason to stop.
+  const named = opts.views && opts.views.length > 0 ? opts.views : undefined;
+  let watchedNames: string[] | undefined;
+  const missing = new Set<string>();
+  // Stops the refreshes in flight when the watcher stops, asked to or on a fatal error.
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort(signal.reason);
+  signal.addEventListener('abort', onAbort, { once: true });
+  if (signal.aborted) onAbort();
+  let fatal: { err: unknown } | undefined;
 
   const dropPool = (): void => {
     const old = pool;
@@ -138,7 +150,21 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
       }
       const snap = await takeSnapshot(pool, settings);
       result.cycles++;
-      const watched = opts.views && opts.views.length > 0 ? selectNamed(snap.views, opts.views) : snap.views;
+      let watched = snap.views;
+      if (named) {
+        watchedNames ??= selectNamed(snap.views, named).map((v) => v.qualified);
+        const present = new Set(snap.views.map((v) => v.qualified));
+        for (const name of watchedNames) {
+          if (!present.has(name) && !missing.has(name)) {
+            missing.add(name);
+            logger.warn(`${name} is no longer a managed materialized view (dropped, renamed or excluded); skipping it while it is gone. Restart the watcher without it to stop watching it.`);
+          } else if (present.has(name) && missing.delete(name)) {
+            logger.info(`${name} is back; watching it again.`);
+          }
+        }
+        const wanted = new Set(watchedNames);
+        watched = snap.views.filter((v) => wanted.has(v.qualified));
+      }
       const blocked = blockedByFlight(watched, inFlight);
       const due: ManagedView[] = [];
       for (const v of watched) {
@@ -157,13 +183,17 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
           lockTimeoutMs: settings.lockTimeoutMs,
           checkDue: true,
           scheduleOf: (v) => scheduleFor(settings, v),
-          signal,
+          signal: stop.signal,
           onResult: (r) => {
             inFlight.delete(r.view);
             record(r);
             // The server went away mid-refresh: reconnect before the next cycle.
             if (r.connectionLost && pool === currentPool) dropPool();
-            kick();
+            // Only a success changes what is due soon (its dependents, its own next time).
+            // Waking on a failure or a skip would retry it at once: a view whose query fails,
+            // or one held by another refresher, would spin. A failed view is retried after
+            // its backoff (due.ts), noticed at the latest after maxSleep.
+            if (r.outcome === 'refreshed') kick();
           },
         }).catch((err: unknown) => {
           for (const v of due) inFlight.delete(v.qualified);
@@ -178,7 +208,10 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
       // view name or missing privileges would fail the same way forever.
       const cause = err instanceof DbOptError ? (err.cause ?? err) : err;
       const code = (cause as { code?: string })?.code ?? '';
-      if (!(isConnectionLost(cause) || isConnectionError(cause)) || ['28P01', '28000', '3D000'].includes(code)) throw err;
+      if (!(isConnectionLost(cause) || isConnectionError(cause)) || ['28P01', '28000', '3D000'].includes(code)) {
+        fatal = { err };
+        break;
+      }
       lostSince ??= Date.now();
       dropPool();
       logger.warn(`lost the connection to ${opts.target.display} (${(err as Error).message}); reconnecting in ${(backoff / 1000).toFixed(1)}s`);
@@ -187,10 +220,14 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
     }
     await sleep(sleepMs, signal, (k) => (kick = k));
   }
-  // Stopping: in-flight refreshes were sent pg_cancel_backend through the signal; wait for
-  // them to roll back and record 'cancelled', then close every connection.
+  // Stopping (asked to, or on an error that retrying cannot fix): cancel the refreshes in
+  // flight (pg_cancel_backend), wait for them to roll back and record 'cancelled', then close
+  // every connection.
+  signal.removeEventListener('abort', onAbort);
+  stop.abort(signal.aborted ? signal.reason : fatal?.err);
   await Promise.allSettled([...runs]);
   if (pool) await pool.end().catch(() => undefined);
+  if (fatal) throw fatal.err;
   result.stoppedAt = new Date().toISOString();
   return result;
 }

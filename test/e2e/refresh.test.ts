@@ -42,7 +42,9 @@ describe('refresh-views: kill -9 during a refresh', () => {
     await c.query(`CREATE MATERIALIZED VIEW k_view AS SELECT id, public.k_slow(v) AS v FROM k_src`);
     await c.query(`CREATE UNIQUE INDEX ON k_view (id)`);
     await c.query(`UPDATE k_src SET v = 2`);
-    await c.query(`UPDATE k_delay SET seconds = 0.75`);
+    // A refresh far longer than the test's patience: only client_connection_check_interval
+    // (1s, set by dbopt on PostgreSQL 14+) ends it once its client is gone.
+    await c.query(`UPDATE k_delay SET seconds = 300`);
     const dir = configDir({ refresh: { include: ['public.k_*'] } });
 
     let child: ChildProcess | undefined;
@@ -54,11 +56,16 @@ describe('refresh-views: kill -9 during a refresh', () => {
     child!.kill('SIGKILL');
     const r = await run;
     expect(r.signal).toBe('SIGKILL');
-    // The server ends the orphaned backend once it notices the client is gone.
-    await waitFor('the killed refresher\'s backend to end', async () => {
-      const { rowCount } = await c.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
-      return rowCount === 0 ? true : undefined;
-    });
+    // The server ends the orphaned backend once it notices the client is gone, rather than
+    // finishing the refresh (holding the view's lock and its advisory lock meanwhile).
+    try {
+      await waitFor('the killed refresher\'s backend to end', async () => {
+        const { rowCount } = await c.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+        return rowCount === 0 ? true : undefined;
+      }, 30_000);
+    } finally {
+      await c.query('SELECT pg_terminate_backend($1)', [pid]);
+    }
     expect((await c.query('SELECT DISTINCT v FROM k_view')).rows).toEqual([{ v: 1 }]);
     const unfinished = await c.query(`SELECT outcome, finished_at FROM dbopt.refresh_history WHERE view_name = 'public.k_view'`);
     expect(unfinished.rows).toEqual([{ outcome: 'running', finished_at: null }]);

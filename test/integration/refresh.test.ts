@@ -1,12 +1,16 @@
 // dbopt refresh-views against a real server: dependency order and failure propagation, mode
 // choice (never populated -> plain then concurrent; no usable unique index -> plain with a
 // warning), readers not blocked during CONCURRENTLY (and blocked during plain, the control),
-// and fleet safety: 2 then 5 refreshers at once refresh each due view exactly once.
+// and fleet safety: 2 then 5 refreshers at once refresh each due view exactly once. Failure
+// handling: a failing view backs off (--watch does not spin on it), a named --watch survives
+// its view being dropped, a stop just before REFRESH starts none, and a failure is recorded
+// while the view's advisory lock is still held.
 // Small purpose-built tables; slowness comes from a per-row pg_sleep the test controls.
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { withTestDatabase } from '../helpers/db.js';
-import { refreshPlan, refreshStatus, refreshViews, type RefreshSettings, type ViewResult } from '../../src/refresh/index.js';
+import { refreshPlan, refreshStatus, refreshViews, watchViews, type RefreshSettings, type ViewResult } from '../../src/refresh/index.js';
+import type { Logger } from '../../src/logger.js';
 
 const db = withTestDatabase('dbopt_refresh');
 
@@ -234,5 +238,158 @@ describe('refresh-views: fleet safety', () => {
     expect(v['public.mode_uniq']).toMatchObject({ schedule: '1h', overdue: true });
     expect(v['public.mode_uniq']!.overdueByMs).toBeGreaterThan(50 * 60_000);
     expect(st.overdue).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('refresh-views: failures and stops', () => {
+  it('--watch backs off a failing view instead of retrying it in a loop; cron runs skip it until the backoff ends', async () => {
+    await sql(`CREATE TABLE bo_src (d int NOT NULL)`);
+    await sql(`INSERT INTO bo_src VALUES (0)`);
+    await sql(`CREATE MATERIALIZED VIEW bo_fail AS SELECT 1 / d AS q FROM bo_src WITH NO DATA`);
+    const s = settings(['public.bo_fail']);
+    const stop = new AbortController();
+    let failures = 0;
+    const watching = watchViews({
+      target: db.get().target, settings: s, signal: stop.signal, maxSleepMs: 100,
+      onResult: (r) => {
+        if (r.outcome === 'failed') failures++;
+      },
+    });
+    try {
+      await waitFor('the first failure', async () => (failures >= 1 ? true : undefined));
+      // Many watch cycles (maxSleepMs 100ms); without a backoff this was hundreds of attempts.
+      await new Promise((r) => setTimeout(r, 2000));
+    } finally {
+      stop.abort();
+    }
+    const w = await watching;
+    const { rows } = await sql(`SELECT outcome FROM dbopt.refresh_history WHERE view_name = 'public.bo_fail'`);
+    expect(rows.length).toBeGreaterThanOrEqual(1);
+    expect(rows.length).toBeLessThanOrEqual(3);
+    expect(rows.every((r) => r.outcome === 'failed')).toBe(true);
+    expect(w.failed).toBe(rows.length);
+    expect(w.cycles).toBeGreaterThan(1);
+
+    // A scheduled (cron) run leaves it alone until the backoff ends, and says why.
+    const cron = await refreshViews({ target: db.get().target, settings: s });
+    expect(cron.ok).toBe(true);
+    expect(cron.views[0]).toMatchObject({ outcome: 'skipped-not-due' });
+    expect(cron.views[0]!.why).toContain('backing off after');
+    const plan = await refreshPlan({ target: db.get().target, settings: s });
+    expect(plan.views[0]).toMatchObject({ due: false, willRefresh: false });
+    const st = await refreshStatus({ target: db.get().target, settings: s });
+    expect(st.views[0]).toMatchObject({ overdue: true, lastOutcome: 'failed' });
+
+    // Naming the view retries it now; once it succeeds the backoff is gone.
+    await sql(`UPDATE bo_src SET d = 1`);
+    const named = await refreshViews({ target: db.get().target, settings: s, views: ['bo_fail'] });
+    expect(named.views[0]).toMatchObject({ outcome: 'refreshed' });
+    const after = await refreshViews({ target: db.get().target, settings: s });
+    expect(after.views[0]!.why).toContain('not due until');
+  });
+
+  it('a named --watch keeps running, with a warning, when its view is dropped', async () => {
+    await sql(`CREATE MATERIALIZED VIEW wn_good AS SELECT 1 AS id`);
+    await sql(`CREATE MATERIALIZED VIEW wn_other AS SELECT 1 AS id`);
+    const warnings: string[] = [];
+    const logger: Logger = { info: () => undefined, debug: () => undefined, warn: (m) => warnings.push(m) };
+    const s = settings(['public.wn_*'], { schedules: { 'public.wn_good': '300ms' } });
+    const stop = new AbortController();
+    let refreshed = 0;
+    const watching = watchViews({
+      target: db.get().target, settings: s, views: ['wn_good'], signal: stop.signal, logger, maxSleepMs: 100,
+      onResult: (r) => {
+        if (r.outcome === 'refreshed') refreshed++;
+      },
+    });
+    let ended = false;
+    void watching.finally(() => (ended = true)).catch(() => undefined);
+    try {
+      await waitFor('a refresh', async () => (refreshed >= 1 ? true : undefined));
+      await sql('DROP MATERIALIZED VIEW wn_good');
+      // The watcher must neither stop nor fail: wait for its warning (or its end, to fail fast).
+      await waitFor('the warning', async () => (ended || warnings.some((m) => m.includes('public.wn_good is no longer')) ? true : undefined));
+      expect(ended).toBe(false);
+    } finally {
+      stop.abort();
+    }
+    const w = await watching;
+    expect(w.refreshed).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(w.views)).toEqual(['public.wn_good']);
+    expect(warnings.filter((m) => m.includes('is no longer'))).toHaveLength(1);
+  });
+
+  it('a stop requested before the REFRESH is sent starts no refresh and records the attempt cancelled', async () => {
+    await sql(`CREATE TABLE st_src (v int NOT NULL)`);
+    await sql(`INSERT INTO st_src VALUES (1)`);
+    await sql(`CREATE MATERIALIZED VIEW st_view AS SELECT v FROM st_src WITH NO DATA`);
+    const s = settings(['public.st_view']);
+    expect((await refreshViews({ target: db.get().target, settings: s, views: ['st_view'] })).ok).toBe(true);
+    await sql(`UPDATE st_src SET v = 2`);
+    // Hold the refresher on the history table (its writes wait on this SHARE lock) while the
+    // stop arrives: nothing is executing then, so pg_cancel_backend has nothing to cancel.
+    const blocker = new pg.Client({ connectionString: db.get().url });
+    await blocker.connect();
+    const stop = new AbortController();
+    let run: Promise<unknown> | undefined;
+    try {
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE dbopt.refresh_history IN SHARE MODE');
+      run = refreshViews({ target: db.get().target, settings: s, views: ['st_view'], signal: stop.signal });
+      await waitFor('the refresher to wait on the history table', async () => {
+        const { rows } = await sql(`
+          SELECT 1
+            FROM pg_stat_activity
+           WHERE datname = current_database()
+             AND wait_event_type = 'Lock'
+             AND query LIKE '%dbopt.refresh_history%'`);
+        return rows.length > 0 ? true : undefined;
+      });
+      stop.abort();
+      await blocker.query('COMMIT');
+    } finally {
+      await blocker.end();
+    }
+    await expect(run).rejects.toMatchObject({ name: 'InterruptedError' });
+    expect((await sql('SELECT v FROM st_view')).rows).toEqual([{ v: 1 }]);
+    const { rows } = await sql(`SELECT outcome, finished_at IS NOT NULL AS finished FROM dbopt.refresh_history WHERE view_name = 'public.st_view' ORDER BY id`);
+    expect(rows).toEqual([{ outcome: 'ok', finished: true }, { outcome: 'cancelled', finished: true }]);
+  });
+
+  it('records a failure while still holding the view\'s advisory lock', async () => {
+    await sql(`CREATE TABLE lk_src (d int NOT NULL)`);
+    await sql(`INSERT INTO lk_src VALUES (0)`);
+    await sql(`CREATE MATERIALIZED VIEW lk_fail AS SELECT 1 / d AS q FROM lk_src WITH NO DATA`);
+    const s = settings(['public.lk_fail']);
+    await refreshViews({ target: db.get().target, settings: s, views: ['lk_fail'] }); // creates the history table
+    // Once the lock is released another refresher may row-lock this attempt's row (marking it
+    // interrupted) for its whole refresh, and recording the failure would wait on it.
+    await sql(`CREATE TABLE lk_probe (lock_held boolean NOT NULL)`);
+    await sql(`
+      CREATE FUNCTION lk_probe_fn() RETURNS trigger LANGUAGE plpgsql AS $$
+      DECLARE k bigint := hashtextextended('dbopt.refresh:' || NEW.view_name, 0);
+      BEGIN
+        IF NEW.view_name = 'public.lk_fail' AND NEW.outcome = 'failed' THEN
+          INSERT INTO public.lk_probe
+          SELECT EXISTS (
+            SELECT 1
+              FROM pg_locks
+             WHERE locktype = 'advisory'
+               AND granted
+               AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+               AND classid = ((k >> 32) & 4294967295)::oid
+               AND objid = (k & 4294967295)::oid
+               AND objsubid = 1);
+        END IF;
+        RETURN NEW;
+      END $$`);
+    await sql(`CREATE TRIGGER lk_probe BEFORE UPDATE ON dbopt.refresh_history FOR EACH ROW EXECUTE FUNCTION public.lk_probe_fn()`);
+    try {
+      const r = await refreshViews({ target: db.get().target, settings: s, views: ['lk_fail'] });
+      expect(r.views[0]).toMatchObject({ outcome: 'failed' });
+      expect((await sql('SELECT lock_held FROM lk_probe')).rows).toEqual([{ lock_held: true }]);
+    } finally {
+      await sql('DROP TRIGGER lk_probe ON dbopt.refresh_history');
+    }
   });
 });
