@@ -4,11 +4,12 @@
 // With updateBaseline it also writes the baseline file. It never writes to the database.
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { connect, type ConnectionTarget } from '../db/connection.js';
+import { connect, connectionFailure, type ConnectionTarget } from '../db/connection.js';
 import { UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { incomparableReason, nextBaseline, readBaseline, writeBaseline, type Baseline } from './baseline.js';
 import { cacheRatios, cacheSnapshot, flushStats, type CacheSnapshot, type RatioRow } from './cache.js';
+import { isConnectionLoss, readOnly } from './envelope.js';
 import { QUERY_CHECKS, SCHEMA_CHECKS, type CheckSettings, type Severity } from './checks/index.js';
 import { loadQueries } from './queryFile.js';
 import { evictionSupport, runQuery, serverInfo, type QueryRun, type ServerInfo } from './runner.js';
@@ -51,7 +52,7 @@ export interface AuditResult {
   queries: QueryRun[];
   findings: Finding[];
   cache: { ratios: RatioRow[]; statsReset: string | null; minBlocks: number; minRatio: number };
-  schema: Pick<SchemaFacts, 'statsSince' | 'refreshHistory'>;
+  schema: Pick<SchemaFacts, 'statsSince' | 'refreshHistory' | 'locked'>;
   baseline: { file: string; present: boolean; major?: number; note?: string; updated: boolean; entries: number };
   cold: { supported: boolean; label: string };
   errors: number;
@@ -63,7 +64,7 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
   const t0 = performance.now();
   const logger = opts.logger ?? silentLogger;
   const cfg = opts.audit;
-  let queries = await loadQueries(opts.queriesDir, { tiers: cfg.tiers });
+  let queries = await loadQueries(opts.queriesDir, { tiers: cfg.tiers, statementTimeoutMs: cfg.statementTimeoutMs });
   if (opts.only?.length) {
     const unknown = opts.only.filter((n) => !queries.some((q) => q.name === n));
     if (unknown.length) throw new UsageError(`--only: no query named ${unknown.map((n) => `"${n}"`).join(', ')} in ${opts.queriesDir}`, { hint: `Known: ${queries.map((q) => q.name).join(', ')}.` });
@@ -76,10 +77,16 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
   const onAbort = (): void => void client.end().catch(() => undefined);
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const server = await serverInfo(client);
-    const eviction = await evictionSupport(client, server);
+    // Catalog and statistics reads run in the read-only envelope too: a locked table costs at
+    // most a timeout (and its size is skipped), never a hang.
+    const timeouts = { statementTimeoutMs: cfg.statementTimeoutMs, lockTimeoutMs: cfg.lockTimeoutMs };
+    const { server, eviction } = await readOnly(client, timeouts, async () => {
+      const server = await serverInfo(client);
+      return { server, eviction: await evictionSupport(client, server) };
+    });
+    // The flush happens when the session goes idle outside a transaction, so it stays outside.
     await flushStats(client, server.versionNum);
-    const before = await cacheSnapshot(client);
+    const before = await readOnly(client, timeouts, () => cacheSnapshot(client));
     const runs: QueryRun[] = [];
     for (const [i, q] of queries.entries()) {
       logger.progress?.(`[${i + 1}/${queries.length}] ${q.name}`);
@@ -90,17 +97,18 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
         lockTimeoutMs: cfg.lockTimeoutMs,
         eviction,
         signal: opts.signal,
+        target: opts.target,
       });
       runs.push(run);
       logger.debug(`${q.name}: ${run.status}${run.latency ? ` p95 ${run.latency.p95.toFixed(2)} ms` : ''}`);
     }
     logger.progressDone?.();
     await flushStats(client, server.versionNum);
-    const after = await cacheSnapshot(client);
-    const facts = await schemaFacts(client);
+    const { after, facts } = await readOnly(client, timeouts, async () => ({ after: await cacheSnapshot(client), facts: await schemaFacts(client) }));
     return finish(opts, server, runs, baseline, before, after, facts, eviction.supported, eviction.reason, t0);
   } catch (err) {
     if (opts.signal?.aborted && opts.signal.reason instanceof Error) throw opts.signal.reason;
+    if (isConnectionLoss(err)) throw connectionFailure(err, opts.target);
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
@@ -169,7 +177,7 @@ function finish(
     queries: runs,
     findings,
     cache: { ratios: cacheRatios(after, before, opts.audit.minCacheHitRatio, opts.audit.minBlocks), statsReset: after.statsReset, minBlocks: opts.audit.minBlocks, minRatio: opts.audit.minCacheHitRatio },
-    schema: { statsSince: facts.statsSince, refreshHistory: facts.refreshHistory },
+    schema: { statsSince: facts.statsSince, refreshHistory: facts.refreshHistory, locked: facts.locked },
     baseline: {
       file: path.relative(process.cwd(), opts.baselineFile) || opts.baselineFile,
       present: Boolean(baseline), major: baseline?.server.major, note: incomparableReason(baseline, server), updated, entries,

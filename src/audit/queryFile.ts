@@ -49,6 +49,8 @@ export interface AuditQuery {
 export interface ParseOptions {
   /** Budget per tier in ms (config audit.tiers). */
   tiers: Record<string, number>;
+  /** audit.statementTimeout in ms: a budget at or above it could never pass. */
+  statementTimeoutMs?: number;
 }
 
 const KNOWN = ['name', 'tier', 'budget', 'params', 'params-from', 'expect', 'allow-writes', 'runs'];
@@ -131,7 +133,7 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
   const allowWrites = values['allow-writes'] !== undefined && values['allow-writes'] !== 'false';
   if (writes && !allowWrites) {
     fail(file, stmt.line, `the statement writes (${describeWrite(stmt.node)}) and the file has no "-- allow-writes"`,
-      'Add "-- allow-writes" to measure it (it still runs in a transaction that is rolled back), or audit a read-only query.');
+      'Add "-- allow-writes" to measure it (it runs in a transaction that is rolled back, but sequences it advances, e.g. for an INSERT ... RETURNING id, stay advanced: never point it at production), or audit a read-only query.');
   }
 
   const name = values.name ?? path.basename(file, '.sql');
@@ -152,6 +154,12 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
     budgetSource = 'budget';
   }
   if (budgetMs === undefined) fail(file, 1, 'no "-- tier:" or "-- budget:"', `Add "-- tier: hot" (one of ${Object.keys(opts.tiers).join(', ')}) or "-- budget: 50ms".`);
+  if (opts.statementTimeoutMs !== undefined && budgetMs >= opts.statementTimeoutMs) {
+    // The statement is cancelled at audit.statementTimeout, so it could never finish within such a budget.
+    const where = values.budget !== undefined ? annotationLines.budget! : annotationLines.tier!;
+    fail(file, where, `budget ${budgetMs} ms (${budgetSource}) is not below audit.statementTimeout (${opts.statementTimeoutMs} ms): the statement is cancelled before it could pass`,
+      'Lower the budget, or raise audit.statementTimeout in dbopt.config.json above it.');
+  }
 
   let runs: number | undefined;
   if (values.runs !== undefined) {

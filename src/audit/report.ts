@@ -4,6 +4,7 @@
 import type { Cell, Report, ReportCheck, ReportSection, Tone } from '../report.js';
 import type { AuditResult } from './index.js';
 import type { Ratio } from './cache.js';
+import { lockedNote } from './schema.js';
 
 const ms = (n: number | undefined): string => (n === undefined ? '' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US'));
 const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)} %`);
@@ -69,16 +70,20 @@ export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Re
       empty: 'no findings',
     },
   ];
-  if (skipped.length) {
+  if (skipped.length || r.schema.locked.length) {
     const grouped = new Map<string, string[]>();
     for (const f of skipped) {
       // "no baseline: cost 8.31 not compared" for every query collapses into one line.
       const key = /not compared$/.test(f.message) ? `${f.code}: ${f.message.split(':')[0]}` : `${f.code}: ${f.message}`;
       grouped.set(key, [...(grouped.get(key) ?? []), f.subject]);
     }
+    const locked = lockedNote(r.schema.locked);
     sections.push({
       title: 'Not judged',
-      lines: [...grouped].map(([key, subjects]) => ({ text: `${key} (${subjects.length > 3 ? `${subjects.length} queries` : subjects.join(', ')})`, tone: 'dim' as Tone })),
+      lines: [
+        ...[...grouped].map(([key, subjects]) => ({ text: `${key} (${subjects.length > 3 ? `${subjects.length} queries` : subjects.join(', ')})`, tone: 'dim' as Tone })),
+        ...(locked ? [{ text: `schema: ${locked}`, tone: 'warn' as Tone }] : []),
+      ],
     });
   }
   sections.push({

@@ -1,13 +1,16 @@
 // Runs one audited query safely and measures it: a READ ONLY transaction (READ WRITE only for
 // `-- allow-writes`, each run then undone by a savepoint) with SET LOCAL statement_timeout and
 // lock_timeout, always rolled back; warm-up runs, then N timed executions of the statement
-// itself through a named prepared statement (process.hrtime around each execute), then one
+// itself through a named prepared statement with plan_cache_mode = force_custom_plan (so the
+// plan timed is the custom plan EXPLAIN shows; process.hrtime around each execute), then one
 // EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON). The cold tier evicts the query's relations
 // from shared buffers before each timed run where the server allows it.
 // https://www.postgresql.org/docs/current/pgbuffercache.html
 import type { Client, QueryConfig } from 'pg';
 import { formatPgError, isPgError, lineColumn, type PgErrorLike } from '../db/pgerror.js';
+import { connectionFailure, type ConnectionTarget } from '../db/connection.js';
 import { UsageError } from '../errors.js';
+import { isConnectionLoss, setLocalTimeouts as setTimeouts } from './envelope.js';
 import { analyzePlan, type ExplainOutput, type PlanFacts } from './plan.js';
 import type { AuditQuery, ParamValue } from './queryFile.js';
 
@@ -73,6 +76,8 @@ export interface RunSettings {
   lockTimeoutMs: number;
   eviction: EvictionSupport;
   signal?: AbortSignal;
+  /** Named in the exit-3 error when the connection is lost mid-query. */
+  target?: ConnectionTarget;
 }
 
 const RAW_TEXT = { getTypeParser: () => (v: string) => v };
@@ -173,7 +178,8 @@ let statementCounter = 0;
 export async function runQuery(client: Client, q: AuditQuery, settings: RunSettings): Promise<QueryRun> {
   const t0 = performance.now();
   const timeoutMs = statementTimeoutFor(q.budgetMs, settings.statementTimeoutMs);
-  const runs = q.runs ?? settings.runs;
+  // The caller resolved --runs > -- runs: > audit.runs; do not re-apply the file's value here.
+  const runs = settings.runs;
   const result: QueryRun = {
     name: q.name, file: q.file, line: q.line, tier: q.tier, budgetMs: q.budgetMs, budgetSource: q.budgetSource,
     statementTimeoutMs: timeoutMs, status: 'measured', paramRows: 0, expect: q.expect, annotationLines: q.annotationLines, durationMs: 0,
@@ -186,6 +192,9 @@ export async function runQuery(client: Client, q: AuditQuery, settings: RunSetti
     const params = await paramRows(client, q);
     result.paramRows = params.length;
     await setLocalTimeouts(client, timeoutMs, settings.lockTimeoutMs);
+    // Timed runs use a named prepared statement, which would switch to a generic plan after
+    // five executions: force custom plans so the plan timed is the plan EXPLAIN shows.
+    await client.query(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`);
     phase = 'query';
     let next = 0;
     const values = (): ParamValue[] => (params.length ? params[next++ % params.length]!.slice(0, q.placeholders) : []);
@@ -238,6 +247,7 @@ export async function runQuery(client: Client, q: AuditQuery, settings: RunSetti
     await relationRows(client, result.plan);
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
+    if (isConnectionLoss(err)) throw settings.target ? connectionFailure(err, settings.target) : err;
     if (err instanceof UsageError || !isPgError(err)) throw err;
     const e = err as PgErrorLike & { table?: string };
     if (phase === 'query' && e.code === '57014') {
@@ -262,11 +272,7 @@ function throwIfAborted(signal?: AbortSignal): void {
 }
 
 async function setLocalTimeouts(client: Client, statementMs: number, lockMs: number): Promise<void> {
-  await client.query(
-    `SELECT set_config('statement_timeout', $1, true),
-            set_config('lock_timeout', $2, true)`,
-    [`${Math.round(statementMs)}ms`, `${Math.round(lockMs)}ms`],
-  );
+  await setTimeouts(client, { statementTimeoutMs: statementMs, lockTimeoutMs: lockMs });
 }
 
 async function paramRows(client: Client, q: AuditQuery): Promise<ParamValue[][]> {

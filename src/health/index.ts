@@ -2,22 +2,25 @@
 // without a gate. Cache hit ratios since the stats reset, index usage and size, unused and
 // duplicate indexes, foreign keys without an index, table basics (size, dead rows, last
 // vacuum/analyze), materialized-view staleness from dbopt.refresh_history, and the top
-// statements from pg_stat_statements when the extension is installed. Read-only.
+// statements from pg_stat_statements when the extension is installed. Read-only: everything
+// runs in one BEGIN READ ONLY envelope with audit.statementTimeout / audit.lockTimeout, and
+// sizes of relations another session has locked are skipped (listed in `locked`).
 import type { Client } from 'pg';
 import type { Config } from '../config.js';
-import { connect, type ConnectionTarget } from '../db/connection.js';
+import { connect, connectionFailure, type ConnectionTarget } from '../db/connection.js';
+import { isConnectionLoss, LOCKED_RELATIONS, readOnly, withLockFallback } from '../audit/envelope.js';
 import { cacheRatios, cacheSnapshot, type RatioRow } from '../audit/cache.js';
 import { duplicateIndexes } from '../audit/checks/duplicateIndex.js';
 import { unindexedForeignKeys } from '../audit/checks/fkWithoutIndex.js';
 import { UNUSED_MIN_DAYS } from '../audit/checks/unusedIndex.js';
 import { viewPattern } from '../audit/checks/viewOverdue.js';
 import { serverInfo } from '../audit/runner.js';
-import { schemaFacts, tableName } from '../audit/schema.js';
+import { lockedNote, schemaFacts, tableName } from '../audit/schema.js';
 import { nextDue } from '../schedule.js';
 
 export interface HealthOptions {
   target: ConnectionTarget;
-  audit: Pick<Config['audit'], 'minCacheHitRatio' | 'minBlocks'>;
+  audit: Pick<Config['audit'], 'minCacheHitRatio' | 'minBlocks' | 'statementTimeoutMs' | 'lockTimeoutMs'>;
   refresh: Pick<Config['refresh'], 'schedules' | 'defaultSchedule' | 'include' | 'exclude'>;
   /** Rows of the top-statements list. */
   top?: number;
@@ -27,7 +30,8 @@ export interface IndexUsage {
   index: string;
   table: string;
   scans: number;
-  sizeBytes: number;
+  /** null: locked by another session, not read. */
+  sizeBytes: number | null;
   unique: boolean;
   valid: boolean;
   /** unused (judged only past 7 days of statistics), duplicate of X, invalid. */
@@ -37,7 +41,8 @@ export interface IndexUsage {
 export interface TableHealth {
   table: string;
   rows: number;
-  sizeBytes: number;
+  /** null: locked by another session, not read. */
+  sizeBytes: number | null;
   deadRows: number;
   seqScans: number;
   indexScans: number;
@@ -52,7 +57,7 @@ export interface ViewHealth {
   lastSuccess?: string;
   ageMinutes?: number;
   overdue?: boolean;
-  sizeBytes: number;
+  sizeBytes: number | null;
 }
 
 export interface TopStatement {
@@ -75,73 +80,103 @@ export interface HealthResult {
   tables: TableHealth[];
   views: ViewHealth[];
   refreshHistory: boolean;
+  /** Relations whose size or definition was skipped because another session locked them. */
+  locked: string[];
+  /** "not judged: ... locked" when `locked` is not empty. */
+  lockedNote?: string;
   statements: { available: boolean; reason?: string; top: TopStatement[] };
 }
 
 export async function health(opts: HealthOptions): Promise<HealthResult> {
   const client = await connect(opts.target);
   try {
-    const server = await serverInfo(client);
-    const snapshot = await cacheSnapshot(client);
-    const facts = await schemaFacts(client);
-    const statsDays = (Date.parse(facts.now) - Date.parse(facts.statsSince)) / 86_400_000;
-    const dupes = duplicateIndexes(facts.indexes);
-    const indexes: IndexUsage[] = facts.indexes.map((i) => {
-      const notes: string[] = [];
-      if (!i.valid) notes.push(i.building ? 'being built' : 'INVALID');
-      const dup = dupes.find(([a]) => a === i);
-      if (dup) notes.push(`duplicate of ${dup[1].name}`);
-      if (i.scans === 0 && !i.unique && !i.constraint && i.valid) notes.push(statsDays >= UNUSED_MIN_DAYS ? 'unused' : `no scans yet (stats cover ${statsDays.toFixed(1)} d)`);
-      return { index: tableName(i.schema, i.name), table: tableName(i.schema, i.table), scans: i.scans, sizeBytes: i.sizeBytes, unique: i.unique, valid: i.valid, notes };
-    });
-    const now = Date.parse(facts.now);
-    const managed = (name: string): boolean => opts.refresh.include.some((p) => viewPattern(p).test(name)) && !opts.refresh.exclude.some((p) => viewPattern(p).test(name));
-    const views: ViewHealth[] = facts.views.map((v) => {
-      const schedule = managed(v.name) ? opts.refresh.schedules[v.name] ?? opts.refresh.defaultSchedule : undefined;
-      const last = v.lastSuccess ? new Date(v.lastSuccess) : undefined;
-      return {
-        view: v.name, populated: v.populated, schedule, lastSuccess: v.lastSuccess, sizeBytes: v.sizeBytes,
-        ageMinutes: last ? Math.round((now - last.getTime()) / 60_000) : undefined,
-        overdue: schedule && facts.refreshHistory ? (last ? nextDue(schedule, last, new Date(now)).getTime() < now : true) : undefined,
-      };
-    });
-    return {
-      server: opts.target.display,
-      serverVersion: server.version,
-      statsSince: facts.statsSince,
-      statsDays,
-      cache: cacheRatios(snapshot, undefined, opts.audit.minCacheHitRatio, opts.audit.minBlocks),
-      indexes,
-      foreignKeysWithoutIndex: unindexedForeignKeys(facts).map((fk) => `${tableName(fk.schema, fk.table)} (${fk.columnNames.join(', ')}) -> ${fk.references}`),
-      tables: await tableHealth(client),
-      views,
-      refreshHistory: facts.refreshHistory,
-      statements: await topStatements(client, opts.top ?? 10),
-    };
+    return await readOnly(client, { statementTimeoutMs: opts.audit.statementTimeoutMs, lockTimeoutMs: opts.audit.lockTimeoutMs }, () => gather(client, opts));
+  } catch (err) {
+    if (isConnectionLoss(err)) throw connectionFailure(err, opts.target);
+    throw err;
   } finally {
     await client.end().catch(() => undefined);
   }
 }
 
-async function tableHealth(client: Client): Promise<TableHealth[]> {
-  const { rows } = await client.query<{ table: string; rows: string; size: string; dead: string; seq: string; idx: string; vacuum: Date | null; analyze: Date | null }>(
-    `SELECT CASE WHEN s.schemaname = 'public' THEN s.relname ELSE s.schemaname || '.' || s.relname END AS table,
+async function gather(client: Client, opts: HealthOptions): Promise<HealthResult> {
+  const server = await serverInfo(client);
+  const snapshot = await cacheSnapshot(client);
+  const facts = await schemaFacts(client);
+  const tables = await tableHealth(client);
+  const locked = [...new Set([...facts.locked, ...tables.locked])].sort();
+  const statsDays = (Date.parse(facts.now) - Date.parse(facts.statsSince)) / 86_400_000;
+  const dupes = duplicateIndexes(facts.indexes);
+  const indexes: IndexUsage[] = facts.indexes.map((i) => {
+    const notes: string[] = [];
+    if (!i.valid) notes.push(i.building ? 'being built' : 'INVALID');
+    const dup = dupes.find(([a]) => a === i);
+    if (dup) notes.push(`duplicate of ${dup[1].name}`);
+    if (i.scans === 0 && !i.unique && !i.constraint && i.valid) notes.push(statsDays >= UNUSED_MIN_DAYS ? 'unused' : `no scans yet (stats cover ${statsDays.toFixed(1)} d)`);
+    return { index: tableName(i.schema, i.name), table: tableName(i.schema, i.table), scans: i.scans, sizeBytes: i.sizeBytes, unique: i.unique, valid: i.valid, notes };
+  });
+  const now = Date.parse(facts.now);
+  const managed = (name: string): boolean => opts.refresh.include.some((p) => viewPattern(p).test(name)) && !opts.refresh.exclude.some((p) => viewPattern(p).test(name));
+  const views: ViewHealth[] = facts.views.map((v) => {
+    const schedule = managed(v.name) ? opts.refresh.schedules[v.name] ?? opts.refresh.defaultSchedule : undefined;
+    const last = v.lastSuccess ? new Date(v.lastSuccess) : undefined;
+    return {
+      view: v.name, populated: v.populated, schedule, lastSuccess: v.lastSuccess, sizeBytes: v.sizeBytes,
+      ageMinutes: last ? Math.round((now - last.getTime()) / 60_000) : undefined,
+      overdue: schedule && facts.refreshHistory ? (last ? nextDue(schedule, last, new Date(now)).getTime() < now : true) : undefined,
+    };
+  });
+  return {
+    server: opts.target.display,
+    serverVersion: server.version,
+    statsSince: facts.statsSince,
+    statsDays,
+    cache: cacheRatios(snapshot, undefined, opts.audit.minCacheHitRatio, opts.audit.minBlocks),
+    indexes,
+    foreignKeysWithoutIndex: unindexedForeignKeys(facts).map((fk) => `${tableName(fk.schema, fk.table)} (${fk.columnNames.join(', ')}) -> ${fk.references}`),
+    tables: tables.rows,
+    views,
+    refreshHistory: facts.refreshHistory,
+    locked,
+    lockedNote: lockedNote(locked),
+    statements: await topStatements(client, opts.top ?? 10),
+  };
+}
+
+async function tableHealth(client: Client): Promise<{ rows: TableHealth[]; locked: string[] }> {
+  // pg_total_relation_size locks the table: skipped for tables another session has locked.
+  const { rows } = await withLockFallback(client, (avoidLocks) => client.query<{
+    table: string; qualified: string; locked: boolean; rows: string; size: string | null; dead: string; seq: string; idx: string; vacuum: Date | null; analyze: Date | null;
+  }>(
+    `WITH ${LOCKED_RELATIONS},
+     t AS (
+       SELECT s.*,
+              ($1 OR s.relid IN (SELECT oid FROM locked)) AS locked
+         FROM pg_stat_user_tables AS s
+     )
+     SELECT CASE WHEN t.schemaname = 'public' THEN t.relname ELSE t.schemaname || '.' || t.relname END AS table,
+            t.schemaname || '.' || t.relname AS qualified,
+            t.locked,
             greatest(c.reltuples, 0)::bigint AS rows,
-            pg_total_relation_size(s.relid) AS size,
-            s.n_dead_tup AS dead,
-            coalesce(s.seq_scan, 0) AS seq,
-            coalesce(s.idx_scan, 0) AS idx,
-            greatest(s.last_vacuum, s.last_autovacuum) AS vacuum,
-            greatest(s.last_analyze, s.last_autoanalyze) AS analyze
-       FROM pg_stat_user_tables AS s
-       JOIN pg_class AS c ON c.oid = s.relid
-      ORDER BY pg_total_relation_size(s.relid) DESC
+            CASE WHEN NOT t.locked THEN pg_total_relation_size(t.relid) END AS size,
+            t.n_dead_tup AS dead,
+            coalesce(t.seq_scan, 0) AS seq,
+            coalesce(t.idx_scan, 0) AS idx,
+            greatest(t.last_vacuum, t.last_autovacuum) AS vacuum,
+            greatest(t.last_analyze, t.last_autoanalyze) AS analyze
+       FROM t
+       JOIN pg_class AS c ON c.oid = t.relid
+      ORDER BY 5 DESC NULLS LAST, 1
       LIMIT 15`,
-  );
-  return rows.map((r) => ({
-    table: r.table, rows: Number(r.rows), sizeBytes: Number(r.size), deadRows: Number(r.dead), seqScans: Number(r.seq), indexScans: Number(r.idx),
-    lastVacuum: r.vacuum?.toISOString() ?? null, lastAnalyze: r.analyze?.toISOString() ?? null,
-  }));
+    [avoidLocks],
+  ));
+  return {
+    rows: rows.map((r) => ({
+      table: r.table, rows: Number(r.rows), sizeBytes: r.size === null ? null : Number(r.size), deadRows: Number(r.dead), seqScans: Number(r.seq), indexScans: Number(r.idx),
+      lastVacuum: r.vacuum?.toISOString() ?? null, lastAnalyze: r.analyze?.toISOString() ?? null,
+    })),
+    locked: rows.filter((r) => r.locked).map((r) => r.qualified),
+  };
 }
 
 const ENABLE_PGSS = 'add pg_stat_statements to shared_preload_libraries (restart), then CREATE EXTENSION pg_stat_statements in this database';
@@ -178,6 +213,7 @@ async function topStatements(client: Client, limit: number): Promise<HealthResul
       }),
     };
   } catch (err) {
+    if (isConnectionLoss(err)) throw err;
     return { available: false, reason: `pg_stat_statements is installed but cannot be read (${(err as Error).message}): ${ENABLE_PGSS}`, top: [] };
   }
 }

@@ -2,7 +2,7 @@
 import type { Cell, Report, ReportSection } from '../report.js';
 import type { HealthResult } from './index.js';
 
-const size = (b: number): string => (b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)} GB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `${Math.round(b / 1024)} kB`);
+const size = (b: number | null): string => (b === null ? 'locked' : b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)} GB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `${Math.round(b / 1024)} kB`);
 const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)} %`);
 const n = (x: number): string => x.toLocaleString('en-US');
 
@@ -23,7 +23,7 @@ export function healthReport(r: HealthResult): Report {
       rows: r.indexes.map((i): Cell[] => [i.index, i.table, n(i.scans), size(i.sizeBytes),
         i.notes.length ? { text: i.notes.join('; '), tone: i.notes.some((x) => x === 'unused' || x === 'INVALID' || x.startsWith('duplicate')) ? 'warn' : 'dim' } : '']),
       empty: 'no index',
-      note: `Unused indexes are judged only after 7 days of statistics. Foreign keys without an index: ${r.foreignKeysWithoutIndex.length ? r.foreignKeysWithoutIndex.join('; ') : 'none'}.`,
+      note: `Unused indexes are judged only after 7 days of statistics. Foreign keys without an index: ${r.foreignKeysWithoutIndex.length ? r.foreignKeysWithoutIndex.join('; ') : 'none'}.${r.lockedNote ? `\n${r.lockedNote}` : ''}`,
     },
     {
       title: 'Tables',

@@ -74,6 +74,7 @@ describe('dbopt audit (built CLI)', () => {
     const refused = await audit(['--queries', queries('delete', { 'd.sql': '-- tier: hot\nDELETE FROM items WHERE code < 100;\n' })]);
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('d.sql:2: the statement writes (DELETE) and the file has no "-- allow-writes"');
+    expect(refused.stderr).toContain('sequences it advances');
     const before = (await db.get().client.query<{ n: string }>('SELECT count(*) AS n FROM items')).rows[0]!.n;
     const allowed = await audit(['--queries', queries('delete-ok', { 'd.sql': '-- tier: warm\n-- allow-writes\nDELETE FROM items WHERE code < 100;\n' }), '--baseline', path.join(root, 'none.json')]);
     expect(allowed.stdout).toContain('Audit passed');
@@ -89,6 +90,7 @@ describe('dbopt audit (built CLI)', () => {
       [{ 'p.sql': '-- tier: hot\nSELECT id FROM items WHERE code = $1\n' }, 'p.sql:2: the statement uses $1..$1 but the file gives no "-- params:" or "-- params-from:"'],
       [{ 's.sql': '-- tier: hot\nSELECT id\n  FROM items WHERE code = = 1\n' }, 's.sql:3:27: SQL syntax error: syntax error at or near "="'],
       [{ 'u.sql': '-- name: u\n-- tier: hot\n-- budgett: 5ms\nSELECT 1\n' }, 'u.sql:3: unknown annotation "-- budgett:"'],
+      [{ 'b.sql': '-- name: b\n-- budget: 10s\nSELECT 1\n' }, 'b.sql:2: budget 10000 ms (budget) is not below audit.statementTimeout (5000 ms)'],
     ];
     for (const [files, message] of cases) {
       const r = await audit(['--queries', queries(`bad-${Object.keys(files)[0]}`, files)]);
@@ -138,6 +140,30 @@ describe('dbopt audit (built CLI)', () => {
     expect(xml).toMatch(/<testsuite name="item_by_code" tests="\d+" failures="0"/);
     expect(xml).toContain('<testsuite name="slow &lt;&amp;&gt; &quot;q&quot;"');
     expect(xml).toMatch(/<testcase name="over-budget" classname="dbopt\.audit\.slow &lt;&amp;&gt; &quot;q&quot;" time="[\d.]+" file="junit\/slow\.sql" line="3"><failure message="over budget: p95/);
+  });
+});
+
+describe('behind a lock held by another session', () => {
+  it('audit and report finish (exit 0) with an ACCESS EXCLUSIVE lock on an unrelated table, naming it', async () => {
+    const c = db.get().client;
+    await c.query(`CREATE TABLE IF NOT EXISTS locked_elsewhere (id int PRIMARY KEY, v text)`);
+    const { default: pg } = await import('pg');
+    const holder = new pg.Client({ connectionString: db.get().url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE locked_elsewhere IN ACCESS EXCLUSIVE MODE');
+      const a = await audit(['--queries', queries('locked', { 'item_by_code.sql': LOOKUP }), '--baseline', path.join(root, 'none.json')]);
+      expect(a.code).toBe(0);
+      expect(a.stdout).toContain('not judged: size and definition of public.locked_elsewhere');
+      const r = await runCli(['report'], { cwd: root, env: { DATABASE_URL: db.get().url } });
+      expect(r.code).toBe(0);
+      expect(r.stdout).toContain('not judged: size and definition of public.locked_elsewhere');
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+      await c.query('DROP TABLE IF EXISTS locked_elsewhere');
+    }
   });
 });
 

@@ -5,11 +5,13 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import pg from 'pg';
 import { withWorkloadDatabase } from '../helpers/workload.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 import { resolveConfig, type Config } from '../../src/config.js';
 import { audit, type AuditResult } from '../../src/audit/index.js';
 import { readBaseline } from '../../src/audit/baseline.js';
+import { ConnectionError } from '../../src/errors.js';
 
 const db = withWorkloadDatabase();
 const config: Config = resolveConfig({}, { rootDir: REPO_ROOT, env: {}, overrides: {} });
@@ -104,7 +106,9 @@ describe('dbopt audit on the reference workload', () => {
     await client.query('CREATE MATERIALIZED VIEW audit_empty AS SELECT 1 AS x WITH NO DATA');
     await client.query(`CREATE SCHEMA IF NOT EXISTS dbopt`);
     await client.query(`CREATE TABLE dbopt.refresh_history (view_name text, started_at timestamptz, finished_at timestamptz, duration_ms bigint, mode text, outcome text, error text)`);
-    await client.query(`INSERT INTO dbopt.refresh_history VALUES ('analytics.daily_bot_activity', now() - interval '3 hours', now() - interval '3 hours', 900, 'concurrently', 'ok', NULL),
+    // The data is as of the start of a refresh (as refresh-views reads it): one that started 3 h
+    // ago and finished 5 minutes ago is overdue on a 1 h schedule.
+    await client.query(`INSERT INTO dbopt.refresh_history VALUES ('analytics.daily_bot_activity', now() - interval '3 hours', now() - interval '5 minutes', 900, 'concurrently', 'ok', NULL),
                                                             ('analytics.user_engagement', now() - interval '5 minutes', now() - interval '5 minutes', 800, 'concurrently', 'ok', NULL)`);
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path.join(dir, 'empty.sql'), '-- tier: cold\n-- expect: no-seq-scan\nSELECT x FROM audit_empty;\n');
@@ -116,5 +120,60 @@ describe('dbopt audit on the reference workload', () => {
     expect(overdue.find((f) => f.subject === 'analytics.daily_bot_activity')?.status).toBe('warn');
     expect(overdue.find((f) => f.subject === 'analytics.user_engagement')?.status).toBe('pass');
     expect(overdue.find((f) => f.subject === 'analytics.bot_engagement_summary')?.message).toContain('has no successful refresh');
+  });
+
+  it('finishes behind an ACCESS EXCLUSIVE lock on an unrelated table, and says what it skipped', async () => {
+    const holder = new pg.Client({ connectionString: db.get().url });
+    await holder.connect();
+    try {
+      await holder.query('BEGIN');
+      await holder.query('LOCK TABLE bot_configs IN ACCESS EXCLUSIVE MODE');
+      const r = await audit({
+        target: db.get().target, audit: { ...config.audit, runs: 2, warmup: 1 }, refresh: config.refresh, only: ['live_sessions'],
+        queriesDir: path.join(REPO_ROOT, 'queries'), baselineFile: path.join(REPO_ROOT, 'queries', 'baseline.json'),
+      });
+      expect(r.queries.map((q) => q.status)).toEqual(['measured']);
+      expect(r.schema.locked).toContain('public.bot_configs');
+      const { auditReport } = await import('../../src/audit/report.js');
+      const notJudged = auditReport(r).sections.find((s) => s.title === 'Not judged') as { lines: { text: string }[] };
+      expect(notJudged.lines.map((l) => l.text).join('\n')).toMatch(/schema: not judged: size and definition of .*public\.bot_configs/);
+    } finally {
+      await holder.query('ROLLBACK').catch(() => undefined);
+      await holder.end();
+    }
+  });
+
+  it('--runs wins over a file\'s -- runs:, and timed runs use custom plans', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-audit-runs-'));
+    const { writeFileSync } = await import('node:fs');
+    // Divides by zero unless the envelope forced plan_cache_mode = force_custom_plan.
+    writeFileSync(path.join(dir, 'runs.sql'), "-- tier: hot\n-- runs: 7\nSELECT 1 / (current_setting('plan_cache_mode') = 'force_custom_plan')::int AS ok;\n");
+    const r = await audit({ target: db.get().target, audit: { ...config.audit, warmup: 0 }, refresh: config.refresh, queriesDir: dir, baselineFile: path.join(dir, 'baseline.json'), runsOverride: 2 });
+    expect(r.queries[0]!.error).toBeUndefined();
+    expect(r.queries[0]!.latency!.runs).toBe(2);
+    const fromFile = await audit({ target: db.get().target, audit: { ...config.audit, warmup: 0, runs: 3 }, refresh: config.refresh, queriesDir: dir, baselineFile: path.join(dir, 'baseline.json') });
+    expect(fromFile.queries[0]!.latency!.runs).toBe(7);
+  });
+
+  it('a connection lost mid-audit is a connection error (exit 3) naming the server, not a finding', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-audit-lost-'));
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dir, 'sleepy.sql'), '-- budget: 4s\n-- runs: 1\nSELECT pg_sleep(30) AS dbopt_lost_connection_probe;\n');
+    const running = audit({ target: db.get().target, audit: { ...config.audit, warmup: 0 }, refresh: config.refresh, queriesDir: dir, baselineFile: path.join(dir, 'baseline.json') });
+    const outcome = running.then(() => undefined, (err: unknown) => err);
+    const admin = db.get().client;
+    let killed = 0;
+    for (let i = 0; i < 200 && !killed; i++) {
+      const { rows } = await admin.query<{ n: string }>(
+        `SELECT count(pg_terminate_backend(pid)) AS n FROM pg_stat_activity WHERE query LIKE '%dbopt_lost_connection_probe%' AND pid <> pg_backend_pid() AND state = 'active'`,
+      );
+      killed = Number(rows[0]!.n);
+      if (!killed) await new Promise((res) => setTimeout(res, 25));
+    }
+    expect(killed).toBe(1);
+    const err = await outcome;
+    expect(err).toBeInstanceOf(ConnectionError);
+    expect((err as ConnectionError).exitCode).toBe(3);
+    expect((err as Error).message).toContain(db.get().target.display);
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { analyzePlan, type PlanNode } from '../../src/audit/plan.js';
 import { runChecks } from '../../src/audit/index.js';
 import { QUERY_CHECKS, SCHEMA_CHECKS, type CheckSettings } from '../../src/audit/checks/index.js';
+import { duplicateIndexes } from '../../src/audit/checks/duplicateIndex.js';
 import { baselineEntry, nextBaseline } from '../../src/audit/baseline.js';
 import type { IndexFact, SchemaFacts } from '../../src/audit/schema.js';
 import { fakeRun } from '../fixtures/audit/runs.js';
@@ -97,11 +98,12 @@ describe('query checks', () => {
 });
 
 const idx = (over: Partial<IndexFact>): IndexFact => ({
-  schema: 'public', table: 't', name: 'i', keys: [1], keyNames: ['a'], opclasses: [1], method: 'btree', unique: false, primary: false,
-  constraint: false, valid: true, building: false, predicate: null, expressions: null, scans: 5, sizeBytes: 8192, definition: '', ...over,
+  schema: 'public', table: 't', name: 'i', keys: [1], keyNames: ['a'], include: [], opclasses: [1], options: [0], collations: [0], method: 'btree',
+  unique: false, nullsNotDistinct: false, primary: false, constraint: false, valid: true, building: false, predicate: null, expressions: null,
+  scans: 5, sizeBytes: 8192, definition: '', locked: false, ...over,
 });
 const facts = (over: Partial<SchemaFacts> = {}): SchemaFacts => ({
-  now: '2026-01-31T00:00:00.000Z', statsSince: '2026-01-01T00:00:00.000Z', indexes: [], foreignKeys: [], views: [], refreshHistory: true, ...over,
+  now: '2026-01-31T00:00:00.000Z', statsSince: '2026-01-01T00:00:00.000Z', indexes: [], foreignKeys: [], views: [], refreshHistory: true, locked: [], ...over,
 });
 
 describe('schema checks', () => {
@@ -120,6 +122,53 @@ describe('schema checks', () => {
     const twins = c.check(facts({ indexes: [idx({ name: 'a1' }), idx({ name: 'a2' })] }), settings);
     expect(twins).toHaveLength(1);
     expect(twins[0]!.subject).toBe('a2');
+  });
+
+  describe('duplicate-index: what makes an index redundant', () => {
+    const long = idx({ name: 'long', keys: [1, 2], opclasses: [1, 1], options: [0, 0], collations: [0, 0], keyNames: ['a', 'b'] });
+    const pairs = (...indexes: IndexFact[]): string[] => duplicateIndexes(indexes).map(([a, b]) => `${a.name}<${b.name}`);
+
+    it('a covering index (INCLUDE) is not redundant to a longer key without those columns', () => {
+      expect(pairs(idx({ name: 'short', include: [3] }), long)).toEqual([]);
+      // ... but it is when the longer index holds the included column, as a key or an INCLUDE
+      expect(pairs(idx({ name: 'short', include: [2] }), long)).toEqual(['short<long']);
+      expect(pairs(idx({ name: 'short', include: [3] }), { ...long, include: [3] })).toEqual(['short<long']);
+    });
+
+    it('twins: never the one with more INCLUDE columns; exact twins once', () => {
+      expect(pairs(idx({ name: 'a1', include: [3] }), idx({ name: 'a2' }))).toEqual(['a2<a1']);
+      expect(pairs(idx({ name: 'a1' }), idx({ name: 'a2', include: [3] }))).toEqual(['a1<a2']);
+      expect(pairs(idx({ name: 'a1', include: [3] }), idx({ name: 'a2', include: [3] }))).toEqual(['a2<a1']);
+    });
+
+    it('keys compared with sort options, collation and operator class, not just attnums', () => {
+      expect(pairs(idx({ name: 'short', options: [3] }), long)).toEqual([]); // DESC NULLS FIRST
+      expect(pairs(idx({ name: 'short', collations: [950] }), long)).toEqual([]); // COLLATE "C"
+      expect(pairs(idx({ name: 'short', opclasses: [2] }), long)).toEqual([]); // text_pattern_ops
+      expect(pairs(idx({ name: 'short', options: [3] }), { ...long, options: [3, 0] })).toEqual(['short<long']);
+    });
+
+    it('the predicate and the key expressions must be the same', () => {
+      expect(pairs(idx({ name: 'short', predicate: '{VAR}' }), long)).toEqual([]);
+      expect(pairs(idx({ name: 'short' }), { ...long, predicate: '{VAR}' })).toEqual([]);
+      expect(pairs(idx({ name: 'short', predicate: '{VAR}' }), { ...long, predicate: '{VAR}' })).toEqual(['short<long']);
+      const e1 = '({FUNCEXPR :funcid 870})';
+      expect(pairs(idx({ name: 'short', keys: [0], expressions: e1 }), { ...long, keys: [0, 2], expressions: e1 })).toEqual(['short<long']);
+      expect(pairs(idx({ name: 'short', keys: [0], expressions: e1 }), { ...long, keys: [0, 2], expressions: '({FUNCEXPR :funcid 871})' })).toEqual([]);
+    });
+
+    it('same access method only', () => {
+      expect(pairs(idx({ name: 'short', method: 'hash' }), long)).toEqual([]);
+    });
+
+    it('a unique index only when the other is unique on exactly the same keys; constraint indexes never', () => {
+      expect(pairs(idx({ name: 'short', unique: true }), { ...long, unique: true })).toEqual([]);
+      expect(pairs(idx({ name: 'u1', unique: true }), idx({ name: 'u2' }))).toEqual(['u2<u1']);
+      expect(pairs(idx({ name: 'u1', unique: true }), idx({ name: 'u2', unique: true }))).toEqual(['u2<u1']);
+      expect(pairs(idx({ name: 'u1', unique: true }), idx({ name: 'u2', unique: true, nullsNotDistinct: true }))).toEqual([]);
+      expect(pairs(idx({ name: 'a_pkey', unique: true, constraint: true, primary: true }), idx({ name: 'z', unique: true }))).toEqual(['z<a_pkey']);
+      expect(pairs(idx({ name: 'z_pkey', unique: true, constraint: true, primary: true }), idx({ name: 'a', unique: true }))).toEqual(['a<z_pkey']);
+    });
   });
 
   it('unused-index: judged only past 7 days of statistics, never for constraint indexes', () => {

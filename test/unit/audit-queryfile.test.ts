@@ -49,6 +49,16 @@ describe('parseQueryFile', () => {
     expect(p.paramsFrom?.line).toBe(2);
   });
 
+  it('refuses a budget at or above audit.statementTimeout (it could never pass), naming the line and the key', async () => {
+    const opts = { tiers: { ...tiers, slow: 9000 }, statementTimeoutMs: 5000 };
+    await expect(parseQueryFile('-- name: x\n-- budget: 5s\nSELECT 1', 'queries/q.sql', opts)).rejects.toThrow(
+      'queries/q.sql:2: budget 5000 ms (budget) is not below audit.statementTimeout (5000 ms): the statement is cancelled before it could pass');
+    const tier = parseQueryFile('-- name: x\n-- tier: slow\nSELECT 1', 'queries/q.sql', opts);
+    await expect(tier).rejects.toBeInstanceOf(UsageError);
+    await expect(tier).rejects.toThrow(/^queries\/q\.sql:2: budget 9000 ms \(tier slow\) is not below audit\.statementTimeout/);
+    expect((await parseQueryFile('-- budget: 4999ms\nSELECT 1', 'queries/q.sql', opts)).budgetMs).toBe(4999);
+  });
+
   it('refuses an unknown annotation with its line', async () => {
     const e = await refusal('-- name: x\n-- teir: hot\nSELECT 1');
     expect(e.message).toBe('queries/q.sql:2: unknown annotation "-- teir:"');

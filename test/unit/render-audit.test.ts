@@ -38,6 +38,17 @@ describe('github annotations', () => {
     expect(lines).toHaveLength(11);
     expect(lines[10]).toMatch(/^::notice title=dbopt audit::4 more findings: see the job summary$/);
   });
+
+  it('annotate errors before warnings, keeping report order within each level', () => {
+    const warn = (i: number): ReportCheck => ({ ...fail(i, `w${i}`), status: 'warn' });
+    const checks = [...Array.from({ length: 12 }, (_, i) => warn(i)), fail(1, 'e1'), warn(99), fail(2, 'e2')];
+    const lines = githubAnnotations(report(checks));
+    expect(lines).toHaveLength(11);
+    expect(lines.slice(0, 2).map((l) => /file=queries\/(\w+)\.sql/.exec(l)?.[1])).toEqual(['e1', 'e2']);
+    expect(lines.slice(0, 2).every((l) => l.startsWith('::error '))).toBe(true);
+    expect(lines.slice(2, 10).map((l) => /file=queries\/(\w+)\.sql/.exec(l)?.[1])).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7']);
+    expect(lines[10]).toContain('5 more findings');
+  });
 });
 
 describe('junit', () => {

@@ -8,7 +8,7 @@ import type { SchemaCheck } from './types.js';
 
 export const UNUSED_MIN_DAYS = 7;
 
-const size = (b: number): string => (b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `${Math.round(b / 1024)} kB`);
+const size = (b: number | null): string => (b === null ? 'size unknown: locked' : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `${Math.round(b / 1024)} kB`);
 
 export const unusedIndex: SchemaCheck = {
   kind: 'schema',

@@ -17,7 +17,11 @@ export function escapeProperty(s: string): string {
 }
 
 export function githubAnnotations(report: Report): string[] {
-  const findings = report.checks.filter((c) => c.status === 'fail' || c.status === 'warn');
+  // Errors first (stable: report order within each level), so warnings never crowd them out of the first 10.
+  const findings = report.checks.filter((c) => c.status === 'fail' || c.status === 'warn')
+    .map((c, i) => ({ c, i }))
+    .sort((x, y) => (x.c.status === y.c.status ? x.i - y.i : x.c.status === 'fail' ? -1 : 1))
+    .map(({ c }) => c);
   const lines: string[] = [];
   for (const check of findings.slice(0, MAX_ANNOTATIONS)) {
     const level = check.status === 'fail' ? 'error' : 'warning';
