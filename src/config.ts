@@ -77,8 +77,8 @@ export const CONFIG_SPEC: Record<string, Section> = {
       seqScanRows: { type: 'integer', description: 'A seq scan on a relation with more rows than this is an error', default: 10000, minimum: 0 },
       minCacheHitRatio: { type: 'number', description: 'Cache hit ratio below this is a warning', default: 0.9, minimum: 0, maximum: 1 },
       minBlocks: { type: 'integer', description: 'Blocks needed before a cache hit ratio is judged', default: 1000, minimum: 0 },
-      statementTimeout: { type: 'duration', description: 'statement_timeout of each audited statement', default: '5s' },
-      lockTimeout: { type: 'duration', description: 'lock_timeout of each audited statement', default: '1s' },
+      statementTimeout: { type: 'duration', description: 'statement_timeout of each audited statement and of its catalog reads', default: '5s' },
+      lockTimeout: { type: 'duration', description: 'lock_timeout of each audited statement and of its catalog reads', default: '1s' },
     },
   },
   seed: {
