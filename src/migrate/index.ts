@@ -9,14 +9,14 @@ import type { Client } from 'pg';
 import { CONFIG_SPEC } from '../config.js';
 import { parseDuration } from '../duration.js';
 import { connect, type ConnectionTarget } from '../db/connection.js';
-import { DbOptError, UsageError, FindingsError } from '../errors.js';
+import { DbOptError, UsageError, FindingsError, ConnectionError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { isPgError, formatPgError } from '../db/pgerror.js';
-import { readSqlMigration, mustRunOutsideTransaction, type SqlMigrationFile, type SqlStatement } from './sqlFile.js';
+import { readSqlMigration, mustRunOutsideTransaction, splitStatements, nodeType, type SqlMigrationFile, type SqlStatement } from './sqlFile.js';
 import { acquireMigrateLock, releaseMigrateLock } from './lock.js';
 import { CHECKSUMS_TABLE, ensureChecksumsTable, fileChecksum, forgetChecksumStep, readChecksums, recordChecksum, recordChecksumStep } from './checksums.js';
 import { buildIndexConcurrently, isConcurrentIndexBuild, useBuildSettings, useDdlSettings } from './build.js';
-import { describeBlockers, setSetting, startWatcher, type MigrateSettings, type MigrationSession } from './session.js';
+import { describeBlockers, resetSessionSettings, startWatcher, type MigrateSettings, type MigrationSession } from './session.js';
 import { backoffDelay, sleep } from './wait.js';
 import { lintFiles, formatFinding, type LintFinding } from './lint/index.js';
 import { renderJsMigration } from './render.js';
@@ -184,8 +184,7 @@ function sqlLoader(session: MigrationSession, prepared: Map<string, Prepared>) {
       const name = path.basename(filePath, '.sql');
       const p = prepared.get(name);
       const action = (direction: 'up' | 'down') => async (pgm: { noTransaction(): void; sql(s: string): void }) => {
-        session.current = name;
-        markStart(session, name);
+        await beginMigration(session, name);
         const parsed = p?.sql;
         const section = direction === 'up' ? parsed?.up : parsed?.down;
         const stmts = section?.statements ?? [];
@@ -198,6 +197,7 @@ function sqlLoader(session: MigrationSession, prepared: Map<string, Prepared>) {
         }
         pgm.noTransaction();
         for (const s of stmts) await runOutsideTransaction(session, s, parsed!);
+        // A lost migrate lock or a signal during the last statement: do not record the migration.
         if (session.signal?.aborted) throw session.signal.reason;
         pgm.sql(bookkeeping);
       };
@@ -205,10 +205,13 @@ function sqlLoader(session: MigrationSession, prepared: Map<string, Prepared>) {
     });
 }
 
-async function runOutsideTransaction(session: MigrationSession, stmt: SqlStatement, parsed: SqlMigrationFile): Promise<void> {
+/** One statement of a migration that runs outside a transaction (SQL file, or a JS migration's rendered steps). */
+async function runOutsideTransaction(session: MigrationSession, stmt: SqlStatement, source: { file: string; text: string }): Promise<void> {
   if (session.signal?.aborted) throw session.signal.reason;
+  // Whatever runs from here on stays applied if a later statement fails: no retry from the start.
+  if (nodeType(stmt) !== 'VariableSetStmt') session.partial = true;
   if (isConcurrentIndexBuild(stmt)) {
-    await buildIndexConcurrently(session, stmt, { file: parsed.file, fileText: parsed.text });
+    await buildIndexConcurrently(session, stmt, { file: source.file, fileText: source.text });
     return;
   }
   if (mustRunOutsideTransaction(stmt)) {
@@ -233,16 +236,52 @@ function markStart(session: MigrationSession, name: string): void {
   starts.set(session, m);
 }
 
+/**
+ * Start of a migration's action. node-pg-migrate calls it before its own BEGIN, so the build
+ * connection is idle outside a transaction here: reset the SETs an earlier migration left.
+ */
+async function beginMigration(session: MigrationSession, name: string): Promise<void> {
+  if (session.signal?.aborted) throw session.signal.reason;
+  session.current = name;
+  session.partial = false;
+  markStart(session, name);
+  await resetSessionSettings(session);
+}
+
+interface Builder {
+  isUsingTransaction(): boolean;
+  getSqlSteps(): string[];
+  /** node-pg-migrate's pending steps (a plain field of MigrationBuilder). */
+  _steps?: string[];
+}
+
+/**
+ * A JS/TS migration with pgm.noTransaction(): take the steps it rendered away from
+ * node-pg-migrate and run them like a SQL file outside a transaction, so concurrent builds get
+ * the build lock budget, healing, the indisvalid check and ANALYZE. node-pg-migrate then only
+ * records the migration.
+ */
+async function runJsOutsideTransaction(session: MigrationSession, pgm: Builder, file: string): Promise<void> {
+  if (pgm.isUsingTransaction() || !Array.isArray(pgm._steps)) return;
+  const steps = [...pgm.getSqlSteps()];
+  pgm._steps = [];
+  const display = `${rel(file)} (rendered SQL)`;
+  for (const step of steps) {
+    for (const stmt of await splitStatements(step, display, 0, step)) await runOutsideTransaction(session, stmt, { file: display, text: step });
+  }
+  if (session.signal?.aborted) throw session.signal.reason;
+}
+
 /** The default loader for JS/TS, wrapped to know which migration runs (for messages and timing). */
 function jsLoader(session: MigrationSession, jiti: { import(p: string): Promise<unknown> }) {
   type Action = ((pgm: unknown, done?: () => void) => unknown) | false | undefined;
-  const wrap = (name: string, action: Action): Action => {
+  const wrap = (name: string, file: string, action: Action): Action => {
     if (typeof action !== 'function') return action;
     return async (pgm: unknown) => {
-      session.current = name;
-      markStart(session, name);
+      await beginMigration(session, name);
       if (action.length === 2) await new Promise<void>((resolve) => void action(pgm, resolve));
       else await action(pgm);
+      await runJsOutsideTransaction(session, pgm as Builder, file);
     };
   };
   return async (filePaths: string[]) => {
@@ -250,8 +289,8 @@ function jsLoader(session: MigrationSession, jiti: { import(p: string): Promise<
     for (const filePath of filePaths) {
       const mod = (await jiti.import(filePath)) as { up?: Action; down?: Action; shorthands?: unknown };
       const name = path.basename(filePath, path.extname(filePath));
-      const up = wrap(name, mod.up);
-      units.push({ id: filePath, filePaths: [filePath], actions: { up, down: mod.down === undefined ? undefined : wrap(name, mod.down), shorthands: mod.shorthands } });
+      const up = wrap(name, filePath, mod.up);
+      units.push({ id: filePath, filePaths: [filePath], actions: { up, down: mod.down === undefined ? undefined : wrap(name, filePath, mod.down), shorthands: mod.shorthands } });
     }
     return units;
   };
@@ -332,7 +371,7 @@ async function dryRun(opts: MigrateOptions, files: MigrationFile[], prepared: Ma
       } else {
         const r = await renderJsMigration(f.file);
         const section = direction === 'up' ? r.up : r.down;
-        sql = section ? [`-- rendered by node-pg-migrate${section.transaction ? ', in one transaction' : ', outside a transaction'}`, ...section.steps] : ['-- (no down migration)'];
+        sql = section ? [`-- rendered by node-pg-migrate${section.transaction ? ', in one transaction' : ', outside a transaction; concurrent builds healed, verified and analyzed as in SQL files'}`, ...section.steps] : ['-- (no down migration)'];
       }
       ran.push({ name: f.name, file: f.file, durationMs: 0, sql });
     }
@@ -371,38 +410,64 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     return result;
   }
 
+  // The run stops on SIGINT/SIGTERM (opts.signal) and when the migrate lock is lost.
+  const run = new AbortController();
+  const forwardSignal = (): void => run.abort(opts.signal!.reason);
+  if (opts.signal?.aborted) forwardSignal();
+  else opts.signal?.addEventListener('abort', forwardSignal, { once: true });
   const lock = await connect(withApplicationName(opts.target, 'dbopt migrate (lock)'));
   let build: Client | undefined;
   let locked = false;
+  let closing = false;
   let watcher: { stop(): Promise<void> } | undefined;
   let onAbort: (() => void) | undefined;
   try {
-    await acquireMigrateLock(lock, { waitMs: settings.lockWaitMs, signal: opts.signal, logger, database: opts.target.display });
+    await acquireMigrateLock(lock, { waitMs: settings.lockWaitMs, signal: run.signal, logger, database: opts.target.display });
     locked = true;
+    // The advisory lock lives as long as this connection: if it breaks (server restart, a
+    // proxy or pooler dropping it, pg_terminate_backend), another migrator can start, so this
+    // one must stop rather than go on unguarded.
+    const running: { session?: MigrationSession } = {};
+    const lockLost = (err?: Error): void => {
+      if (closing || run.signal.aborted) return;
+      run.abort(new ConnectionError(`lost the migrate lock on ${opts.target.display}: its connection ${err ? `failed (${err.message})` : 'was closed'}, so another migrator could start; stopped${running.session?.current ? ` during migration ${running.session.current}, which was not recorded` : ''}`, {
+        hint: 'Run dbopt migrate again over a direct or session-pooled connection (not PgBouncer transaction pooling); dbopt migrate status shows what was applied.',
+      }));
+    };
+    lock.on('error', lockLost);
+    lock.on('end', () => lockLost());
     build = await connect(withApplicationName(opts.target, 'dbopt migrate'));
     const buildClient = build;
     const { rows } = await build.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
     const session: MigrationSession = {
-      build, buildPid: rows[0]!.pid, lock, settings, logger, signal: opts.signal, blockers: new Map(), notes: new Map(),
+      build, buildPid: rows[0]!.pid, lock, settings, logger, signal: run.signal, blockers: new Map(), notes: new Map(),
     };
-    // Remember what ran last on the build connection, to point errors at a file line.
+    running.session = session;
+    // Remember what ran last on the build connection, to point errors at a file line; once the
+    // run is stopping send nothing more but ROLLBACK (no INSERT into dbopt.migrations, no COMMIT).
     const query = build.query.bind(build) as (...args: unknown[]) => Promise<unknown>;
     (build as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
       const q = args[0];
+      if (run.signal.aborted && q !== 'ROLLBACK') return Promise.reject(run.signal.reason as Error);
       if (typeof q === 'string' && !/^(SELECT set_config|RESET |SELECT pg_backend_pid)/.test(q)) session.lastQuery = q;
       return query(...args);
     };
     onAbort = () => {
-      // Cancel whatever the build connection runs now; its transaction (if any) rolls back.
-      void lock.query('SELECT pg_cancel_backend($1)', [session.buildPid]).catch(() => undefined);
+      // Cancel whatever the build connection runs now; its transaction (if any) rolls back. The
+      // lock connection may be the one that broke: then cancel from a connection of its own.
+      void lock.query('SELECT pg_cancel_backend($1)', [session.buildPid]).catch(async () => {
+        const c = await connect(withApplicationName(opts.target, 'dbopt migrate (cancel)'));
+        try {
+          await c.query('SELECT pg_cancel_backend($1)', [session.buildPid]);
+        } finally {
+          await c.end().catch(() => undefined);
+        }
+      }).catch(() => undefined);
     };
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    if (opts.signal?.aborted) throw opts.signal.reason;
+    run.signal.addEventListener('abort', onAbort, { once: true });
+    if (run.signal.aborted) throw run.signal.reason;
 
-    await setSetting(build, 'lock_timeout', `${settings.lockTimeoutMs}ms`);
-    // PostgreSQL 14+: notice a vanished client (kill -9) within a second and abort its build,
-    // instead of finishing a long CREATE INDEX nobody will record.
-    await setSetting(build, 'client_connection_check_interval', '1s').catch(() => undefined);
+    await resetSessionSettings(session);
     await build.query(`CREATE SCHEMA IF NOT EXISTS ${MIGRATIONS_SCHEMA}`);
     await ensureChecksumsTable(build);
 
@@ -456,13 +521,21 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
       } catch (err) {
         // node-pg-migrate leaves a failed transaction open on a client it does not own.
         await buildClient.query('ROLLBACK').catch(() => undefined);
-        if (opts.signal?.aborted) throw opts.signal.reason;
+        if (run.signal.aborted) throw run.signal.reason;
         const after = (await appliedMigrations(buildClient)).map((a) => a.name);
         const progressed = direction === 'up' ? after.filter((n) => !before.has(n)) : [...before].filter((n) => !after.includes(n));
         done.push(...progressed);
         for (const n of progressed) ends.set(n, performance.now());
         await recordJsChecksums(buildClient, progressed, prepared, direction);
         if (progressed.length > 0) session.blockers.clear();
+        if (isPgError(err) && err.code === '55P03' && session.partial) {
+          // Outside a transaction the statements before this one stayed applied: running the
+          // migration again from the start could repeat them (or let IF NOT EXISTS skip a half-done one).
+          throw new FindingsError(`migration ${session.current ?? '?'} could not take its lock within lock_timeout after some of its statements had run outside a transaction; not retried`, {
+            details: [...formatPgError(err, undefined, opts.target.secrets), ...describeBlockers(session.blockers.values()).map((b) => `blocked by ${b}`)],
+            hint: 'Check which of its statements took effect, end the blocking transactions, then run dbopt migrate again; the migration was not recorded.',
+          });
+        }
         if (isPgError(err) && err.code === '55P03') {
           if (progressed.length > 0) attempt = 0;
           if (attempt >= settings.lockRetries) {
@@ -477,7 +550,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
           retries++;
           const who = session.blockers.size ? `; blocked by pid ${[...session.blockers.keys()].join(', pid ')}` : '';
           logger.warn(`${session.current ?? 'migration'}: lock_timeout (${settings.lockTimeoutMs}ms) reached${who}; rolled back, try ${attempt + 1} of ${settings.lockRetries + 1} in ${delay} ms`);
-          await sleep(delay, opts.signal);
+          await sleep(delay, run.signal);
           continue;
         }
         throw describeFailure(err, session, prepared, opts.target);
@@ -489,6 +562,8 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
       await recordJsChecksums(buildClient, progressed, prepared, direction);
       break;
     }
+    // Everything is applied and recorded: losing the lock connection now stops nothing.
+    closing = true;
     const startTimes = starts.get(session) ?? new Map<string, number>();
     // A migration ends when the next one starts (node-pg-migrate runs its steps in between).
     const ordered = done.map((name) => ({ name, start: startTimes.get(name) ?? started }));
@@ -498,7 +573,9 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     });
     return { direction, dryRun: false, server: opts.target.display, ran, pendingBefore: pending.length, lintWarnings, lockRetries: retries };
   } finally {
-    if (onAbort) opts.signal?.removeEventListener('abort', onAbort);
+    closing = true;
+    opts.signal?.removeEventListener('abort', forwardSignal);
+    if (onAbort) run.signal.removeEventListener('abort', onAbort);
     await watcher?.stop();
     logger.progressDone?.();
     if (build) {

@@ -40,6 +40,11 @@ export interface MigrationSession {
   current?: string;
   /** Things a migration did beyond its SQL (healed indexes, ANALYZE), by migration name. */
   notes: Map<string, string[]>;
+  /**
+   * The current migration runs outside a transaction and has already changed something: a
+   * lock_timeout now cannot be retried from the start (what ran stays applied).
+   */
+  partial?: boolean;
 }
 
 export function note(session: MigrationSession, text: string): void {
@@ -125,6 +130,20 @@ export function startWatcher(session: MigrationSession): { stop(): Promise<void>
       await loop;
     },
   };
+}
+
+/**
+ * dbopt's own session settings of the build connection, applied afresh before every migration:
+ * RESET ALL first, so a SET in one migration (session-level outside a transaction, and kept
+ * after COMMIT inside one) does not leak into the next. application_name is a connection
+ * parameter, which RESET ALL restores rather than clears.
+ */
+export async function resetSessionSettings(session: Pick<MigrationSession, 'build' | 'settings'>): Promise<void> {
+  await session.build.query('RESET ALL');
+  await setSetting(session.build, 'lock_timeout', `${session.settings.lockTimeoutMs}ms`);
+  // PostgreSQL 14+: notice a vanished client (kill -9) within a second and abort its build,
+  // instead of finishing a long CREATE INDEX nobody will record.
+  await setSetting(session.build, 'client_connection_check_interval', '1s').catch(() => undefined);
 }
 
 /** Apply a setting on the build connection for the rest of the session (set_config: a bind parameter, not SQL text). */

@@ -198,4 +198,73 @@ describe('dbopt migrate on a real server', () => {
     const sums = await client.query(`SELECT name FROM dbopt.migration_checksums ORDER BY 1`);
     expect(sums.rows.map((x) => x.name)).toEqual(['0001_items', '0002_js_concurrent_ok']);
   }));
+
+  it('a JS no-transaction concurrent build gets the build lock budget and is healed and verified; IF NOT EXISTS hides no INVALID index', () => withFresh(async ({ client, target, url }) => {
+    const dir = migrationsDir({ '0001_items.sql': TABLE });
+    cpSync(path.join(REPO_ROOT, 'test/fixtures/migrate/js/0004_js_concurrent_if_not_exists.js'), path.join(dir, '0002_js_items_qty.js'));
+    await migrate({ target, dir, count: 1 });
+    await client.query(`INSERT INTO items (sku, qty) VALUES ('a', 1), ('b', 1)`);
+    // A failed earlier build leaves an INVALID index of the migration's name.
+    await expect(client.query('CREATE UNIQUE INDEX CONCURRENTLY items_qty_idx ON items (qty)')).rejects.toThrow(/could not create unique index/);
+    const blocker = new pg.Client({ connectionString: url, application_name: 'blocker' });
+    await blocker.connect();
+    try {
+      // An older transaction that a concurrent build (and drop) must wait out.
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT count(*) FROM items');
+      const running = migrate({ target, dir, lockTimeoutMs: 200, lockRetries: 2, buildLockTimeoutMs: 60_000 });
+      for (let i = 0; ; i++) {
+        const w = await client.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbopt migrate' AND wait_event_type = 'Lock' AND query LIKE '%items_qty_idx%'`);
+        if (w.rowCount) break;
+        if (i > 200) throw new Error('the build never waited for the older transaction');
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      await blocker.query('COMMIT');
+      const result = await running;
+      expect(result.ran.map((r) => r.name)).toEqual(['0002_js_items_qty']);
+      expect(result.lockRetries).toBe(0);
+      expect(result.ran[0]!.notes!.join('; ')).toMatch(/dropped leftover INVALID index items_qty_idx.*built items_qty_idx.*analyzed public\.items/);
+      expect(await indexes(client, 'items')).toEqual([{ name: 'items_qty_idx', valid: true }]);
+      await migrate({ target, dir, direction: 'down', count: 1 });
+      expect(await indexes(client, 'items')).toEqual([]);
+    } finally {
+      await blocker.end();
+    }
+  }));
+
+  it('SET in a no-transaction migration does not leak into later migrations of the run', () => withFresh(async ({ client, target }) => {
+    const dir = migrationsDir({
+      '0001_items.sql': TABLE,
+      '0002_items_sku.sql': "-- Up Migration\nSET work_mem = '7MB';\nSET search_path = pg_catalog;\nCREATE INDEX CONCURRENTLY items_sku_idx ON public.items (sku);\n",
+      '0003_seen.sql': "-- Up Migration\nCREATE TABLE public.seen AS SELECT current_setting('work_mem') AS work_mem, current_setting('search_path') AS search_path, current_setting('lock_timeout') AS lock_timeout;\n",
+    });
+    const defaults = await client.query(`SELECT current_setting('work_mem') AS work_mem, current_setting('search_path') AS search_path`);
+    await migrate({ target, dir, lockTimeoutMs: 1500 });
+    const seen = await client.query('SELECT * FROM public.seen');
+    expect(seen.rows).toEqual([{ ...defaults.rows[0], lock_timeout: '1500ms' }]);
+  }));
+
+  it('losing the connection that holds the migrate lock stops the run and records nothing', () => withFresh(async ({ client, target }) => {
+    const dir = migrationsDir({ '0001_slow.sql': '-- Up Migration\nCREATE TABLE slow AS SELECT pg_sleep(30) IS NULL AS s;\n' });
+    const caught = thrown(migrate({ target, dir }));
+    let holder: number | undefined;
+    for (let i = 0; holder === undefined; i++) {
+      const { rows } = await client.query<{ pid: number }>(
+        `SELECT l.pid FROM pg_locks l
+          WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 1684172656 AND l.objid = 1
+            AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = current_database() AND a.state = 'active' AND a.query LIKE 'CREATE TABLE slow%')`);
+      holder = rows[0]?.pid;
+      if (i > 200) throw new Error('the slow migration never started');
+      if (holder === undefined) await new Promise((r) => setTimeout(r, 100));
+    }
+    await client.query('SELECT pg_terminate_backend($1)', [holder]);
+    const err = await caught;
+    expect(err.exitCode).toBe(3);
+    expect(err.message).toMatch(/lost the migrate lock/);
+    const left = await client.query(`SELECT to_regclass('public.slow') AS t, to_regclass('dbopt.migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM dbopt.migrations) AS recorded`);
+    expect(left.rows).toEqual([{ t: null, recorded: false }]);
+    const sleeping = await client.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE TABLE slow%' AND state = 'active'`);
+    expect(sleeping.rows).toEqual([]);
+  }));
 });

@@ -3,7 +3,10 @@ import { describe, expect, it } from 'vitest';
 import path from 'node:path';
 import { lintSql, lintFile, RULES } from '../../src/migrate/lint/index.js';
 import { REPO_ROOT } from '../helpers/cli.js';
-import { listMigrationFiles } from '../../src/migrate/index.js';
+import { listMigrationFiles, migrate } from '../../src/migrate/index.js';
+import { targetFromUrl } from '../../src/db/connection.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const cases: Record<string, { bad: string; ok: string }> = {
   'index-not-concurrent': {
@@ -13,6 +16,10 @@ const cases: Record<string, { bad: string; ok: string }> = {
   'concurrent-in-transaction': {
     bad: 'BEGIN;\nCREATE INDEX CONCURRENTLY users_lang_idx ON users (lang);\nCOMMIT;',
     ok: 'SET maintenance_work_mem = \'1GB\';\nCREATE INDEX CONCURRENTLY users_lang_idx ON users (lang);',
+  },
+  'concurrent-index-unnamed': {
+    bad: 'CREATE UNIQUE INDEX CONCURRENTLY ON users (telegram_id);',
+    ok: 'CREATE UNIQUE INDEX CONCURRENTLY users_telegram_id_key ON users (telegram_id);\n-- a plain build on a new table may stay unnamed\nCREATE TABLE t (a int);\nCREATE INDEX ON t (a);',
   },
   'matview-without-unique-index': {
     bad: 'CREATE MATERIALIZED VIEW mv AS SELECT 1 AS a WITH NO DATA;\nCREATE UNIQUE INDEX mv_a ON mv (a) WHERE a > 0;',
@@ -73,6 +80,15 @@ describe('migrate lint rules', () => {
     const [f] = await lintSql('-- Up Migration\n\nBEGIN;\n  CREATE INDEX CONCURRENTLY i ON t (a);\nCOMMIT;', 'tx.sql');
     expect(f).toMatchObject({ code: 'concurrent-in-transaction', line: 4, column: 3, fatal: true, severity: 'error' });
     expect(f!.message).toContain('BEGIN at line 3');
+  });
+
+  it('refuses an unnamed concurrent build before connecting, naming file and line', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-unnamed-'));
+    writeFileSync(path.join(dir, '0001_unnamed.sql'), '-- Up Migration\nCREATE INDEX CONCURRENTLY ON users (lang);\n');
+    // Nothing listens on port 1: a connection attempt would fail with exit 3, not this refusal.
+    const err = await migrate({ target: targetFromUrl('postgres://nobody@127.0.0.1:1/none', 'test'), dir }).then(() => undefined, (e: unknown) => e as { exitCode: number; message: string });
+    expect(err?.exitCode).toBe(1);
+    expect(err?.message).toMatch(/before connecting: .*0001_unnamed\.sql:2 concurrent-index-unnamed/);
   });
 
   it('flags CONCURRENTLY mixed with other statements in one file', async () => {

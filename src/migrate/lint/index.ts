@@ -6,6 +6,7 @@ import { renderJsMigration } from '../render.js';
 import { kind, type LintFinding, type LintRule, type LintUnit, type UnitFacts } from './types.js';
 import { indexNotConcurrent } from './rules/indexNotConcurrent.js';
 import { concurrentInTransaction } from './rules/concurrentInTransaction.js';
+import { concurrentIndexUnnamed } from './rules/concurrentIndexUnnamed.js';
 import { matviewWithoutUniqueIndex } from './rules/matviewWithoutUniqueIndex.js';
 import { refreshInMigration } from './rules/refreshInMigration.js';
 import { lockTimeoutDisabled } from './rules/lockTimeoutDisabled.js';
@@ -19,6 +20,7 @@ export type { LintFinding, LintRule, LintUnit, Severity } from './types.js';
 export const RULES: LintRule[] = [
   indexNotConcurrent,
   concurrentInTransaction,
+  concurrentIndexUnnamed,
   matviewWithoutUniqueIndex,
   refreshInMigration,
   lockTimeoutDisabled,
