@@ -119,7 +119,7 @@ export function writeOutputFile(file: string, text: string): void {
 /** Render and print (or write) a report; returns the exit code it implies. */
 export async function emit(report: Report, opts: GlobalOptions, defaultFormat: 'table' | 'json' = 'table'): Promise<number> {
   const { renderReport } = await import('./render/index.js');
-  const format = opts.format ?? (process.stdout.isTTY || opts.output ? defaultFormat : defaultFormat);
+  const format = opts.format ?? defaultFormat;
   const color = opts.output ? false : opts.color;
   const text = await renderReport(report, format, { color });
   if (opts.output) {
