@@ -53,13 +53,23 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database on the shared server. */
-export async function createTestDatabase(adminUrl: string, prefix = 'dbopt_test'): Promise<TestDatabase> {
+/** A fresh database on the shared server: empty, or a copy of `template`. */
+export async function createTestDatabase(adminUrl: string, prefix = 'dbopt_test', template?: string): Promise<TestDatabase> {
   const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}`);
+    const from = template ? ` TEMPLATE ${admin.escapeIdentifier(template)}` : '';
+    // A template must have no other sessions while it is copied: retry while one lingers.
+    for (let i = 0; ; i++) {
+      try {
+        await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)}${from}`);
+        break;
+      } catch (err) {
+        if ((err as { code?: string }).code !== '55006' || i > 50) throw err;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
   } finally {
     await admin.end();
   }

@@ -11,7 +11,7 @@ import { targetFromUrl } from '../../src/db/connection.js';
 import { migrate } from '../../src/migrate/index.js';
 import { seed } from '../../src/seed/index.js';
 import type { TestDb } from './db.js';
-import { dropDatabase, withDatabase } from './postgres.js';
+import { createTestDatabase, withDatabase } from './postgres.js';
 
 export const MIGRATIONS_DIR = path.join(REPO_ROOT, 'migrations');
 export const SEEDS_DIR = path.join(REPO_ROOT, 'seeds');
@@ -58,37 +58,8 @@ export async function ensureWorkloadTemplate(adminUrl: string, scale = 1): Promi
 /** Clone the workload template into a fresh database for this test file. */
 export async function createWorkloadDatabase(adminUrl: string, scale = 1, prefix = 'dbopt_wl'): Promise<TestDb> {
   const template = await ensureWorkloadTemplate(adminUrl, scale);
-  const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  try {
-    // The template must have no other sessions while it is copied.
-    for (let i = 0; ; i++) {
-      try {
-        await admin.query(`CREATE DATABASE ${admin.escapeIdentifier(name)} TEMPLATE ${admin.escapeIdentifier(template)}`);
-        break;
-      } catch (err) {
-        if ((err as { code?: string }).code !== '55006' || i > 50) throw err;
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    }
-  } finally {
-    await admin.end();
-  }
-  const url = withDatabase(adminUrl, name);
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  return {
-    url,
-    name,
-    client,
-    target: targetFromUrl(url, 'test'),
-    drop: async () => {
-      await client.end().catch(() => undefined);
-      await dropDatabase(adminUrl, name);
-    },
-  };
+  const db = await createTestDatabase(adminUrl, prefix, template);
+  return Object.assign(db, { target: targetFromUrl(db.url, 'test') });
 }
 
 /** Hooks: a migrated, seeded (scale 1) database of its own for this test file. */
