@@ -26,7 +26,8 @@ const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
 const { migrate } = await import(path.join(root, 'dist/migrate/index.js'));
 const { seed } = await import(path.join(root, 'dist/seed/index.js'));
 const { targetFromUrl } = await import(path.join(root, 'dist/db/connection.js'));
-const { evictionSupport, serverInfo } = await import(path.join(root, 'dist/audit/runner.js'));
+const { evictionSupport } = await import(path.join(root, 'dist/audit/runner.js'));
+const { serverInfo } = await import(path.join(root, 'dist/catalog/server.js'));
 const { analyzePlan } = await import(path.join(root, 'dist/audit/plan.js'));
 
 function arg(name, fallback) {

@@ -113,8 +113,11 @@ export interface Config {
   seed: { dir: string; scale: number };
 }
 
-/** Values given on the command line, keyed by config path ("migrate.dir"). Undefined = not given. */
+/** Values given by the caller (the CLI's flags), keyed by config path ("migrate.dir"). Undefined = not given. */
 export type ConfigOverrides = Record<string, unknown>;
+
+/** How to name each override in a problem ("--runs"), keyed like ConfigOverrides; default: the key. */
+export type OverrideSources = Record<string, string>;
 
 export const CONFIG_FILE_NAMES = ['dbopt.config.json', 'dbopt.config.yaml', 'dbopt.config.yml'];
 
@@ -138,6 +141,7 @@ export interface LoadConfigOptions {
   configPath?: string;
   env?: NodeJS.ProcessEnv;
   overrides?: ConfigOverrides;
+  overrideSources?: OverrideSources;
 }
 
 /** Find, read, validate and resolve the configuration. Throws ConfigError listing every problem. */
@@ -158,7 +162,8 @@ export async function loadConfig(opts: LoadConfigOptions = {}): Promise<Config> 
   }
   let raw: unknown = {};
   if (file) raw = await readConfigFile(file);
-  return resolveConfig(raw, { file, rootDir: file ? path.dirname(file) : cwd, env, overrides: opts.overrides ?? {} });
+  const overrides = opts.overrides ?? {};
+  return resolveConfig(raw, { file, rootDir: file ? path.dirname(file) : cwd, env, overrides, overrideSources: opts.overrideSources });
 }
 
 async function readConfigFile(file: string): Promise<unknown> {
@@ -193,6 +198,7 @@ interface ResolveContext {
   rootDir: string;
   env: NodeJS.ProcessEnv;
   overrides: ConfigOverrides;
+  overrideSources?: OverrideSources;
 }
 
 /** Validate a parsed config object and layer environment and flag overrides on it. */
@@ -234,7 +240,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): Config {
       }
       if (ctx.overrides[keyPath] !== undefined) {
         value = ctx.overrides[keyPath];
-        source = flagName(keyPath);
+        source = ctx.overrideSources?.[keyPath] ?? keyPath;
       }
       if (value === undefined) {
         value = spec.type === 'map' ? { ...spec.default } : 'default' in spec ? spec.default : undefined;
@@ -308,19 +314,6 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): Config {
 /** DBOPT_MIGRATE_LOCK_TIMEOUT for migrate.lockTimeout. */
 export function envVarName(section: string, key: string): string {
   return `DBOPT_${section.toUpperCase()}_${key.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase()}`;
-}
-
-const FLAG_NAMES: Record<string, string> = {
-  'database.url': '--database-url',
-  'migrate.dir': '--dir',
-  'audit.queries': '--queries',
-  'audit.baseline': '--baseline',
-  'audit.runs': '--runs',
-  'refresh.concurrency': '--concurrency',
-  'seed.scale': '--scale',
-};
-function flagName(keyPath: string): string {
-  return FLAG_NAMES[keyPath] ?? keyPath;
 }
 
 function coerceEnv(spec: Leaf, text: string): unknown {

@@ -1,5 +1,5 @@
 // Typed errors that carry the process exit code of PRODUCT.md's contract.
-// The library throws them; only src/cli/index.ts turns them into an exit.
+// The library throws them; only handleFatal (src/cli/runtime.ts) turns them into an exit.
 
 export const ExitCode = {
   ok: 0,
@@ -36,7 +36,7 @@ export class UsageError extends DbOptError {
 
 export class ConfigError extends UsageError {}
 
-/** Cannot connect or authenticate: exit 3. */
+/** Cannot connect or authenticate, or lost the connection: exit 3. */
 export class ConnectionError extends DbOptError {
   constructor(message: string, opts: { hint?: string; details?: string[]; cause?: unknown } = {}) {
     super(message, { ...opts, exitCode: ExitCode.connection });

@@ -1,5 +1,8 @@
-// The one result shape every command hands to the renderers (table, json, junit, markdown,
-// GitHub). Library functions return typed results; the CLI turns each into a Report.
+// The Report: the one shape every command hands to the renderers (table, json, junit,
+// markdown, GitHub). In dbopt's code "report" means this shape and nothing else: library
+// functions return typed results, and each command folder's report.ts builds its Report from
+// one (auditReport, healthReport, migrateReport, refreshReport, seedReport, lintReport...).
+// The `dbopt report` command's own library is health() in src/health/.
 
 export type Tone = 'ok' | 'bad' | 'warn' | 'dim' | 'info';
 export type Cell = string | number | null | { text: string; tone: Tone };

@@ -13,6 +13,11 @@ export function isCronExpression(text: string): boolean {
   }
 }
 
+/** A view's schedule: refresh.schedules[view], else refresh.defaultSchedule. */
+export function scheduleFor(settings: { schedules: Record<string, string>; defaultSchedule: string }, view: string): string {
+  return settings.schedules[view] ?? settings.defaultSchedule;
+}
+
 /** When a view last refreshed at `last` is next due; `undefined` last = due now. */
 export function nextDue(schedule: string, last: Date | undefined, now: Date = new Date()): Date {
   if (!last) return now;
@@ -20,4 +25,20 @@ export function nextDue(schedule: string, last: Date | undefined, now: Date = ne
   if (ms !== undefined) return new Date(last.getTime() + ms);
   const next = new Cron(schedule, { paused: true }).nextRun(last);
   return next ?? new Date(8.64e15);
+}
+
+export interface Overdue {
+  /** Never refreshed counts as overdue: nothing says how old the rows are. */
+  overdue: boolean;
+  /** How long past due by the schedule (0 when not overdue or never refreshed). */
+  byMs: number;
+  /** When the schedule says the next refresh is due. */
+  dueAt: Date;
+}
+
+/** Is a view last refreshed at `lastSuccess` overdue at `now` by its schedule alone (no backoff)? */
+export function overdueState(schedule: string, lastSuccess: Date | undefined, now: Date): Overdue {
+  const dueAt = nextDue(schedule, lastSuccess, now);
+  const byMs = Math.max(0, now.getTime() - dueAt.getTime());
+  return { overdue: !lastSuccess || byMs > 0, byMs, dueAt };
 }

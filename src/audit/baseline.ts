@@ -4,7 +4,8 @@
 // costs and plan shapes of another major are not comparable.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import type { QueryRun, ServerInfo } from './runner.js';
+import type { ServerInfo } from '../catalog/server.js';
+import type { QueryRun } from './runner.js';
 import { stableStringify } from '../stableJson.js';
 
 export interface BaselineEntry {

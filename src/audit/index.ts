@@ -4,16 +4,17 @@
 // With updateBaseline it also writes the baseline file. It never writes to the database.
 import path from 'node:path';
 import type { Config } from '../config.js';
-import { connect, connectionFailure, type ConnectionTarget } from '../db/connection.js';
+import { connect, connectionFailure, isConnectionLost, type ConnectionTarget } from '../db/connection.js';
 import { UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { incomparableReason, nextBaseline, readBaseline, writeBaseline, type Baseline } from './baseline.js';
-import { cacheRatios, cacheSnapshot, flushStats, type CacheSnapshot, type RatioRow } from './cache.js';
-import { isConnectionLoss, readOnly } from './envelope.js';
+import { cacheRatios, cacheSnapshot, flushStats, type CacheSnapshot, type RatioRow } from '../catalog/cacheStats.js';
+import { readOnly } from '../db/envelope.js';
 import { QUERY_CHECKS, SCHEMA_CHECKS, type CheckSettings, type Severity } from './checks/index.js';
 import { loadQueries } from './queryFile.js';
-import { evictionSupport, runQuery, serverInfo, type QueryRun, type ServerInfo } from './runner.js';
-import { schemaFacts, type SchemaFacts } from './schema.js';
+import { serverInfo, type ServerInfo } from '../catalog/server.js';
+import { evictionSupport, runQuery, type QueryRun } from './runner.js';
+import { schemaFacts, type SchemaFacts } from '../catalog/schema.js';
 
 export interface AuditOptions {
   target: ConnectionTarget;
@@ -108,7 +109,7 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
     return finish(opts, server, runs, baseline, before, after, facts, eviction.supported, eviction.reason, t0);
   } catch (err) {
     if (opts.signal?.aborted && opts.signal.reason instanceof Error) throw opts.signal.reason;
-    if (isConnectionLoss(err)) throw connectionFailure(err, opts.target);
+    if (isConnectionLost(err)) throw connectionFailure(err, opts.target);
     throw err;
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);

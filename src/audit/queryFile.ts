@@ -6,7 +6,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
-import { splitStatements, type SqlStatement } from '../migrate/sqlFile.js';
+import { nodeType, splitStatements, type SqlStatement } from '../sql/parse.js';
 
 export type ExpectFact =
   | { kind: 'index'; index: string }
@@ -116,7 +116,7 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
   const body = fileText.slice(headerEnd);
   const statements = await parseStatements(body, file, headerEnd, fileText);
   if (statements.length === 0) fail(file, lines.length, 'no SQL statement after the annotations', 'Put exactly one statement after the -- annotations.');
-  const tx = statements.find((s) => firstKey(s.node) === 'TransactionStmt');
+  const tx = statements.find((s) => nodeType(s.node) === 'TransactionStmt');
   if (tx) {
     fail(file, tx.line, `transaction control is not allowed (${tx.text.split(/\s+/)[0]!.toUpperCase()})`,
       'Remove it: dbopt runs each query in its own READ ONLY transaction and always rolls it back.');
@@ -125,7 +125,7 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
     fail(file, statements[1]!.line, `more than one statement (${statements.length}): dbopt audits one statement per file`, 'Split the file: one query per .sql file.');
   }
   const stmt = statements[0]!;
-  const type = firstKey(stmt.node);
+  const type = nodeType(stmt.node);
   const writes = isWrite(stmt.node);
   if (!['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'].includes(type)) {
     fail(file, stmt.line, `${type.replace(/Stmt$/, '')} statements cannot be audited`, 'Audit queries are SELECT (or, with -- allow-writes, INSERT/UPDATE/DELETE/MERGE); run DDL and maintenance through migrations.');
@@ -186,7 +186,7 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
     const lineStart = lines.slice(0, lineNo - 1).reduce((s, l) => s + l.length + 1, 0);
     const valueOffset = lineStart + lines[lineNo - 1]!.indexOf(sqlText);
     const sampling = await parseStatements(sqlText, file, valueOffset, fileText);
-    if (sampling.length !== 1 || firstKey(sampling[0]!.node) !== 'SelectStmt' || isWrite(sampling[0]!.node)) {
+    if (sampling.length !== 1 || nodeType(sampling[0]!.node) !== 'SelectStmt' || isWrite(sampling[0]!.node)) {
       fail(file, lineNo, 'params-from must be one read-only SELECT', 'Write e.g. "-- params-from: SELECT bot_id, telegram_id FROM users ORDER BY id LIMIT 50".');
     }
     paramsFrom = { text: sqlText, line: lineNo, offset: valueOffset };
@@ -243,10 +243,6 @@ export function parseExpect(text: string, file: string, line: number): ExpectFac
   return out;
 }
 
-function firstKey(node: Record<string, unknown>): string {
-  return Object.keys(node)[0] ?? 'Unknown';
-}
-
 const WRITE_NODES = ['InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'];
 
 function walk(node: unknown, visit: (key: string, value: Record<string, unknown>) => void): void {
@@ -261,7 +257,7 @@ function walk(node: unknown, visit: (key: string, value: Record<string, unknown>
 }
 
 function isWrite(node: Record<string, unknown>): boolean {
-  let writes = WRITE_NODES.includes(firstKey(node));
+  let writes = WRITE_NODES.includes(nodeType(node));
   walk(node, (k, v) => {
     if (WRITE_NODES.includes(k)) writes = true;
     if (k === 'SelectStmt' && v.intoClause) writes = true;
@@ -270,7 +266,7 @@ function isWrite(node: Record<string, unknown>): boolean {
 }
 
 function describeWrite(node: Record<string, unknown>): string {
-  const top = firstKey(node);
+  const top = nodeType(node);
   if (WRITE_NODES.includes(top)) return top.replace(/Stmt$/, '').toUpperCase();
   if (top === 'SelectStmt' && (node.SelectStmt as Record<string, unknown>)?.intoClause) return 'SELECT INTO';
   return 'a data-modifying WITH';

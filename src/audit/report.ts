@@ -3,8 +3,8 @@
 // --strict renders warnings as failures (and the exit code follows report.ok).
 import type { Cell, Report, ReportCheck, ReportSection, Tone } from '../report.js';
 import type { AuditResult } from './index.js';
-import type { Ratio } from './cache.js';
-import { lockedNote } from './schema.js';
+import type { Ratio } from '../catalog/cacheStats.js';
+import { lockedNote } from '../catalog/schema.js';
 
 const ms = (n: number | undefined): string => (n === undefined ? '' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US'));
 const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)} %`);

@@ -8,9 +8,12 @@
 // https://www.postgresql.org/docs/current/pgbuffercache.html
 import type { Client, QueryConfig } from 'pg';
 import { formatPgError, isPgError, lineColumn, type PgErrorLike } from '../db/pgerror.js';
-import { connectionFailure, type ConnectionTarget } from '../db/connection.js';
+import { connectionFailure, isConnectionLost, type ConnectionTarget } from '../db/connection.js';
 import { UsageError } from '../errors.js';
-import { isConnectionLoss, setLocalTimeouts as setTimeouts } from './envelope.js';
+import { setLocalTimeouts } from '../db/envelope.js';
+import type { ServerInfo } from '../catalog/server.js';
+
+export type { ServerInfo } from '../catalog/server.js';
 import { analyzePlan, type ExplainOutput, type PlanFacts } from './plan.js';
 import type { AuditQuery, ParamValue } from './queryFile.js';
 
@@ -54,12 +57,6 @@ export interface QueryRun {
   durationMs: number;
 }
 
-export interface ServerInfo {
-  version: string;
-  versionNum: number;
-  major: number;
-}
-
 export interface EvictionSupport {
   supported: boolean;
   reason: string;
@@ -81,15 +78,6 @@ export interface RunSettings {
 }
 
 const RAW_TEXT = { getTypeParser: () => (v: string) => v };
-
-export async function serverInfo(client: Client): Promise<ServerInfo> {
-  const { rows } = await client.query<{ version: string; num: string }>(
-    `SELECT current_setting('server_version') AS version,
-            current_setting('server_version_num') AS num`,
-  );
-  const num = Number(rows[0]!.num);
-  return { version: rows[0]!.version.split(' ')[0]!, versionNum: num, major: Math.floor(num / 10000) };
-}
 
 /** Whether this server lets the audit evict shared buffers (PostgreSQL 17+, pg_buffercache, superuser). */
 export async function evictionSupport(client: Client, server: ServerInfo): Promise<EvictionSupport> {
@@ -188,10 +176,10 @@ export async function runQuery(client: Client, q: AuditQuery, settings: RunSetti
   let phase: 'params' | 'query' = 'params';
   await client.query(q.allowWrites ? 'BEGIN READ WRITE' : 'BEGIN READ ONLY');
   try {
-    await setLocalTimeouts(client, settings.statementTimeoutMs, settings.lockTimeoutMs);
+    await setLocalTimeouts(client, settings);
     const params = await paramRows(client, q);
     result.paramRows = params.length;
-    await setLocalTimeouts(client, timeoutMs, settings.lockTimeoutMs);
+    await setLocalTimeouts(client, { statementTimeoutMs: timeoutMs, lockTimeoutMs: settings.lockTimeoutMs });
     // Timed runs use a named prepared statement, which would switch to a generic plan after
     // five executions: force custom plans so the plan timed is the plan EXPLAIN shows.
     await client.query(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`);
@@ -247,7 +235,7 @@ export async function runQuery(client: Client, q: AuditQuery, settings: RunSetti
     await relationRows(client, result.plan);
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if (isConnectionLoss(err)) throw settings.target ? connectionFailure(err, settings.target) : err;
+    if (isConnectionLost(err)) throw settings.target ? connectionFailure(err, settings.target) : err;
     if (err instanceof UsageError || !isPgError(err)) throw err;
     const e = err as PgErrorLike & { table?: string };
     if (phase === 'query' && e.code === '57014') {
@@ -269,10 +257,6 @@ export async function runQuery(client: Client, q: AuditQuery, settings: RunSetti
 
 function throwIfAborted(signal?: AbortSignal): void {
   if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('aborted');
-}
-
-async function setLocalTimeouts(client: Client, statementMs: number, lockMs: number): Promise<void> {
-  await setTimeouts(client, { statementTimeoutMs: statementMs, lockTimeoutMs: lockMs });
 }
 
 async function paramRows(client: Client, q: AuditQuery): Promise<ParamValue[][]> {
@@ -308,7 +292,7 @@ async function explain(client: Client, q: AuditQuery, values: ParamValue[], anal
 async function plainPlan(client: Client, q: AuditQuery, settings: RunSettings): Promise<PlanFacts> {
   await client.query('BEGIN READ ONLY');
   try {
-    await setLocalTimeouts(client, settings.statementTimeoutMs, settings.lockTimeoutMs);
+    await setLocalTimeouts(client, settings);
     const params = await paramRows(client, q);
     const plan = analyzePlan(await explain(client, q, params[0] ?? [], false));
     await relationRows(client, plan);

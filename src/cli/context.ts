@@ -4,6 +4,7 @@ import path from 'node:path';
 import { writeFileSync } from 'node:fs';
 import { loadConfig, type Config, type ConfigOverrides } from '../config.js';
 import { resolveConnection, type ConnectionTarget } from '../db/connection.js';
+import type { EmbeddedServer } from '../db/embedded.js';
 import { UsageError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Report } from '../report.js';
@@ -67,8 +68,20 @@ export function makeLogger(opts: GlobalOptions): Logger {
   };
 }
 
+/** The flag that sets each config key, named when its value is wrong. */
+export const FLAG_NAMES: Record<string, string> = {
+  'database.url': '--database-url',
+  'migrate.dir': '--dir',
+  'audit.queries': '--queries',
+  'audit.baseline': '--baseline',
+  'audit.runs': '--runs',
+  'refresh.concurrency': '--concurrency',
+  'seed.scale': '--scale',
+  'seed.dir': '--dir',
+};
+
 export async function commandContext(opts: GlobalOptions, overrides: ConfigOverrides = {}): Promise<CommandContext> {
-  const config = await loadConfig({ configPath: opts.config, overrides });
+  const config = await loadConfig({ configPath: opts.config, overrides, overrideSources: FLAG_NAMES });
   return {
     config,
     opts,
@@ -82,19 +95,30 @@ export async function dbContext(opts: GlobalOptions, overrides: ConfigOverrides 
   const base = await commandContext(opts, overrides);
   if (opts.embedded) {
     if (opts.databaseUrl) throw new UsageError('--embedded and --database-url cannot be used together', { hint: 'Drop one of them.' });
-    const { startEmbedded } = await import('../db/embedded.js');
-    const dir = path.join(base.config.rootDir, '.dbopt', 'embedded');
-    base.logger.info(`Starting the embedded PostgreSQL (data in ${path.relative(process.cwd(), dir) || dir}) ...`);
-    const server = await startEmbedded({ dir });
-    secrets.push(...server.target.secrets);
-    for (const d of server.openedDirectories) base.logger.warn(`opened ${d} for traversal by the postgres user (chmod o+x) so it can reach its data directory`);
-    base.logger.info(`Using the embedded PostgreSQL ${server.target.display}${server.startedHere ? '' : ' (already running)'}`);
+    const server = await startEmbeddedServer(base.config.rootDir, base.logger);
     return { ...base, target: server.target, close: () => server.stop() };
   }
   const target = resolveConnection({ flagUrl: opts.databaseUrl, configUrl: base.config.database.url });
   secrets.push(...target.secrets);
   base.logger.debug(`Connecting to ${target.display} (from ${target.source})`);
   return { ...base, target, close: async () => undefined };
+}
+
+/** The embedded PostgreSQL's directory under the project root (--embedded and dbopt demo share it). */
+export function embeddedDir(rootDir: string): string {
+  return path.join(rootDir, '.dbopt', 'embedded');
+}
+
+/** Start (or reuse) the embedded PostgreSQL for --embedded and dbopt demo, saying so on stderr. */
+export async function startEmbeddedServer(rootDir: string, logger: Logger): Promise<EmbeddedServer> {
+  const { startEmbedded } = await import('../db/embedded.js');
+  const dir = embeddedDir(rootDir);
+  logger.info(`Starting the embedded PostgreSQL (data in ${path.relative(process.cwd(), dir) || dir}) ...`);
+  const server = await startEmbedded({ dir, resetHint: 'dbopt demo --reset does that' });
+  secrets.push(...server.target.secrets);
+  for (const d of server.openedDirectories) logger.warn(`opened ${d} for traversal by the postgres user (chmod o+x) so it can reach its data directory`);
+  logger.info(`Using the embedded PostgreSQL ${server.target.display}${server.startedHere ? '' : ' (already running)'}`);
+  return server;
 }
 
 /** Run `work` with a database context, always closing it (the embedded server stops). */

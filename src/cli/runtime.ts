@@ -1,7 +1,7 @@
 // Process-level concerns of the CLI: the one place errors become exit codes, signal
 // handling (abort in-flight work, clean up, then exit 130/143), and stderr logging.
 import { DbOptError, ExitCode, InterruptedError } from '../errors.js';
-import { redact, redactUrls, isConnectionError } from '../db/connection.js';
+import { redact, redactUrls, isConnectionError, isConnectionLost } from '../db/connection.js';
 import type { GlobalOptions } from './context.js';
 
 export const EXIT_CODE_HELP = `Exit codes:
@@ -50,12 +50,6 @@ export function writeErr(line: string): void {
   process.stderr.write(redactUrls(line) + '\n');
 }
 
-/** SQLSTATE classes of a lost or refused connection: 08 (connection exception), 57P01-3 (shutdown). */
-function isLostConnection(err: unknown): boolean {
-  const code = (err as { code?: string })?.code ?? '';
-  return /^08/.test(code) || ['57P01', '57P02', '57P03'].includes(code) || /Connection terminated|connection error/i.test(String((err as Error)?.message)) || isConnectionError(err);
-}
-
 export async function handleFatal(err: unknown, opts: GlobalOptions): Promise<never> {
   const e = err as { code?: string; exitCode?: number; message?: string };
   // commander's own exits: help, version, usage mistakes.
@@ -78,7 +72,7 @@ export async function handleFatal(err: unknown, opts: GlobalOptions): Promise<ne
   } else if (received) {
     exitCode = received === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
     lines.push(`dbopt: stopped by ${received}; cleaned up.`);
-  } else if (isLostConnection(err)) {
+  } else if (isConnectionLost(err) || isConnectionError(err)) {
     exitCode = ExitCode.connection;
     lines.push(`error: lost the connection to the server: ${redact(e?.message ?? String(err), secrets)}`);
     lines.push('hint: Check that the server is up and reachable, then run the command again.');

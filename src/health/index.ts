@@ -7,16 +7,14 @@
 // sizes of relations another session has locked are skipped (listed in `locked`).
 import type { Client } from 'pg';
 import type { Config } from '../config.js';
-import { connect, connectionFailure, type ConnectionTarget } from '../db/connection.js';
-import { isConnectionLoss, LOCKED_RELATIONS, readOnly, withLockFallback } from '../audit/envelope.js';
-import { cacheRatios, cacheSnapshot, type RatioRow } from '../audit/cache.js';
-import { duplicateIndexes } from '../audit/checks/duplicateIndex.js';
-import { unindexedForeignKeys } from '../audit/checks/fkWithoutIndex.js';
-import { UNUSED_MIN_DAYS } from '../audit/checks/unusedIndex.js';
-import { viewPattern } from '../audit/checks/viewOverdue.js';
-import { serverInfo } from '../audit/runner.js';
-import { lockedNote, schemaFacts, tableName } from '../audit/schema.js';
-import { nextDue } from '../schedule.js';
+import { connect, connectionFailure, isConnectionLost, type ConnectionTarget } from '../db/connection.js';
+import { cacheRatios, cacheSnapshot, type RatioRow } from '../catalog/cacheStats.js';
+import { duplicateIndexes, unindexedForeignKeys, unscannedIndexes, UNUSED_MIN_DAYS, type IndexFact } from '../catalog/indexes.js';
+import { lockedNote, schemaFacts, tableName } from '../catalog/schema.js';
+import { serverInfo } from '../catalog/server.js';
+import { isManagedView } from '../catalog/views.js';
+import { LOCKED_RELATIONS, readOnly, withLockFallback } from '../db/envelope.js';
+import { overdueState, scheduleFor } from '../schedule.js';
 
 export interface HealthOptions {
   target: ConnectionTarget;
@@ -92,7 +90,7 @@ export async function health(opts: HealthOptions): Promise<HealthResult> {
   try {
     return await readOnly(client, { statementTimeoutMs: opts.audit.statementTimeoutMs, lockTimeoutMs: opts.audit.lockTimeoutMs }, () => gather(client, opts));
   } catch (err) {
-    if (isConnectionLoss(err)) throw connectionFailure(err, opts.target);
+    if (isConnectionLost(err)) throw connectionFailure(err, opts.target);
     throw err;
   } finally {
     await client.end().catch(() => undefined);
@@ -106,24 +104,16 @@ async function gather(client: Client, opts: HealthOptions): Promise<HealthResult
   const tables = await tableHealth(client);
   const locked = [...new Set([...facts.locked, ...tables.locked])].sort();
   const statsDays = (Date.parse(facts.now) - Date.parse(facts.statsSince)) / 86_400_000;
-  const dupes = duplicateIndexes(facts.indexes);
-  const indexes: IndexUsage[] = facts.indexes.map((i) => {
-    const notes: string[] = [];
-    if (!i.valid) notes.push(i.building ? 'being built' : 'INVALID');
-    const dup = dupes.find(([a]) => a === i);
-    if (dup) notes.push(`duplicate of ${dup[1].name}`);
-    if (i.scans === 0 && !i.unique && !i.constraint && i.valid) notes.push(statsDays >= UNUSED_MIN_DAYS ? 'unused' : `no scans yet (stats cover ${statsDays.toFixed(1)} d)`);
-    return { index: tableName(i.schema, i.name), table: tableName(i.schema, i.table), scans: i.scans, sizeBytes: i.sizeBytes, unique: i.unique, valid: i.valid, notes };
-  });
+  const indexes = indexUsage(facts.indexes, statsDays);
   const now = Date.parse(facts.now);
-  const managed = (name: string): boolean => opts.refresh.include.some((p) => viewPattern(p).test(name)) && !opts.refresh.exclude.some((p) => viewPattern(p).test(name));
+  const { include, exclude } = opts.refresh;
   const views: ViewHealth[] = facts.views.map((v) => {
-    const schedule = managed(v.name) ? opts.refresh.schedules[v.name] ?? opts.refresh.defaultSchedule : undefined;
+    const schedule = isManagedView(v.name, include, exclude) ? scheduleFor(opts.refresh, v.name) : undefined;
     const last = v.lastSuccess ? new Date(v.lastSuccess) : undefined;
     return {
       view: v.name, populated: v.populated, schedule, lastSuccess: v.lastSuccess, sizeBytes: v.sizeBytes,
       ageMinutes: last ? Math.round((now - last.getTime()) / 60_000) : undefined,
-      overdue: schedule && facts.refreshHistory ? (last ? nextDue(schedule, last, new Date(now)).getTime() < now : true) : undefined,
+      overdue: schedule && facts.refreshHistory ? overdueState(schedule, last, new Date(now)).overdue : undefined,
     };
   });
   return {
@@ -141,6 +131,25 @@ async function gather(client: Client, opts: HealthOptions): Promise<HealthResult
     lockedNote: lockedNote(locked),
     statements: await topStatements(client, opts.top ?? 10),
   };
+}
+
+/**
+ * Every index with what is wrong with it: invalid (or being built), duplicate of another,
+ * unused (judged past UNUSED_MIN_DAYS of statistics, and never dbopt's own: the same filter
+ * as the audit's unused-index check).
+ */
+export function indexUsage(all: IndexFact[], statsDays: number): IndexUsage[] {
+  const dupes = duplicateIndexes(all);
+  const unscanned = new Set(unscannedIndexes(all));
+  return all.map((i) => {
+    const notes: string[] = [];
+    if (!i.valid) notes.push(i.building ? 'being built' : 'INVALID');
+    const dup = dupes.find(([a]) => a === i);
+    if (dup) notes.push(`duplicate of ${dup[1].name}`);
+    if (unscanned.has(i)) notes.push(statsDays >= UNUSED_MIN_DAYS ? 'unused' : `no scans yet (stats cover ${statsDays.toFixed(1)} d)`);
+    const [index, table] = [tableName(i.schema, i.name), tableName(i.schema, i.table)];
+    return { index, table, scans: i.scans, sizeBytes: i.sizeBytes, unique: i.unique, valid: i.valid, notes };
+  });
 }
 
 async function tableHealth(client: Client): Promise<{ rows: TableHealth[]; locked: string[] }> {
@@ -213,7 +222,7 @@ async function topStatements(client: Client, limit: number): Promise<HealthResul
       }),
     };
   } catch (err) {
-    if (isConnectionLoss(err)) throw err;
+    if (isConnectionLost(err)) throw err;
     return { available: false, reason: `pg_stat_statements is installed but cannot be read (${(err as Error).message}): ${ENABLE_PGSS}`, top: [] };
   }
 }

@@ -1,8 +1,9 @@
 // Turns a HealthResult into the shared Report for `dbopt report`. No gate: ok is always true.
+import { formatBytes } from '../bytes.js';
 import type { Cell, Report, ReportSection } from '../report.js';
 import type { HealthResult } from './index.js';
 
-const size = (b: number | null): string => (b === null ? 'locked' : b >= 1 << 30 ? `${(b / (1 << 30)).toFixed(1)} GB` : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `${Math.round(b / 1024)} kB`);
+const size = (b: number | null): string => (b === null ? 'locked' : formatBytes(b));
 const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)} %`);
 const n = (x: number): string => x.toLocaleString('en-US');
 

@@ -5,8 +5,7 @@
 // https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
 import { FindingsError, BusyError } from '../errors.js';
 import { formatPgError, isPgError } from '../db/pgerror.js';
-import type { SqlStatement } from './sqlFile.js';
-import { nodeBody } from './sqlFile.js';
+import { nodeBody, nodeType, type SqlStatement } from '../sql/parse.js';
 import { describeBlockers, note, setSetting, type MigrationSession } from './session.js';
 import { sleep } from './wait.js';
 
@@ -26,11 +25,11 @@ interface BuildTarget {
 }
 
 export function isConcurrentIndexBuild(stmt: SqlStatement): boolean {
-  return Object.keys(stmt.node)[0] === 'IndexStmt' && Boolean(nodeBody(stmt).concurrent);
+  return nodeType(stmt.node) === 'IndexStmt' && Boolean(nodeBody(stmt.node).concurrent);
 }
 
 async function resolveTarget(session: MigrationSession, stmt: SqlStatement): Promise<BuildTarget | undefined> {
-  const b = nodeBody(stmt) as { idxname?: string; relation: { schemaname?: string; relname: string } };
+  const b = nodeBody(stmt.node) as { idxname?: string; relation: { schemaname?: string; relname: string } };
   if (!b.idxname) return undefined;
   const c = session.build;
   const rel = b.relation.schemaname ? `${c.escapeIdentifier(b.relation.schemaname)}.${c.escapeIdentifier(b.relation.relname)}` : c.escapeIdentifier(b.relation.relname);
@@ -188,7 +187,7 @@ export async function buildIndexConcurrently(session: MigrationSession, stmt: Sq
     if (existing) {
       // Built by an earlier run that died before recording it, or by hand: adopt it rather than
       // fail on "already exists" (GitLab's add_concurrent_index does the same).
-      if (!nodeBody(stmt).if_not_exists) session.logger.warn(`${t.index} already exists on ${t.table} and is valid: recording the migration without building it again.`);
+      if (!nodeBody(stmt.node).if_not_exists) session.logger.warn(`${t.index} already exists on ${t.table} and is valid: recording the migration without building it again.`);
       note(session, `${t.index} already existed and is valid: kept`);
       return;
     }

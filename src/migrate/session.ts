@@ -2,6 +2,8 @@
 // advisory lock and, from outside, watches the build connection (who blocks it, how far an
 // index build is) and cancels its statement on SIGINT/SIGTERM.
 import type { Client } from 'pg';
+import { CONFIG_SPEC } from '../config.js';
+import { parseDuration } from '../duration.js';
 import type { Logger } from '../logger.js';
 import { sleep } from './wait.js';
 
@@ -13,6 +15,34 @@ export interface MigrateSettings {
   maintenanceWorkMem: string;
   parallelWorkers: number;
   lint: boolean;
+}
+
+/** Defaults of the migrate.* config keys, for library callers that pass none. */
+export function defaultMigrateSettings(): MigrateSettings {
+  const p = CONFIG_SPEC.migrate!.properties as Record<string, { default: unknown }>;
+  return {
+    lockTimeoutMs: parseDuration(p.lockTimeout!.default as string)!,
+    lockRetries: p.lockRetries!.default as number,
+    lockWaitMs: parseDuration(p.lockWait!.default as string)!,
+    buildLockTimeoutMs: parseDuration(p.buildLockTimeout!.default as string)!,
+    maintenanceWorkMem: p.maintenanceWorkMem!.default as string,
+    parallelWorkers: p.parallelWorkers!.default as number,
+    lint: p.lint!.default as boolean,
+  };
+}
+
+/** The settings of a run: each one given, else its config default. */
+export function settingsOf(opts: Partial<MigrateSettings>): MigrateSettings {
+  const d = defaultMigrateSettings();
+  return {
+    lockTimeoutMs: opts.lockTimeoutMs ?? d.lockTimeoutMs,
+    lockRetries: opts.lockRetries ?? d.lockRetries,
+    lockWaitMs: opts.lockWaitMs ?? d.lockWaitMs,
+    buildLockTimeoutMs: opts.buildLockTimeoutMs ?? d.buildLockTimeoutMs,
+    maintenanceWorkMem: opts.maintenanceWorkMem ?? d.maintenanceWorkMem,
+    parallelWorkers: opts.parallelWorkers ?? d.parallelWorkers,
+    lint: opts.lint ?? d.lint,
+  };
 }
 
 export interface Blocker {

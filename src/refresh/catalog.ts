@@ -4,6 +4,7 @@
 // the dependency order.
 // https://www.postgresql.org/docs/current/sql-refreshmaterializedview.html
 import type { ClientBase } from 'pg';
+import { isManagedView } from '../catalog/views.js';
 import { UsageError } from '../errors.js';
 
 export interface ManagedView {
@@ -23,16 +24,6 @@ export interface ManagedView {
 }
 
 export type RefreshMode = 'concurrent' | 'plain';
-
-/** `*` matches any run of characters; everything else is literal. */
-export function patternToRegExp(pattern: string): RegExp {
-  const body = pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
-  return new RegExp(`^${body}$`);
-}
-
-export function isManaged(qualified: string, include: string[], exclude: string[]): boolean {
-  return include.some((p) => patternToRegExp(p).test(qualified)) && !exclude.some((p) => patternToRegExp(p).test(qualified));
-}
 
 /** Which mode a refresh of the view would use, and why (in words a user acts on). */
 export function chooseMode(v: Pick<ManagedView, 'qualified' | 'populated' | 'uniqueIndex'>): { mode: RefreshMode; why: string; warning?: string } {
@@ -91,7 +82,7 @@ export async function discoverViews(client: ClientBase, include: string[], exclu
       JOIN pg_namespace AS n ON n.oid = c.relnamespace
      WHERE c.relkind = 'm'
      ORDER BY n.nspname, c.relname`);
-  const managed = views.rows.filter((r) => isManaged(`${r.schema}.${r.name}`, include, exclude));
+  const managed = views.rows.filter((r) => isManagedView(`${r.schema}.${r.name}`, include, exclude));
   const byOid = new Map<number, ManagedView>();
   for (const r of managed) {
     byOid.set(r.oid, {

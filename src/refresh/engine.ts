@@ -3,6 +3,8 @@
 // transaction pooling), and a run of many views in dependency order with bounded parallelism.
 // https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
 import type { Pool, PoolClient } from 'pg';
+import { isConnectionLost } from '../db/connection.js';
+import { setLocalTimeouts } from '../db/envelope.js';
 import { formatPgError, isPgError } from '../db/pgerror.js';
 import { chooseMode, type ManagedView, type RefreshMode } from './catalog.js';
 import { dueState, notDueWhy } from './due.js';
@@ -37,15 +39,6 @@ export interface EngineSettings {
   signal?: AbortSignal;
   /** Called as each view finishes (progress lines, watch logging). */
   onResult?: (r: ViewResult) => void;
-}
-
-const CONNECTION_LOST_CODES = new Set(['57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004', 'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT']);
-
-/** The server or the network went away (as opposed to an error in the view's query). */
-export function isConnectionLost(err: unknown): boolean {
-  const code = (err as { code?: string })?.code;
-  if (code && CONNECTION_LOST_CODES.has(code)) return true;
-  return /Connection terminated|connection (is )?closed|Client has encountered a connection error|not queryable|timeout exceeded when trying to connect/i.test(String((err as Error)?.message));
 }
 
 const hooked = new WeakSet<PoolClient>();
@@ -139,7 +132,7 @@ export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<
     }
     ({ mode, why, warning } = chooseMode({ ...view, populated: row.populated }));
     await markInterrupted(client, view.qualified);
-    await client.query(`SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)`, [`${s.statementTimeoutMs}ms`, `${s.lockTimeoutMs}ms`]);
+    await setLocalTimeouts(client, s);
     // If dbopt dies (kill -9, OOM) the server would otherwise run the REFRESH to the end,
     // holding the view's lock (ACCESS EXCLUSIVE for a plain one: readers wait) and the
     // advisory lock (the next run says "refreshing elsewhere"). With this it notices the

@@ -9,7 +9,7 @@ import { chooseMode, selectNamed, type ManagedView, type RefreshMode } from './c
 import { checkout, runInOrder, Semaphore, type ViewResult } from './engine.js';
 import { ensureHistory } from './history.js';
 import { notDueWhy } from './due.js';
-import { nextDue } from '../schedule.js';
+import { overdueState } from '../schedule.js';
 
 export type { ViewResult, ViewOutcome } from './engine.js';
 export type { ManagedView, RefreshMode } from './catalog.js';
@@ -221,17 +221,15 @@ export async function refreshStatus(opts: Pick<RefreshOptions, 'target' | 'setti
     const m = chooseMode(v);
     const due = dueAt(opts.settings, v.qualified, snap);
     // Overdue by the schedule alone: a view backing off after failures is overdue all the same.
-    const bySchedule = nextDue(scheduleFor(opts.settings, v.qualified), h?.lastSuccess, snap.now);
-    const overdueByMs = Math.max(0, snap.now.getTime() - bySchedule.getTime());
+    const late = overdueState(scheduleFor(opts.settings, v.qualified), h?.lastSuccess, snap.now);
     return {
       view: v.qualified,
       schedule: scheduleFor(opts.settings, v.qualified),
       lastSuccess: h?.lastSuccess?.toISOString(),
       ageMs: h?.lastSuccess ? snap.now.getTime() - h.lastSuccess.getTime() : undefined,
       nextDue: due.toISOString(),
-      // Never refreshed by dbopt counts as overdue: nothing says how old its rows are.
-      overdue: !h?.lastSuccess || overdueByMs > 0,
-      overdueByMs,
+      overdue: late.overdue,
+      overdueByMs: late.byMs,
       populated: v.populated,
       mode: m.mode,
       why: m.why,

@@ -6,12 +6,11 @@ import { discoverViews, type ManagedView } from './catalog.js';
 import { dueState, type DueState } from './due.js';
 import { checkout } from './engine.js';
 import { readHistory, type ViewHistory } from './history.js';
+import { scheduleFor } from '../schedule.js';
+
+export { scheduleFor } from '../schedule.js';
 
 export type RefreshSettings = Config['refresh'];
-
-export function scheduleFor(settings: RefreshSettings, view: string): string {
-  return settings.schedules[view] ?? settings.defaultSchedule;
-}
 
 export interface Snapshot {
   views: ManagedView[];

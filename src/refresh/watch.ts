@@ -7,10 +7,10 @@
 // is cancelled (its transaction rolls back, the view keeps its rows) and every connection
 // is closed before the promise resolves.
 import type { Pool } from 'pg';
-import { createPool, isConnectionError, type ConnectionTarget } from '../db/connection.js';
+import { createPool, isConnectionError, isConnectionLost, type ConnectionTarget } from '../db/connection.js';
 import { DbOptError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
-import { checkout, isConnectionLost, runInOrder, Semaphore, type ViewResult } from './engine.js';
+import { checkout, runInOrder, Semaphore, type ViewResult } from './engine.js';
 import { ensureHistory } from './history.js';
 import { dueAt, scheduleFor, takeSnapshot, type RefreshSettings } from './snapshot.js';
 import { selectNamed, type ManagedView } from './catalog.js';

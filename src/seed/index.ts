@@ -7,7 +7,7 @@ import { connect, type ConnectionTarget } from '../db/connection.js';
 import { FindingsError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { formatPgError, isPgError } from '../db/pgerror.js';
-import { mustRunOutsideTransaction, splitStatements } from '../migrate/sqlFile.js';
+import { mustRunOutsideTransaction, splitStatements } from '../sql/parse.js';
 
 export interface SeedOptions {
   target: ConnectionTarget;

@@ -23,6 +23,10 @@ beforeAll(async () => {
   await c.query(`CREATE INDEX child_expr ON child ((a + 1)) WHERE b > 0`);
   await c.query(`CREATE INDEX    child_expr_b    ON child ((a + 1), b)    WHERE b > 0`);
   await c.query(`CREATE INDEX child_expr_desc ON child ((a + 1) DESC) WHERE b > 0`);
+  // dbopt's own bookkeeping, never scanned here: not an unused index to report.
+  await c.query(`CREATE SCHEMA IF NOT EXISTS dbopt`);
+  await c.query(`CREATE TABLE dbopt.bookkeeping (id int, v int)`);
+  await c.query(`CREATE INDEX bookkeeping_v ON dbopt.bookkeeping (v)`);
   await c.query(`CREATE MATERIALIZED VIEW child_count AS SELECT count(*) AS n FROM child WITH NO DATA`);
   await c.query(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`).catch(() => undefined);
   result = await health({
@@ -44,6 +48,11 @@ describe('dbopt report (library)', () => {
     expect(notes('child_expr')).toContain('duplicate of child_expr_b');
     expect(notes('child_expr_desc').filter((n) => n.startsWith('duplicate'))).toEqual([]);
     expect(result.locked).toEqual([]);
+  });
+
+  it('does not flag dbopt\'s own indexes (the same filter as the audit\'s unused-index check)', () => {
+    expect(result.indexes.find((i) => i.index === 'dbopt.bookkeeping_v')).toMatchObject({ scans: 0, notes: [] });
+    expect(result.indexes.find((i) => i.index === 'child_a_b')!.notes).toEqual([expect.stringMatching(/^no scans yet/)]);
   });
 
   it('finishes behind an ACCESS EXCLUSIVE lock held by another session, and says what it skipped', async () => {

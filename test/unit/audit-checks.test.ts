@@ -3,9 +3,10 @@ import { describe, expect, it } from 'vitest';
 import { analyzePlan, type PlanNode } from '../../src/audit/plan.js';
 import { runChecks } from '../../src/audit/index.js';
 import { QUERY_CHECKS, SCHEMA_CHECKS, type CheckSettings } from '../../src/audit/checks/index.js';
-import { duplicateIndexes } from '../../src/audit/checks/duplicateIndex.js';
+import { duplicateIndexes } from '../../src/catalog/indexes.js';
+import { indexUsage } from '../../src/health/index.js';
 import { baselineEntry, nextBaseline } from '../../src/audit/baseline.js';
-import type { IndexFact, SchemaFacts } from '../../src/audit/schema.js';
+import type { IndexFact, SchemaFacts } from '../../src/catalog/schema.js';
 import { fakeRun } from '../fixtures/audit/runs.js';
 
 const settings: CheckSettings = {
@@ -210,5 +211,23 @@ describe('runChecks', () => {
     expect(same.find((f) => f.code === 'plan-changed')?.status).toBe('warn');
     const other = runChecks([run], base, { major: 15 }, facts(), settings);
     expect(other.find((f) => f.code === 'cost-regression')?.message).toMatch(/^baseline from PostgreSQL 18, server is 15: cost 900 not compared/);
+  });
+});
+
+describe('unused indexes: one answer for audit and report', () => {
+  // dbopt's own bookkeeping (dbopt.migrations, dbopt.refresh_history) is scanned rarely by
+  // design: neither the audit nor `dbopt report` calls its indexes unused.
+  const own = idx({ schema: 'dbopt', table: 'refresh_history', name: 'refresh_history_view_started', scans: 0 });
+  const app = idx({ name: 'users_email', scans: 0 });
+
+  it('dbopt report does not flag dbopt\'s own indexes, and flags the application\'s', () => {
+    const usage = indexUsage([own, app], 30);
+    expect(usage.find((u) => u.index === 'dbopt.refresh_history_view_started')!.notes).toEqual([]);
+    expect(usage.find((u) => u.index === 'users_email')!.notes).toEqual(['unused']);
+  });
+
+  it('the audit\'s unused-index check agrees', () => {
+    const out = schemaCheck('unused-index').check(facts({ indexes: [own, app] }), settings);
+    expect(out.map((o) => o.subject)).toEqual(['users_email']);
   });
 });

@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { CONFIG_SPEC, configJsonSchema, envVarName, loadConfig, resolveConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { FLAG_NAMES } from '../../src/cli/context.js';
 
 const ctx = (raw: unknown, env: NodeJS.ProcessEnv = {}, overrides: Record<string, unknown> = {}) =>
-  resolveConfig(raw, { file: '/x/dbopt.config.json', rootDir: '/x', env, overrides });
+  resolveConfig(raw, { file: '/x/dbopt.config.json', rootDir: '/x', env, overrides, overrideSources: FLAG_NAMES });
 
 function problems(fn: () => unknown): string[] {
   try {

@@ -1,7 +1,8 @@
 // Pure logic of refresh-views: include/exclude patterns, dependency order, mode choice, the
 // semaphore, due times with the failure backoff.
 import { describe, expect, it } from 'vitest';
-import { chooseMode, isManaged, topologicalOrder } from '../../src/refresh/catalog.js';
+import { chooseMode, topologicalOrder } from '../../src/refresh/catalog.js';
+import { isManagedView as isManaged } from '../../src/catalog/views.js';
 import { Semaphore } from '../../src/refresh/engine.js';
 import { dueState, failureBackoffMs, notDueWhy, schedulePeriodMs } from '../../src/refresh/due.js';
 

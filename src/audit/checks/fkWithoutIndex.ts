@@ -2,15 +2,9 @@
 // referencing table. Deleting or updating a referenced row then scans the whole referencing
 // table while holding a lock, and joins along the key have no index.
 // https://www.postgresql.org/docs/current/ddl-constraints.html#DDL-CONSTRAINTS-FK
-import { tableName, type SchemaFacts } from '../schema.js';
+import { unindexedForeignKeys } from '../../catalog/indexes.js';
+import { tableName } from '../../catalog/schema.js';
 import type { SchemaCheck } from './types.js';
-
-export function unindexedForeignKeys(facts: SchemaFacts): SchemaFacts['foreignKeys'] {
-  return facts.foreignKeys.filter((fk) => !facts.indexes.some((i) =>
-    i.schema === fk.schema && i.table === fk.table && i.valid && i.predicate === null &&
-    i.keys.length >= fk.columns.length &&
-    fk.columns.every((c) => i.keys.slice(0, fk.columns.length).includes(c))));
-}
 
 export const fkWithoutIndex: SchemaCheck = {
   kind: 'schema',

@@ -1,7 +1,7 @@
 // invalid-index: an index marked INVALID (a failed or interrupted CREATE INDEX CONCURRENTLY).
 // Writes still maintain it, but no query can use it. Indexes being built right now are skipped.
 // https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
-import { tableName } from '../schema.js';
+import { tableName } from '../../catalog/schema.js';
 import type { SchemaCheck } from './types.js';
 
 export const invalidIndex: SchemaCheck = {

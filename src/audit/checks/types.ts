@@ -3,7 +3,7 @@
 // database, so each is tested with plain objects (test/unit/audit-checks.test.ts).
 import type { BaselineEntry } from '../baseline.js';
 import type { QueryRun } from '../runner.js';
-import type { SchemaFacts } from '../schema.js';
+import type { SchemaFacts } from '../../catalog/schema.js';
 
 export type Severity = 'error' | 'warning';
 

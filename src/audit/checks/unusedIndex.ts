@@ -1,14 +1,15 @@
 // unused-index: idx_scan = 0 since statistics began. Only meaningful on a long-lived
 // database: it is judged only when the statistics cover at least 7 days (since the last stats
 // reset, else since the server started), never on a fresh CI database. Indexes that back a
-// constraint (primary key, unique, exclusion) are never reported: they enforce, not serve.
+// constraint (primary key, unique, exclusion) and dbopt's own are never reported
+// (catalog/indexes.ts: unscannedIndexes).
 // https://www.postgresql.org/docs/current/monitoring-stats.html#MONITORING-PG-STAT-ALL-INDEXES-VIEW
-import { tableName } from '../schema.js';
+import { UNUSED_MIN_DAYS, unscannedIndexes } from '../../catalog/indexes.js';
+import { tableName } from '../../catalog/schema.js';
+import { formatBytes } from '../../bytes.js';
 import type { SchemaCheck } from './types.js';
 
-export const UNUSED_MIN_DAYS = 7;
-
-const size = (b: number | null): string => (b === null ? 'size unknown: locked' : b >= 1 << 20 ? `${(b / (1 << 20)).toFixed(1)} MB` : `${Math.round(b / 1024)} kB`);
+const size = (b: number | null): string => (b === null ? 'size unknown: locked' : formatBytes(b));
 
 export const unusedIndex: SchemaCheck = {
   kind: 'schema',
@@ -20,7 +21,7 @@ export const unusedIndex: SchemaCheck = {
     if (days < UNUSED_MIN_DAYS) {
       return [{ status: 'skip', subject: 'schema', message: `not judged: statistics cover ${days < 1 ? `${Math.round(days * 24 * 60)} minutes` : `${days.toFixed(1)} days`} (since ${facts.statsSince}); unused indexes are judged after ${UNUSED_MIN_DAYS} days on a long-lived database` }];
     }
-    const unused = facts.indexes.filter((i) => i.valid && i.scans === 0 && !i.unique && !i.constraint && i.schema !== 'dbopt');
+    const unused = unscannedIndexes(facts.indexes);
     if (unused.length === 0) return [{ status: 'pass', subject: 'schema', message: `every index was scanned in ${days.toFixed(0)} days` }];
     return unused.map((i) => ({
       status: 'fail',

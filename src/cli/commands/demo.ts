@@ -5,24 +5,22 @@
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { migrate } from '../../migrate/index.js';
+import { migrate, migrateReport } from '../../migrate/index.js';
 import { seed } from '../../seed/index.js';
+import { seedReport } from '../../seed/report.js';
 import { refreshViews } from '../../refresh/index.js';
+import { refreshReport } from '../../refresh/report.js';
 import { audit } from '../../audit/index.js';
 import { auditReport } from '../../audit/report.js';
 import { health } from '../../health/index.js';
 import { healthReport } from '../../health/report.js';
-import { isPostmasterOf, startEmbedded } from '../../db/embedded.js';
+import { isPostmasterOf } from '../../db/embedded.js';
 import { connect, type ConnectionTarget } from '../../db/connection.js';
 import { UsageError } from '../../errors.js';
 import type { Report } from '../../report.js';
 import { stableStringify } from '../../stableJson.js';
-import { commandContext, intOption, writeOutputFile, type GlobalOptions } from '../context.js';
-import { secrets } from '../runtime.js';
+import { commandContext, embeddedDir, intOption, startEmbeddedServer, writeOutputFile, type GlobalOptions } from '../context.js';
 import { renderReport } from '../render/index.js';
-import { migrateReport } from './migrate.js';
-import { seedReport } from './seed.js';
-import { refreshReport } from './refresh.js';
 
 /** The package root: the reference workload ships beside dist/. */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -32,7 +30,7 @@ export async function runDemoCommand(opts: GlobalOptions): Promise<void> {
   const scale = intOption(opts.scale, '--scale') ?? 1;
   const ctx = await commandContext(opts);
   const log = ctx.logger;
-  const dir = path.join(ctx.config.rootDir, '.dbopt', 'embedded');
+  const dir = embeddedDir(ctx.config.rootDir);
   const format = opts.format ?? 'table';
   const stages: Record<string, Report> = {};
   // With --output the whole demo report goes to the file at the end; otherwise stages stream.
@@ -49,14 +47,10 @@ export async function runDemoCommand(opts: GlobalOptions): Promise<void> {
   };
 
   if (opts.reset) await resetCluster(dir, log.info);
-  log.info(`Starting the embedded PostgreSQL (data in ${path.relative(process.cwd(), dir) || dir}) ...`);
-  const server = await startEmbedded({ dir });
-  secrets.push(...server.target.secrets);
-  for (const d of server.openedDirectories) log.warn(`opened ${d} for traversal by the postgres user (chmod o+x) so it can reach its data directory`);
+  const server = await startEmbeddedServer(ctx.config.rootDir, log);
   const target = server.target;
   let ok = true;
   try {
-    log.info(`Using the embedded PostgreSQL ${target.display}${server.startedHere ? '' : ' (already running)'}`);
     const dirs = {
       migrations: path.join(PACKAGE_ROOT, 'migrations'),
       seeds: path.join(PACKAGE_ROOT, 'seeds'),

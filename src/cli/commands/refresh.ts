@@ -1,161 +1,8 @@
 // dbopt refresh-views [views...] [--all | --dry-run | --status | --watch]: flags -> library -> report.
-import { formatDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
-import type { Cell, Report, ReportCheck, ReportSection, Tone } from '../../report.js';
-import {
-  refreshPlan, refreshStatus, refreshViews, watchViews,
-  type PlanResult, type RefreshResult, type StatusResult, type ViewOutcome, type WatchResult,
-} from '../../refresh/index.js';
+import { refreshPlan, refreshStatus, refreshViews, watchViews } from '../../refresh/index.js';
+import { refreshPlanReport, refreshReport, refreshStatusReport, refreshWatchReport } from '../../refresh/report.js';
 import { emit, intOption, withDb, type GlobalOptions } from '../context.js';
-
-const OUTCOME_TONE: Record<ViewOutcome, Tone> = {
-  refreshed: 'ok',
-  'skipped-not-due': 'dim',
-  'skipped-elsewhere': 'info',
-  'skipped-dependency-failed': 'bad',
-  failed: 'bad',
-  cancelled: 'warn',
-};
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'kB', 'MB', 'GB', 'TB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return `${i === 0 ? v : v.toFixed(v < 10 ? 1 : 0)} ${units[i]}`;
-}
-
-function warningSection(warnings: string[]): ReportSection[] {
-  return warnings.length ? [{ title: 'Warnings', lines: warnings.map((text) => ({ text, tone: 'warn' as Tone })) }] : [];
-}
-
-export function refreshReport(r: RefreshResult): Report {
-  const count = (o: ViewOutcome): number => r.views.filter((v) => v.outcome === o).length;
-  const failed = count('failed') + count('skipped-dependency-failed') + count('cancelled');
-  const skipped = count('skipped-not-due') + count('skipped-elsewhere');
-  const checks: ReportCheck[] = r.views.map((v) => ({
-    id: `${v.view}/refresh`,
-    subject: v.view,
-    code: 'refresh',
-    status: v.outcome === 'refreshed' ? 'pass' : v.outcome.startsWith('skipped-') && v.outcome !== 'skipped-dependency-failed' ? 'skip' : 'fail',
-    message: v.outcome === 'failed' && v.error ? `${v.why}\n${v.error}` : v.why,
-    durationMs: v.durationMs,
-  }));
-  const warnings = [...r.views.filter((v) => v.warning && v.outcome === 'refreshed').map((v) => v.warning!), ...r.warnings];
-  const errors = r.views.filter((v) => v.outcome === 'failed' && v.error);
-  return {
-    command: 'refresh-views',
-    title: `dbopt refresh-views${r.selection === 'all' ? ' --all' : r.selection === 'named' ? ' (named views)' : ''}`,
-    server: r.server,
-    ok: r.ok,
-    summary: r.views.length === 0
-      ? 'No materialized views match refresh.include/refresh.exclude.'
-      : `${count('refreshed')} refreshed, ${skipped} skipped, ${failed} failed in ${formatDuration(r.durationMs)}`,
-    sections: [
-      {
-        title: 'Views',
-        columns: ['view', 'outcome', 'mode', 'time', 'why'],
-        rows: r.views.map((v): Cell[] => [
-          v.view,
-          { text: v.outcome, tone: OUTCOME_TONE[v.outcome] },
-          v.mode,
-          v.durationMs !== undefined ? formatDuration(v.durationMs) : '',
-          v.why,
-        ]),
-        empty: 'no materialized views managed',
-      },
-      ...errors.map((v) => ({ title: `${v.view} failed`, lines: v.error!.split('\n').map((text) => ({ text, tone: 'bad' as Tone })) })),
-      ...warningSection(warnings),
-    ],
-    checks,
-    data: r,
-  };
-}
-
-export function planReport(p: PlanResult): Report {
-  const n = p.views.filter((v) => v.willRefresh).length;
-  return {
-    command: 'refresh-views',
-    title: 'dbopt refresh-views --dry-run',
-    server: p.server,
-    ok: true,
-    summary: `Would refresh ${n} of ${p.views.length} view${p.views.length === 1 ? '' : 's'} (concurrency ${p.concurrency}); nothing was changed.`,
-    sections: [
-      {
-        title: 'Plan',
-        columns: ['#', 'view', 'after', 'mode', 'why', 'due', 'refresh now'],
-        rows: p.views.map((v): Cell[] => [
-          v.order,
-          v.view,
-          v.dependsOn.join(', '),
-          { text: v.mode, tone: v.warning ? 'warn' : 'ok' },
-          v.why,
-          v.due ? { text: 'yes', tone: 'warn' } : { text: `at ${v.nextDue}`, tone: 'dim' },
-          v.willRefresh ? { text: 'yes', tone: 'info' } : { text: 'no', tone: 'dim' },
-        ]),
-        empty: 'no materialized views managed',
-      },
-      ...warningSection([...p.views.filter((v) => v.warning).map((v) => v.warning!), ...p.warnings]),
-    ],
-    checks: [],
-    data: p,
-  };
-}
-
-export function statusReport(s: StatusResult): Report {
-  return {
-    command: 'refresh-views',
-    title: 'dbopt refresh-views --status',
-    server: s.server,
-    ok: true,
-    summary: s.views.length === 0 ? 'No materialized views match refresh.include/refresh.exclude.' : `${s.views.length} views, ${s.overdue} overdue`,
-    sections: [
-      {
-        title: 'Materialized views',
-        columns: ['view', 'schedule', 'last success', 'age', 'overdue', 'mode', 'last duration', 'size'],
-        rows: s.views.map((v): Cell[] => [
-          v.unfinishedAttempts ? `${v.view} (${v.unfinishedAttempts} unfinished)` : v.view,
-          v.schedule,
-          v.lastSuccess ?? { text: 'never', tone: 'warn' },
-          v.ageMs !== undefined ? formatDuration(v.ageMs) : '',
-          v.overdue ? { text: v.lastSuccess ? `yes, by ${formatDuration(v.overdueByMs)}` : 'yes', tone: 'bad' } : { text: 'no', tone: 'ok' },
-          { text: v.mode, tone: v.warning ? 'warn' : 'ok' },
-          v.lastDurationMs !== undefined ? formatDuration(v.lastDurationMs) : '',
-          formatBytes(v.sizeBytes),
-        ]),
-        note: 'last success: start of the latest successful refresh recorded in dbopt.refresh_history (the rows are as of then).',
-        empty: 'no materialized views managed',
-      },
-      ...warningSection([...s.views.filter((v) => v.warning).map((v) => v.warning!), ...s.warnings]),
-    ],
-    checks: s.views.map((v) => ({
-      id: `${v.view}/overdue`, subject: v.view, code: 'overdue', status: v.overdue ? 'warn' : 'pass',
-      message: v.overdue ? `overdue against schedule ${v.schedule}` : `next due ${v.nextDue}`,
-    })),
-    data: s,
-  };
-}
-
-export function watchReport(w: WatchResult): Report {
-  return {
-    command: 'refresh-views',
-    title: 'dbopt refresh-views --watch',
-    server: w.server,
-    ok: true,
-    summary: `Stopped. ${w.refreshed} refreshed, ${w.failed} failed over ${w.cycles} cycles; ${w.reconnects} reconnect${w.reconnects === 1 ? '' : 's'}.`,
-    sections: [{
-      title: 'Views',
-      columns: ['view', 'refreshed', 'failed', 'last outcome'],
-      rows: Object.entries(w.views).map(([view, v]) => [view, v.refreshed, v.failed, v.lastOutcome ?? '']),
-      empty: 'nothing was due while watching',
-    }],
-    checks: [],
-    data: w,
-  };
-}
 
 export async function runRefreshCommand(opts: GlobalOptions, args: string[] = []): Promise<void> {
   const concurrency = intOption(opts.concurrency, '--concurrency');
@@ -167,12 +14,12 @@ export async function runRefreshCommand(opts: GlobalOptions, args: string[] = []
   if (opts.status && args.length > 0) throw new UsageError('--status shows every managed view and takes no view names', { hint: 'Drop the view names.' });
   const code = await withDb(opts, { 'refresh.concurrency': concurrency }, async (ctx) => {
     const base = { target: ctx.target, settings: ctx.config.refresh, logger: ctx.logger, signal: ctx.signal };
-    if (opts.status) return emit(statusReport(await refreshStatus(base)), opts);
-    if (opts.dryRun) return emit(planReport(await refreshPlan({ ...base, all: Boolean(opts.all), views: args })), opts);
+    if (opts.status) return emit(refreshStatusReport(await refreshStatus(base)), opts);
+    if (opts.dryRun) return emit(refreshPlanReport(await refreshPlan({ ...base, all: Boolean(opts.all), views: args })), opts);
     if (opts.watch) {
       // A watcher asked to stop exits 0 once stopped (PRODUCT.md), not 130/143.
       const w = await watchViews({ ...base, views: args, signal: ctx.signal });
-      await emit(watchReport(w), opts);
+      await emit(refreshWatchReport(w), opts);
       return 0;
     }
     return emit(refreshReport(await refreshViews({ ...base, all: Boolean(opts.all), views: args })), opts);

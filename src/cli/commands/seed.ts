@@ -1,24 +1,7 @@
 // dbopt seed: flags -> seed() -> report.
-import { seed, type SeedResult } from '../../seed/index.js';
-import { formatDuration } from '../../duration.js';
-import type { Report } from '../../report.js';
+import { seed } from '../../seed/index.js';
+import { seedReport } from '../../seed/report.js';
 import { emit, intOption, withDb, type GlobalOptions } from '../context.js';
-
-export function seedReport(r: SeedResult): Report {
-  return {
-    command: 'seed',
-    title: 'dbopt seed',
-    server: r.server,
-    ok: true,
-    summary: r.skipped ? `Seed skipped: ${r.reason}` : `Seeded scale ${r.scale} in ${formatDuration(r.durationMs)}`,
-    sections: [
-      ...(r.files.length ? [{ title: 'Files', columns: ['file', 'time'], rows: r.files.map((f) => [f.file, formatDuration(f.durationMs)]) }] : []),
-      { title: 'Rows', columns: ['table', 'rows'], rows: Object.entries(r.rows).map(([t, n]) => [t, n.toLocaleString('en-US')]) },
-    ],
-    checks: [],
-    data: r,
-  };
-}
 
 export async function runSeedCommand(opts: GlobalOptions): Promise<void> {
   const scale = intOption(opts.scale, '--scale');

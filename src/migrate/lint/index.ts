@@ -1,9 +1,10 @@
 // dbopt migrate lint: parses SQL migrations (and the SQL JS/TS migrations render) with the
 // PostgreSQL parser and runs every rule of rules/ over each section. Never connects.
 import path from 'node:path';
-import { readSqlMigration, splitStatements, type SqlStatement } from '../sqlFile.js';
-import { renderJsMigration } from '../render.js';
-import { kind, type LintFinding, type LintRule, type LintUnit, type UnitFacts } from './types.js';
+import { nodeType, splitStatements, type SqlStatement } from '../../sql/parse.js';
+import { readSqlMigration } from '../sqlFile.js';
+import { jsMigrationSql } from '../jsMigrationSql.js';
+import { type LintFinding, type LintRule, type LintUnit, type UnitFacts } from './types.js';
 import { indexNotConcurrent } from './rules/indexNotConcurrent.js';
 import { concurrentInTransaction } from './rules/concurrentInTransaction.js';
 import { concurrentIndexUnnamed } from './rules/concurrentIndexUnnamed.js';
@@ -16,6 +17,7 @@ import { constraintNotValid } from './rules/constraintNotValid.js';
 import { setNotNull } from './rules/setNotNull.js';
 
 export type { LintFinding, LintRule, LintUnit, Severity } from './types.js';
+export { lintReport } from './report.js';
 
 export const RULES: LintRule[] = [
   indexNotConcurrent,
@@ -45,9 +47,7 @@ export interface LintResult {
 
 function facts(unit: LintUnit): UnitFacts {
   return {
-    created: new Set(),
-    matviews: new Set(),
-    beginAt: unit.statements.findIndex((s) => kind(s) === 'TransactionStmt' && /BEGIN|START/.test(String((s.node.TransactionStmt as { kind?: string }).kind))),
+    beginAt: unit.statements.findIndex((s) => nodeType(s.node) === 'TransactionStmt' && /BEGIN|START/.test(String((s.node.TransactionStmt as { kind?: string }).kind))),
   };
 }
 
@@ -115,7 +115,7 @@ export async function lintFile(file: string, display = path.relative(process.cwd
       findings.push(...lintUnit({ file: display, section, statements: s.statements, fileText: parsed.text }));
     }
   } else {
-    const rendered = await renderJsMigration(file);
+    const rendered = await jsMigrationSql(file);
     for (const section of ['up', 'down'] as const) {
       const r = rendered[section];
       if (!r) continue;

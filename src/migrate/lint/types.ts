@@ -1,6 +1,6 @@
 // The shapes lint rules share: a unit of SQL (one section of one migration file, or the SQL a
 // JS/TS migration renders), facts gathered about it once, and the findings rules return.
-import type { SqlStatement } from '../sqlFile.js';
+import { nodeBody, nodeType, type SqlStatement } from '../../sql/parse.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -17,10 +17,8 @@ export interface LintUnit {
   wrappedInTransaction?: boolean;
 }
 
+/** Facts gathered once per unit; what a rule needs per statement it finds itself (createdBefore). */
 export interface UnitFacts {
-  /** Tables and materialized views created earlier in the unit, as "schema.name" or ".name". */
-  created: Set<string>;
-  matviews: Set<string>;
   /** Index of the first explicit BEGIN / START TRANSACTION, or -1. */
   beginAt: number;
 }
@@ -55,15 +53,6 @@ export interface LintFinding {
   message: string;
   fix: string;
   doc: string;
-}
-
-/** Node type of a statement (IndexStmt, CreateStmt, ...). */
-export function kind(stmt: SqlStatement): string {
-  return Object.keys(stmt.node)[0] ?? 'Unknown';
-}
-
-export function body(stmt: SqlStatement): Record<string, unknown> {
-  return (stmt.node[kind(stmt)] ?? {}) as Record<string, unknown>;
 }
 
 export interface RangeVar {
@@ -102,9 +91,9 @@ export function before(unit: LintUnit, stmt: SqlStatement): SqlStatement[] {
 export function createdBefore(unit: LintUnit, stmt: SqlStatement): Set<string> {
   const out = new Set<string>();
   for (const s of before(unit, stmt)) {
-    const b = body(s);
-    if (kind(s) === 'CreateStmt') out.add(relKey(b.relation as RangeVar));
-    if (kind(s) === 'CreateTableAsStmt') out.add(relKey((b.into as { rel: RangeVar }).rel));
+    const b = nodeBody(s.node);
+    if (nodeType(s.node) === 'CreateStmt') out.add(relKey(b.relation as RangeVar));
+    if (nodeType(s.node) === 'CreateTableAsStmt') out.add(relKey((b.into as { rel: RangeVar }).rel));
   }
   return out;
 }
@@ -119,8 +108,8 @@ export interface AlterCmd {
 export function altersOfExistingTables(unit: LintUnit): { stmt: SqlStatement; rel: RangeVar; cmds: AlterCmd[] }[] {
   const out: { stmt: SqlStatement; rel: RangeVar; cmds: AlterCmd[] }[] = [];
   for (const stmt of unit.statements) {
-    if (kind(stmt) !== 'AlterTableStmt') continue;
-    const b = body(stmt);
+    if (nodeType(stmt.node) !== 'AlterTableStmt') continue;
+    const b = nodeBody(stmt.node);
     if (b.objtype !== 'OBJECT_TABLE') continue;
     const rel = b.relation as RangeVar;
     if (createdInUnit(createdBefore(unit, stmt), rel)) continue;

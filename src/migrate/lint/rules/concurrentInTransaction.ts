@@ -1,8 +1,8 @@
 // concurrent-in-transaction: CREATE/DROP INDEX CONCURRENTLY or REINDEX CONCURRENTLY where a
 // transaction would surround it (an explicit BEGIN, node-pg-migrate's implicit one, or other
 // statements in the same file that dbopt could then not run atomically).
-import { mustRunOutsideTransaction } from '../../sqlFile.js';
-import { kind, type LintRule, type RuleHit } from '../types.js';
+import { nodeType, mustRunOutsideTransaction } from '../../../sql/parse.js';
+import { type LintRule, type RuleHit } from '../types.js';
 
 export const concurrentInTransaction: LintRule = {
   code: 'concurrent-in-transaction',
@@ -14,7 +14,7 @@ export const concurrentInTransaction: LintRule = {
     const hits: RuleHit[] = [];
     const concurrent = unit.statements.filter(mustRunOutsideTransaction);
     if (concurrent.length === 0) return hits;
-    const others = unit.statements.filter((s) => !mustRunOutsideTransaction(s) && kind(s) !== 'VariableSetStmt' && kind(s) !== 'TransactionStmt');
+    const others = unit.statements.filter((s) => !mustRunOutsideTransaction(s) && nodeType(s.node) !== 'VariableSetStmt' && nodeType(s.node) !== 'TransactionStmt');
     for (const stmt of concurrent) {
       const idx = unit.statements.indexOf(stmt);
       if (facts.beginAt >= 0 && facts.beginAt < idx) {

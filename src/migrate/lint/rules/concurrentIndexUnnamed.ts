@@ -2,7 +2,8 @@
 // heals, verifies (indisvalid) and analyzes a concurrent build by its name; PostgreSQL picks a
 // name for an unnamed one, so a failed build leaves an INVALID index nobody looks for and the
 // rerun builds a second one (..._idx1) beside it.
-import { body, kind, relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
+import { nodeBody, nodeType } from '../../../sql/parse.js';
+import { relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
 
 export const concurrentIndexUnnamed: LintRule = {
   code: 'concurrent-index-unnamed',
@@ -13,8 +14,8 @@ export const concurrentIndexUnnamed: LintRule = {
   check(unit) {
     const hits: RuleHit[] = [];
     for (const stmt of unit.statements) {
-      if (kind(stmt) !== 'IndexStmt') continue;
-      const b = body(stmt);
+      if (nodeType(stmt.node) !== 'IndexStmt') continue;
+      const b = nodeBody(stmt.node);
       if (!b.concurrent || b.idxname) continue;
       hits.push({
         stmt,

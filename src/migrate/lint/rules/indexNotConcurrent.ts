@@ -1,5 +1,6 @@
 // index-not-concurrent: CREATE INDEX without CONCURRENTLY on a table that already exists.
-import { body, createdBefore, createdInUnit, kind, relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
+import { nodeBody, nodeType } from '../../../sql/parse.js';
+import { createdBefore, createdInUnit, relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
 
 export const indexNotConcurrent: LintRule = {
   code: 'index-not-concurrent',
@@ -9,8 +10,8 @@ export const indexNotConcurrent: LintRule = {
   check(unit) {
     const hits: RuleHit[] = [];
     for (const stmt of unit.statements) {
-      if (kind(stmt) !== 'IndexStmt') continue;
-      const b = body(stmt);
+      if (nodeType(stmt.node) !== 'IndexStmt') continue;
+      const b = nodeBody(stmt.node);
       if (b.concurrent) continue;
       const rel = b.relation as RangeVar;
       // A table or materialized view created earlier in the same file is new and empty (or

@@ -2,15 +2,15 @@
 // file turned lock_timeout off. dbopt sets migrate.lockTimeout on its session, so a file only
 // loses that protection by disabling it; while the DDL waits for its lock, every later query on
 // the table queues behind it.
-import { altersOfExistingTables, body, createdBefore, createdInUnit, kind, relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
-import type { SqlStatement } from '../../sqlFile.js';
+import { altersOfExistingTables, createdBefore, createdInUnit, relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
+import { nodeBody, nodeType, type SqlStatement } from '../../../sql/parse.js';
 
 /** Subcommands that take less than ACCESS EXCLUSIVE (SHARE UPDATE EXCLUSIVE). */
 const WEAKER = new Set(['AT_ValidateConstraint', 'AT_SetStatistics', 'AT_ClusterOn', 'AT_DropCluster', 'AT_SetOptions', 'AT_ResetOptions', 'AT_AttachPartition', 'AT_DetachPartition', 'AT_DetachPartitionFinalize']);
 
 function disablesLockTimeout(stmt: SqlStatement): boolean | undefined {
-  if (kind(stmt) !== 'VariableSetStmt') return undefined;
-  const b = body(stmt);
+  if (nodeType(stmt.node) !== 'VariableSetStmt') return undefined;
+  const b = nodeBody(stmt.node);
   if (String(b.name ?? '').toLowerCase() !== 'lock_timeout') return undefined;
   // RESET or DEFAULT go back to the server's setting (0 unless configured), not dbopt's.
   if (b.kind === 'VAR_RESET' || b.kind === 'VAR_SET_DEFAULT' || b.kind === 'VAR_RESET_ALL') return true;
@@ -39,10 +39,10 @@ export const lockTimeoutDisabled: LintRule = {
       let target: string | undefined;
       const alter = alters.get(stmt);
       if (alter && alter.cmds.some((c) => !WEAKER.has(c.subtype))) target = relName(alter.rel);
-      const b = body(stmt);
-      if (kind(stmt) === 'TruncateStmt') target = relName(((b.relations ?? []) as { RangeVar: RangeVar }[])[0]?.RangeVar);
-      if (kind(stmt) === 'DropStmt' && b.removeType === 'OBJECT_TABLE') target = 'the table';
-      if (kind(stmt) === 'RenameStmt' && (b.renameType === 'OBJECT_TABLE' || b.renameType === 'OBJECT_COLUMN')) {
+      const b = nodeBody(stmt.node);
+      if (nodeType(stmt.node) === 'TruncateStmt') target = relName(((b.relations ?? []) as { RangeVar: RangeVar }[])[0]?.RangeVar);
+      if (nodeType(stmt.node) === 'DropStmt' && b.removeType === 'OBJECT_TABLE') target = 'the table';
+      if (nodeType(stmt.node) === 'RenameStmt' && (b.renameType === 'OBJECT_TABLE' || b.renameType === 'OBJECT_COLUMN')) {
         const rel = b.relation as RangeVar | undefined;
         if (!createdInUnit(createdBefore(unit, stmt), rel)) target = relName(rel);
       }

@@ -1,6 +1,7 @@
 // matview-without-unique-index: a materialized view needs a unique index on plain columns,
 // without WHERE, to be refreshed CONCURRENTLY (without blocking its readers).
-import { body, kind, relKey, relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
+import { nodeBody, nodeType } from '../../../sql/parse.js';
+import { relKey, relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
 
 export const matviewWithoutUniqueIndex: LintRule = {
   code: 'matview-without-unique-index',
@@ -10,11 +11,11 @@ export const matviewWithoutUniqueIndex: LintRule = {
   check(unit) {
     const hits: RuleHit[] = [];
     for (const stmt of unit.statements) {
-      if (kind(stmt) !== 'CreateTableAsStmt' || body(stmt).objtype !== 'OBJECT_MATVIEW') continue;
-      const rel = (body(stmt).into as { rel: RangeVar }).rel;
+      if (nodeType(stmt.node) !== 'CreateTableAsStmt' || nodeBody(stmt.node).objtype !== 'OBJECT_MATVIEW') continue;
+      const rel = (nodeBody(stmt.node).into as { rel: RangeVar }).rel;
       const ok = unit.statements.some((s) => {
-        if (kind(s) !== 'IndexStmt') return false;
-        const b = body(s);
+        if (nodeType(s.node) !== 'IndexStmt') return false;
+        const b = nodeBody(s.node);
         const on = b.relation as RangeVar;
         const sameRel = on.relname.toLowerCase() === rel.relname.toLowerCase() && (!on.schemaname || !rel.schemaname || relKey(on) === relKey(rel));
         const plain = ((b.indexParams ?? []) as { IndexElem: { name?: string } }[]).every((p) => Boolean(p.IndexElem?.name));

@@ -1,6 +1,7 @@
 // refresh-in-migration: REFRESH MATERIALIZED VIEW inside a migration runs the view's whole
 // query during the deploy; the plain form also blocks every reader of the view meanwhile.
-import { body, kind, relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
+import { nodeBody, nodeType } from '../../../sql/parse.js';
+import { relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
 
 export const refreshInMigration: LintRule = {
   code: 'refresh-in-migration',
@@ -10,8 +11,8 @@ export const refreshInMigration: LintRule = {
   check(unit) {
     const hits: RuleHit[] = [];
     for (const stmt of unit.statements) {
-      if (kind(stmt) !== 'RefreshMatViewStmt') continue;
-      const b = body(stmt);
+      if (nodeType(stmt.node) !== 'RefreshMatViewStmt') continue;
+      const b = nodeBody(stmt.node);
       if (b.skipData) continue; // WITH NO DATA only empties the view: instant
       const view = relName(b.relation as RangeVar);
       if (b.concurrent) {

@@ -2,55 +2,15 @@
 // key and INCLUDE columns, sort options, collations, predicate, usage, size), foreign keys,
 // materialized views with their last successful refresh from dbopt.refresh_history (written by
 // dbopt refresh-views), and how long the usage statistics have been collecting. One read-only
-// query per question, run by the caller inside the read-only envelope (envelope.ts).
+// query per question, run by the caller inside the read-only envelope (db/envelope.ts).
 // Sizes and index definitions take an ACCESS SHARE lock on the relation: they are skipped for
 // relations another session holds or awaits an ACCESS EXCLUSIVE lock on, and listed in
 // `locked`. Predicates and expressions are compared as parse trees (no lock needed).
 import type { Client } from 'pg';
-import { LOCKED_RELATIONS, withLockFallback } from './envelope.js';
+import { LOCKED_RELATIONS, withLockFallback } from '../db/envelope.js';
+import type { ForeignKeyFact, IndexFact } from './indexes.js';
 
-export interface IndexFact {
-  schema: string;
-  table: string;
-  name: string;
-  /** Key columns (attnums; 0 for an expression), without INCLUDE columns. */
-  keys: number[];
-  keyNames: string[];
-  /** INCLUDE (non-key) columns, attnums. */
-  include: number[];
-  /** Per key column: operator class, indoption (DESC / NULLS FIRST bits), collation oids. */
-  opclasses: number[];
-  options: number[];
-  collations: number[];
-  method: string;
-  unique: boolean;
-  /** UNIQUE NULLS NOT DISTINCT (PostgreSQL 15+). */
-  nullsNotDistinct: boolean;
-  primary: boolean;
-  /** Backs a constraint (primary key, unique, exclusion): never "unused". */
-  constraint: boolean;
-  valid: boolean;
-  /** CREATE INDEX CONCURRENTLY is building it right now. */
-  building: boolean;
-  /** The predicate's parse tree (positions stripped), null for a full index: compare, don't show. */
-  predicate: string | null;
-  /** The key expressions' parse trees (positions stripped), null when every key is a column. */
-  expressions: string | null;
-  scans: number;
-  /** null when the index or its table is locked by another session. */
-  sizeBytes: number | null;
-  definition: string | null;
-  locked: boolean;
-}
-
-export interface ForeignKeyFact {
-  schema: string;
-  table: string;
-  name: string;
-  columns: number[];
-  columnNames: string[];
-  references: string;
-}
+export type { ForeignKeyFact, IndexFact } from './indexes.js';
 
 export interface ViewFact {
   /** schema.view as written in config and dbopt.refresh_history. */

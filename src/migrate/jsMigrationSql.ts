@@ -1,26 +1,26 @@
-// Renders the SQL a JS/TS migration would run, without a database: node-pg-migrate's
-// MigrationBuilder is handed a recorder in place of its db (pgm.db.query calls are recorded
-// too), so lint and --dry-run see the statements node-pg-migrate would send.
+// The SQL a JS/TS migration would run, without a database: node-pg-migrate's MigrationBuilder
+// is handed a recorder in place of its db (pgm.db.query calls are recorded too), so lint and
+// --dry-run see the statements node-pg-migrate would send.
 import path from 'node:path';
 
-export interface RenderedSection {
+export interface JsMigrationSection {
   /** One entry per node-pg-migrate step (each may hold several statements). */
   steps: string[];
   /** node-pg-migrate would wrap the steps in BEGIN/COMMIT. */
   transaction: boolean;
 }
 
-export interface RenderedMigration {
-  up: RenderedSection;
-  down?: RenderedSection;
+export interface JsMigrationSql {
+  up: JsMigrationSection;
+  down?: JsMigrationSection;
 }
 
 type Action = ((pgm: unknown, done?: () => void) => unknown) | false | undefined;
 
-export async function renderJsMigration(file: string): Promise<RenderedMigration> {
+export async function jsMigrationSql(file: string): Promise<JsMigrationSql> {
   const { MigrationBuilder, jiti } = await import('node-pg-migrate');
   const mod = (await jiti.import(path.resolve(file))) as { up?: Action; down?: Action; shorthands?: Record<string, unknown> };
-  const render = async (action: Action, reverse: boolean): Promise<RenderedSection | undefined> => {
+  const render = async (action: Action, reverse: boolean): Promise<JsMigrationSection | undefined> => {
     if (typeof action !== 'function') return undefined;
     const recorded: string[] = [];
     const recorder = {

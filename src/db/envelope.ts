@@ -1,17 +1,18 @@
 // The read-only envelope of the audit's and the report's catalog and statistics reads:
 // BEGIN READ ONLY with SET LOCAL statement_timeout and lock_timeout, always rolled back, so a
 // table locked by another session (LOCK TABLE, a plain REFRESH MATERIALIZED VIEW, ALTER TABLE)
-// costs at most a timeout instead of hanging the command. Also tells a lost connection apart
-// from an ordinary query error (exit 3, not a finding).
+// costs at most a timeout instead of hanging the command. (A lost connection is told apart from
+// an ordinary query error by isConnectionLost in connection.ts.)
 // https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-LOCK-TIMEOUT
-import type { Client } from 'pg';
+import type { Client, ClientBase } from 'pg';
 
 export interface Timeouts {
   statementTimeoutMs: number;
   lockTimeoutMs: number;
 }
 
-export async function setLocalTimeouts(client: Client, t: Timeouts): Promise<void> {
+/** SET LOCAL statement_timeout and lock_timeout (set_config: bind parameters, not SQL text). */
+export async function setLocalTimeouts(client: ClientBase, t: Timeouts): Promise<void> {
   await client.query(
     `SELECT set_config('statement_timeout', $1, true),
             set_config('lock_timeout', $2, true)`,
@@ -52,16 +53,6 @@ export async function withLockFallback<T>(client: Client, attempt: (avoidLocks: 
     await client.query('ROLLBACK TO SAVEPOINT dbopt_lock_fallback');
     return attempt(true);
   }
-}
-
-/**
- * The server or the network dropped the session: SQLSTATE class 08, admin shutdown or
- * termination (57P01-57P03), or node-postgres's own messages for a dead socket.
- */
-export function isConnectionLoss(err: unknown): boolean {
-  const code = String((err as { code?: unknown })?.code ?? '');
-  if (code.startsWith('08') || ['57P01', '57P02', '57P03', 'ECONNRESET', 'EPIPE'].includes(code)) return true;
-  return /Connection terminated|Client has encountered a connection error|Client was closed and is not queryable/i.test(String((err as Error)?.message ?? ''));
 }
 
 /**

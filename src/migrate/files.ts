@@ -1,0 +1,98 @@
+// The migrations directory and what the database says about it: which files are migrations,
+// which are applied (dbopt.migrations, node-pg-migrate's table), which applied files were
+// edited or deleted since (checksums), and each file read once before a run.
+import { existsSync, readdirSync } from 'node:fs';
+import path from 'node:path';
+import type { Client } from 'pg';
+import { UsageError } from '../errors.js';
+import { fileChecksum } from './checksums.js';
+import { readSqlMigration, type SqlMigrationFile } from './sqlFile.js';
+
+export const MIGRATIONS_SCHEMA = 'dbopt';
+export const MIGRATIONS_TABLE = 'migrations';
+const MIGRATION_EXTENSIONS = ['.sql', '.js', '.cjs', '.mjs', '.ts'];
+
+export interface MigrationFile {
+  /** Name as recorded in dbopt.migrations: the file name without extension. */
+  name: string;
+  file: string;
+}
+
+export function listMigrationFiles(dir: string): MigrationFile[] {
+  if (!existsSync(dir)) {
+    throw new UsageError(`migrations directory not found: ${dir}`, { hint: 'Create it, or set migrate.dir in dbopt.config.json / pass --dir.' });
+  }
+  return readdirSync(dir)
+    .filter((f) => !f.startsWith('.') && MIGRATION_EXTENSIONS.includes(path.extname(f)) && !f.endsWith('.d.ts'))
+    .sort()
+    .map((f) => ({ name: f.slice(0, -path.extname(f).length), file: path.join(dir, f) }));
+}
+
+/** Applied migrations in order; empty when dbopt.migrations does not exist (creates nothing). */
+export async function appliedMigrations(client: Client): Promise<{ name: string; runOn: Date }[]> {
+  const { rows } = await client.query<{ exists: boolean }>(
+    `SELECT to_regclass($1) IS NOT NULL AS exists`,
+    [`${MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE}`],
+  );
+  if (!rows[0]?.exists) return [];
+  const res = await client.query<{ name: string; run_on: Date }>(
+    `SELECT name, run_on
+       FROM ${MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE}
+      ORDER BY run_on, id`,
+  );
+  return res.rows.map((r) => ({ name: r.name, runOn: r.run_on }));
+}
+
+/** A path relative to the working directory, for messages. */
+export function rel(file: string): string {
+  return path.relative(process.cwd(), file) || file;
+}
+
+/** Applied files edited or deleted since they ran. */
+export function checksumProblems(files: MigrationFile[], applied: string[], sums: Map<string, string>): { modified: MigrationFile[]; missing: string[] } {
+  const byName = new Map(files.map((f) => [f.name, f]));
+  const modified: MigrationFile[] = [];
+  const missing: string[] = [];
+  for (const name of applied) {
+    const f = byName.get(name);
+    if (!f) {
+      missing.push(name);
+      continue;
+    }
+    const sum = sums.get(name);
+    if (sum && sum !== fileChecksum(f.file)) modified.push(f);
+  }
+  return { modified, missing };
+}
+
+export function refuseChecksumProblems(p: { modified: MigrationFile[]; missing: string[] }, dir: string): void {
+  if (p.modified.length === 0 && p.missing.length === 0) return;
+  const details = [
+    ...p.modified.map((f) => `${rel(f.file)}: edited after it was applied (its checksum differs from the one recorded in dbopt.migration_checksums)`),
+    ...p.missing.map((n) => `${n}: applied, but its file is missing from ${rel(dir)}`),
+  ];
+  const first = p.modified[0] ? rel(p.modified[0].file) : p.missing[0]!;
+  throw new UsageError(`applied migration ${first} was ${p.modified[0] ? 'edited' : 'deleted'}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`, {
+    details,
+    hint: 'Restore the applied file as it was and put the change in a new migration (dbopt migrate create NAME).',
+  });
+}
+
+/** A migration file read once before a run: its parsed SQL sections and its checksum. */
+export interface Prepared {
+  file: MigrationFile;
+  sql?: SqlMigrationFile;
+  checksum: string;
+}
+
+export async function prepare(files: MigrationFile[]): Promise<Map<string, Prepared>> {
+  const out = new Map<string, Prepared>();
+  for (const f of files) {
+    out.set(f.name, {
+      file: f,
+      checksum: fileChecksum(f.file),
+      sql: f.file.endsWith('.sql') ? await readSqlMigration(f.file, rel(f.file)) : undefined,
+    });
+  }
+  return out;
+}

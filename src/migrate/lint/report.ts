@@ -1,0 +1,47 @@
+// Turns a LintResult into the shared Report: one check per finding (and a pass per clean
+// file), each pointing at its rule's section in docs/migrate.md.
+import type { Report, ReportCheck } from '../../report.js';
+import type { LintResult } from './index.js';
+
+const DOCS = 'docs/migrate.md';
+
+export function lintReport(r: LintResult): Report {
+  const checks: ReportCheck[] = [];
+  for (const f of r.files) {
+    if (f.findings.length === 0) {
+      checks.push({ id: `${f.file}/lint`, subject: f.file, code: 'lint', status: 'pass', message: `${f.statements} statements, nothing unsafe`, file: f.file });
+    }
+    for (const x of f.findings) {
+      checks.push({
+        id: `${f.file}${x.line ? `:${x.line}` : ''}/${x.code}`,
+        subject: f.file,
+        code: x.code,
+        status: x.severity === 'error' ? 'fail' : 'warn',
+        message: `${x.message} Fix: ${x.fix} (${DOCS}#${x.doc})`,
+        file: x.file,
+        line: x.line,
+        column: x.column,
+      });
+    }
+  }
+  return {
+    command: 'migrate lint',
+    title: 'dbopt migrate lint',
+    ok: r.errors === 0,
+    summary: `${r.files.length} file${r.files.length === 1 ? '' : 's'} checked: ${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}`,
+    sections: [{
+      title: 'Findings',
+      columns: ['where', 'rule', 'severity', 'problem', 'fix'],
+      rows: r.findings.map((x) => [
+        `${x.file}${x.line ? `:${x.line}:${x.column ?? 1}` : ''}${x.section === 'down' ? ' (down)' : ''}`,
+        x.code,
+        { text: x.severity, tone: x.severity === 'error' ? 'bad' : 'warn' },
+        x.message,
+        x.fix,
+      ]),
+      empty: 'no unsafe statements found',
+    }],
+    checks,
+    data: r,
+  };
+}

@@ -1,0 +1,431 @@
+// dbopt migrate up/down: migrate() as a sequence of named steps. Before connecting: read
+// the files and lint them. Then: lock (dbopt's advisory lock on a connection of its own, and
+// the build connection every statement goes through), tables (the dbopt schema and the
+// checksums table), load (what is applied; edited or deleted applied files refused), lint gate
+// (errors in what this run applies refuse it), plan (how many), run each (node-pg-migrate's
+// runner through dbopt's loaders, lock_timeout retries with backoff) and record (what each
+// pass applied, in order, with its timing and checksum). One closeRun() releases everything.
+import type { Client } from 'pg';
+import { connect, type ConnectionTarget } from '../db/connection.js';
+import { formatPgError, isPgError, type PgErrorLike } from '../db/pgerror.js';
+import { ConnectionError, DbOptError, FindingsError, UsageError } from '../errors.js';
+import { silentLogger, type Logger } from '../logger.js';
+import { CHECKSUMS_TABLE, ensureChecksumsTable, readChecksums, recordChecksum } from './checksums.js';
+import { dryRun } from './dryRun.js';
+import {
+  appliedMigrations, checksumProblems, listMigrationFiles, MIGRATIONS_SCHEMA, MIGRATIONS_TABLE, prepare,
+  refuseChecksumProblems, rel, type MigrationFile, type Prepared,
+} from './files.js';
+import type { MigrateOptions, MigrateResult, MigrationRun } from './index.js';
+import { formatFinding, lintFiles, type LintFinding } from './lint/index.js';
+import { jsLoader, migrationStarts, sqlLoader } from './loaders.js';
+import { acquireMigrateLock, releaseMigrateLock } from './lock.js';
+import {
+  describeBlockers, resetSessionSettings, settingsOf, startWatcher, type MigrateSettings, type MigrationSession,
+} from './session.js';
+import { backoffDelay, sleep } from './wait.js';
+
+type Direction = 'up' | 'down';
+
+export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
+  const direction = opts.direction ?? 'up';
+  const settings = settingsOf(opts);
+  const files = listMigrationFiles(opts.dir);
+  const prepared = await prepare(files);
+  const lint = await lintBeforeConnecting(files, direction, settings);
+  if (opts.dryRun) {
+    const result = await dryRun(opts, files, prepared, settings, []);
+    result.lintWarnings = lint.of(new Set(result.ran.map((r) => r.name)));
+    return result;
+  }
+  const run = await openRun(opts, settings, direction);
+  try {
+    await takeLock(run);
+    const session = await openSession(run);
+    await ensureTables(session);
+    const pending = await loadApplied(session.build, files, prepared, opts.dir);
+    const plan = planRun(pending, direction, opts.count);
+    const lintWarnings = gatePending(lint, plan.names, run.logger);
+    const progress = await runEach(run, session, prepared, plan.wanted);
+    // Everything is applied and recorded: losing the lock connection now stops nothing.
+    run.closing = true;
+    return {
+      direction, dryRun: false, server: opts.target.display, ran: timings(progress, session, prepared),
+      pendingBefore: pending.length, lintWarnings, lockRetries: progress.retries,
+    };
+  } finally {
+    await closeRun(run);
+  }
+}
+
+/** What a run holds open and how it stops; closeRun() releases all of it. */
+interface Run {
+  opts: MigrateOptions;
+  settings: MigrateSettings;
+  logger: Logger;
+  direction: Direction;
+  /** Aborted on SIGINT/SIGTERM (opts.signal) and when the migrate lock is lost. */
+  stop: AbortController;
+  lock: Client;
+  locked: boolean;
+  /** Once set, a lost lock connection stops nothing (the run is recorded, or ending anyway). */
+  closing: boolean;
+  build?: Client;
+  session?: MigrationSession;
+  watcher?: { stop(): Promise<void> };
+  /** Listeners to remove when the run ends. */
+  detach: (() => void)[];
+}
+
+function withApplicationName(target: ConnectionTarget, name: string): ConnectionTarget {
+  return { ...target, config: { ...target.config, application_name: name } };
+}
+
+/** The run's stop signal (following opts.signal) and its lock connection. */
+async function openRun(opts: MigrateOptions, settings: MigrateSettings, direction: Direction): Promise<Run> {
+  const stop = new AbortController();
+  const forwardSignal = (): void => stop.abort(opts.signal!.reason);
+  if (opts.signal?.aborted) forwardSignal();
+  else opts.signal?.addEventListener('abort', forwardSignal, { once: true });
+  const detach = [(): void => opts.signal?.removeEventListener('abort', forwardSignal)];
+  let lock: Client;
+  try {
+    lock = await connect(withApplicationName(opts.target, 'dbopt migrate (lock)'));
+  } catch (err) {
+    detach[0]!();
+    throw err;
+  }
+  const logger = opts.logger ?? silentLogger;
+  return { opts, settings, logger, direction, stop, lock, locked: false, closing: false, detach };
+}
+
+/** Step "lock": one migrator at a time; the run stops if the lock's connection breaks. */
+async function takeLock(run: Run): Promise<void> {
+  const { opts, lock } = run;
+  await acquireMigrateLock(lock, { waitMs: run.settings.lockWaitMs, signal: run.stop.signal, logger: run.logger, database: opts.target.display });
+  run.locked = true;
+  // The advisory lock lives as long as this connection: if it breaks (server restart, a
+  // proxy or pooler dropping it, pg_terminate_backend), another migrator can start, so this
+  // one must stop rather than go on unguarded.
+  const lockLost = (err?: Error): void => {
+    if (run.closing || run.stop.signal.aborted) return;
+    const current = run.session?.current;
+    const how = err ? `failed (${err.message})` : 'was closed';
+    run.stop.abort(new ConnectionError(
+      `lost the migrate lock on ${opts.target.display}: its connection ${how}, so another migrator could start; ` +
+        `stopped${current ? ` during migration ${current}, which was not recorded` : ''}`,
+      {
+        hint: 'Run dbopt migrate again over a direct or session-pooled connection (not PgBouncer transaction pooling); ' +
+          'dbopt migrate status shows what was applied.',
+      },
+    ));
+  };
+  lock.on('error', lockLost);
+  lock.on('end', () => lockLost());
+}
+
+/** Step "lock", second half: the build connection every statement of the run goes through. */
+async function openSession(run: Run): Promise<MigrationSession> {
+  const build = await connect(withApplicationName(run.opts.target, 'dbopt migrate'));
+  run.build = build;
+  const { rows } = await build.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const session: MigrationSession = {
+    build, buildPid: rows[0]!.pid, lock: run.lock, settings: run.settings, logger: run.logger, signal: run.stop.signal,
+    blockers: new Map(), notes: new Map(),
+  };
+  run.session = session;
+  guardBuildQueries(session, run.stop.signal);
+  cancelOnStop(run, session);
+  if (run.stop.signal.aborted) throw run.stop.signal.reason;
+  return session;
+}
+
+/**
+ * Remember what ran last on the build connection, to point errors at a file line; once the
+ * run is stopping send nothing more but ROLLBACK (no INSERT into dbopt.migrations, no COMMIT).
+ */
+function guardBuildQueries(session: MigrationSession, signal: AbortSignal): void {
+  const build = session.build;
+  const query = build.query.bind(build) as (...args: unknown[]) => Promise<unknown>;
+  (build as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
+    const q = args[0];
+    if (signal.aborted && q !== 'ROLLBACK') return Promise.reject(signal.reason as Error);
+    if (typeof q === 'string' && !/^(SELECT set_config|RESET |SELECT pg_backend_pid)/.test(q)) session.lastQuery = q;
+    return query(...args);
+  };
+}
+
+/**
+ * On stop, cancel whatever the build connection runs now; its transaction (if any) rolls back.
+ * The lock connection may be the one that broke: then cancel from a connection of its own.
+ */
+function cancelOnStop(run: Run, session: MigrationSession): void {
+  const cancel = async (c: Client): Promise<unknown> => c.query('SELECT pg_cancel_backend($1)', [session.buildPid]);
+  const onAbort = (): void => {
+    void cancel(run.lock).catch(async () => {
+      const c = await connect(withApplicationName(run.opts.target, 'dbopt migrate (cancel)'));
+      try {
+        await cancel(c);
+      } finally {
+        await c.end().catch(() => undefined);
+      }
+    }).catch(() => undefined);
+  };
+  run.stop.signal.addEventListener('abort', onAbort, { once: true });
+  run.detach.push(() => run.stop.signal.removeEventListener('abort', onAbort));
+}
+
+/** Step "tables": dbopt's session settings, the dbopt schema and the checksums table. */
+async function ensureTables(session: MigrationSession): Promise<void> {
+  await resetSessionSettings(session);
+  await session.build.query(`CREATE SCHEMA IF NOT EXISTS ${MIGRATIONS_SCHEMA}`);
+  await ensureChecksumsTable(session.build);
+}
+
+/**
+ * Step "load": what is applied; edited or deleted applied files are refused; files applied
+ * before dbopt kept checksums (plain node-pg-migrate) are adopted as they are. Returns the
+ * pending files.
+ */
+async function loadApplied(build: Client, files: MigrationFile[], prepared: Map<string, Prepared>, dir: string): Promise<MigrationFile[]> {
+  const applied = await appliedNames(build);
+  const sums = await readChecksums(build);
+  refuseChecksumProblems(checksumProblems(files, applied, sums), dir);
+  for (const name of applied) {
+    const p = prepared.get(name);
+    if (p && !sums.has(name)) await recordChecksum(build, name, p.checksum);
+  }
+  const appliedSet = new Set(applied);
+  return files.filter((f) => !appliedSet.has(f.name));
+}
+
+async function appliedNames(client: Client): Promise<string[]> {
+  return (await appliedMigrations(client)).map((a) => a.name);
+}
+
+interface LintGate {
+  /** The findings of the files with these migration names. */
+  of(names: Set<string>): LintFinding[];
+}
+
+/**
+ * Step "lint gate", before connecting: a file that cannot run at all (CONCURRENTLY inside a
+ * transaction) is refused here; other errors refuse once we know which files are pending.
+ */
+async function lintBeforeConnecting(files: MigrationFile[], direction: Direction, settings: MigrateSettings): Promise<LintGate> {
+  let findings: LintFinding[] = [];
+  if (direction === 'up' && settings.lint) {
+    findings = (await lintFiles(files.map((f) => f.file))).findings;
+    const fatal = findings.filter((f) => f.fatal);
+    if (fatal.length > 0) throw lintRefusal(fatal, 'before connecting');
+  }
+  return { of: (names) => findings.filter((f) => names.has(files.find((x) => rel(x.file) === f.file)?.name ?? '')) };
+}
+
+/** Step "lint gate", once connected: errors in what this run applies refuse it; warnings are logged and kept. */
+function gatePending(lint: LintGate, names: Set<string>, logger: Logger): LintFinding[] {
+  const findings = lint.of(names);
+  const errors = findings.filter((f) => f.severity === 'error');
+  if (errors.length > 0) throw lintRefusal(errors, 'in pending migrations');
+  const warnings = findings.filter((f) => f.severity === 'warning');
+  for (const w of warnings) logger.warn(formatFinding(w));
+  return warnings;
+}
+
+function lintRefusal(findings: LintFinding[], when: string): FindingsError {
+  const first = findings[0]!;
+  return new FindingsError(`migrate lint found ${findings.length} error${findings.length === 1 ? '' : 's'} ${when}: ${first.file}${first.line ? `:${first.line}` : ''} ${first.code}`, {
+    details: findings.map(formatFinding),
+    hint: 'Fix the migrations as each line says (dbopt migrate lint shows them), or pass --no-lint to apply anyway.',
+  });
+}
+
+/**
+ * Step "plan": how many migrations this run applies (all pending) or reverts (one), unless
+ * --count says; and the names this run applies, which is what the lint gate judges.
+ */
+function planRun(pending: MigrationFile[], direction: Direction, count: number | undefined): { wanted: number; names: Set<string> } {
+  const applying = direction === 'up' ? pending.slice(0, count ?? Infinity) : [];
+  return { wanted: count ?? (direction === 'up' ? Infinity : 1), names: new Set(applying.map((f) => f.name)) };
+}
+
+/** What the passes of node-pg-migrate's runner did so far (a pass ends at a lock_timeout). */
+interface Progress {
+  /** Migrations applied (up) or reverted (down), in the order they ran. */
+  done: string[];
+  ends: Map<string, number>;
+  retries: number;
+  started: number;
+}
+
+type Jiti = { import(p: string): Promise<unknown> };
+
+/**
+ * Step "run each": node-pg-migrate runs the wanted migrations one by one through dbopt's
+ * loaders. A lock_timeout rolls the failed migration back and retries it with backoff, up to
+ * migrate.lockRetries tries in a row, unless it had already changed something outside a
+ * transaction; any other failure stops the run, pointed at the file line.
+ */
+async function runEach(run: Run, session: MigrationSession, prepared: Map<string, Prepared>, wanted: number): Promise<Progress> {
+  const { runner, jiti } = await import('node-pg-migrate');
+  run.watcher = startWatcher(session);
+  const progress: Progress = { done: [], ends: new Map(), retries: 0, started: performance.now() };
+  let attempt = 0;
+  for (;;) {
+    const before = await appliedNames(session.build);
+    const failure = await runnerPass(run, session, prepared, wanted - progress.done.length, runner, jiti);
+    const progressed = await record(session.build, run.direction, before, prepared, progress);
+    if (!failure) return progress;
+    if (progressed.length > 0) {
+      session.blockers.clear();
+      attempt = 0;
+    }
+    const { err } = failure;
+    if (!isPgError(err) || err.code !== '55P03') throw describeFailure(err, session, prepared, run.opts.target);
+    if (session.partial) throw partialLockFailure(err, session, run.opts.target);
+    if (attempt >= run.settings.lockRetries) throw lockRetriesExhausted(err, session, attempt, run.opts.target);
+    const delay = backoffDelay(attempt);
+    attempt++;
+    progress.retries++;
+    const who = session.blockers.size ? `; blocked by pid ${[...session.blockers.keys()].join(', pid ')}` : '';
+    run.logger.warn(`${session.current ?? 'migration'}: lock_timeout (${run.settings.lockTimeoutMs}ms) reached${who}; ` +
+      `rolled back, try ${attempt + 1} of ${run.settings.lockRetries + 1} in ${delay} ms`);
+    await sleep(delay, run.stop.signal);
+  }
+}
+
+/** One pass of node-pg-migrate's runner; a failure is rolled back and returned (a stop is thrown). */
+async function runnerPass(
+  run: Run, session: MigrationSession, prepared: Map<string, Prepared>, count: number,
+  runner: typeof import('node-pg-migrate').runner, jiti: Jiti,
+): Promise<{ err: unknown } | undefined> {
+  const logger = run.logger;
+  try {
+    await runner({
+      dbClient: session.build,
+      dir: run.opts.dir,
+      direction: run.direction,
+      count,
+      migrationsSchema: MIGRATIONS_SCHEMA,
+      migrationsTable: MIGRATIONS_TABLE,
+      createMigrationsSchema: true,
+      noLock: true,
+      singleTransaction: false,
+      checkOrder: true,
+      // Only migration files: a README or notes file in the directory is not a migration.
+      ignorePattern: '(\\..*|.*\\.d\\.ts|(?!.*\\.(sql|js|cjs|mjs|ts)$).*)',
+      migrationLoaderStrategies: [
+        { extensions: ['.sql'], loader: sqlLoader(session, prepared) },
+        { extensions: ['.js', '.cjs', '.mjs', '.ts', '.cts', '.mts'], loader: jsLoader(session, jiti) },
+      ],
+      logger: { info: (m: string) => logger.debug(m), warn: (m: string) => logger.debug(m), error: (m: string) => logger.debug(m), debug: (m: string) => logger.debug(m) },
+    } as Parameters<typeof runner>[0]);
+    return undefined;
+  } catch (err) {
+    // node-pg-migrate leaves a failed transaction open on a client it does not own.
+    await session.build.query('ROLLBACK').catch(() => undefined);
+    if (run.stop.signal.aborted) throw run.stop.signal.reason;
+    return { err };
+  }
+}
+
+/**
+ * Step "record", after every pass, failed or not: which migrations it applied or reverted
+ * (from dbopt.migrations), in the order they ran, when each ended, and the checksums of JS/TS
+ * ones. A down pass reverts the last applied first, so its names are reversed; the failed-pass
+ * path used to keep them in applied order, which misattributed timings on a retried revert.
+ */
+async function record(build: Client, direction: Direction, before: string[], prepared: Map<string, Prepared>, progress: Progress): Promise<string[]> {
+  const after = await appliedNames(build);
+  const had = new Set(before);
+  const has = new Set(after);
+  const progressed = direction === 'up' ? after.filter((n) => !had.has(n)) : before.filter((n) => !has.has(n)).reverse();
+  progress.done.push(...progressed);
+  for (const n of progressed) progress.ends.set(n, performance.now());
+  await recordJsChecksums(build, progressed, prepared, direction);
+  return progressed;
+}
+
+/** JS/TS migrations record through node-pg-migrate only; their checksums follow right after. */
+async function recordJsChecksums(client: Client, names: string[], prepared: Map<string, Prepared>, direction: 'up' | 'down'): Promise<void> {
+  for (const name of names) {
+    const p = prepared.get(name);
+    if (!p || p.sql) continue;
+    if (direction === 'up') await recordChecksum(client, name, p.checksum);
+    else await client.query(`DELETE FROM ${CHECKSUMS_TABLE} WHERE name = $1`, [name]);
+  }
+}
+
+/** A migration ends when the next one starts (node-pg-migrate runs its steps in between). */
+function timings(progress: Progress, session: MigrationSession, prepared: Map<string, Prepared>): MigrationRun[] {
+  const startTimes = migrationStarts(session);
+  const ordered = progress.done.map((name) => ({ name, start: startTimes.get(name) ?? progress.started }));
+  return ordered.map((m, i) => {
+    const end = ordered[i + 1]?.start ?? progress.ends.get(m.name) ?? performance.now();
+    const file = prepared.get(m.name)?.file.file ?? m.name;
+    return { name: m.name, file, durationMs: Math.max(0, Math.round(end - m.start)), notes: session.notes.get(m.name) };
+  });
+}
+
+/**
+ * Outside a transaction the statements before this one stayed applied: running the migration
+ * again from the start could repeat them (or let IF NOT EXISTS skip a half-done one).
+ */
+function partialLockFailure(err: PgErrorLike, session: MigrationSession, target: ConnectionTarget): FindingsError {
+  return new FindingsError(
+    `migration ${session.current ?? '?'} could not take its lock within lock_timeout after some of its statements had run outside a transaction; not retried`,
+    {
+      details: [...formatPgError(err, undefined, target.secrets), ...describeBlockers(session.blockers.values()).map((b) => `blocked by ${b}`)],
+      hint: 'Check which of its statements took effect, end the blocking transactions, then run dbopt migrate again; the migration was not recorded.',
+    },
+  );
+}
+
+function lockRetriesExhausted(err: PgErrorLike, session: MigrationSession, attempt: number, target: ConnectionTarget): FindingsError {
+  const blockers = describeBlockers(session.blockers.values());
+  const pids = blockers.length ? `: blocked by pid ${[...session.blockers.keys()].join(', pid ')}` : '';
+  return new FindingsError(
+    `migration ${session.current ?? '?'} could not take its lock within lock_timeout ${session.settings.lockTimeoutMs}ms, ${attempt + 1} tries${pids}`,
+    {
+      details: [...formatPgError(err, undefined, target.secrets), ...(blockers.length ? ['blocking sessions:', ...blockers.map((b) => `  ${b}`)] : [])],
+      hint: 'End or wait out the blocking transactions (SELECT pg_terminate_backend(pid) if they are stuck), then run dbopt migrate again; ' +
+        'nothing of this migration was applied.',
+    },
+  );
+}
+
+/** Map the statement that failed back to its file, line and column. */
+function describeFailure(err: unknown, session: MigrationSession, prepared: Map<string, Prepared>, target: ConnectionTarget): DbOptError {
+  if (err instanceof DbOptError) return err;
+  const name = session.current;
+  const p = name ? prepared.get(name) : undefined;
+  if (isPgError(err)) {
+    const stmt = p?.sql && session.lastQuery
+      ? [...p.sql.up.statements, ...(p.sql.down?.statements ?? [])].find((s) => `${s.text}\n;` === session.lastQuery || s.text === session.lastQuery)
+      : undefined;
+    const source = stmt && p?.sql ? { file: err.position ? p.sql.file : `${p.sql.file}:${stmt.line}:1`, text: stmt.text, offsetInFile: stmt.offset, fileText: p.sql.text } : undefined;
+    return new FindingsError(`migration ${name ?? '?'} failed: ${err.message}`, {
+      details: formatPgError(err, source, target.secrets),
+      hint: 'Fix the migration and run dbopt migrate again; the failed migration was not recorded (it ran in a transaction, or dbopt records it only after it succeeds).',
+    });
+  }
+  const msg = err instanceof Error ? err.message : String(err);
+  if (/preceding already run migration|have been deleted|Error loading migration/.test(msg)) {
+    return new UsageError(msg, { hint: 'Migrations must be applied in file-name order: rename the new file so it sorts after the applied ones.' });
+  }
+  return new FindingsError(`migration ${name ?? '?'} failed: ${msg}`, { cause: err });
+}
+
+/** Release everything the run holds, in order: listeners, the watcher, the build connection, the lock. */
+async function closeRun(run: Run): Promise<void> {
+  run.closing = true;
+  for (const d of run.detach) d();
+  await run.watcher?.stop();
+  run.logger.progressDone?.();
+  if (run.build) {
+    await run.build.query('ROLLBACK').catch(() => undefined);
+    await run.build.end().catch(() => undefined);
+  }
+  if (run.locked) await releaseMigrateLock(run.lock).catch(() => undefined);
+  await run.lock.end().catch(() => undefined);
+}
