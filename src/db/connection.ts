@@ -163,6 +163,15 @@ export function isConnectionError(err: unknown): boolean {
   return /timeout expired/i.test(String((err as Error)?.message)) || isConnectionLost(err);
 }
 
+/**
+ * Will trying again help? Yes when the server or the network went away (a restart, a
+ * failover); no for a wrong password or a missing database, which fail the same way forever.
+ */
+export function isTransientConnectionFailure(err: unknown): boolean {
+  const code = (err as { code?: string })?.code ?? '';
+  return isConnectionError(err) && !AUTH_CODES.has(code) && code !== '3D000';
+}
+
 /** A connected client; failures to connect become exit 3. */
 export async function connect(target: ConnectionTarget): Promise<Client> {
   const pg = (await import('pg')).default;

@@ -6,13 +6,15 @@
 // network) is logged and retried with exponential backoff. On abort, the refresh in flight
 // is cancelled (its transaction rolls back, the view keeps its rows) and every connection
 // is closed before the promise resolves.
+// watchViews() is the loop; each step is a function of the Watch state below: connect,
+// watched views, due now, launch, record, back off, stop.
 import type { Pool } from 'pg';
-import { createPool, isConnectionError, isConnectionLost, type ConnectionTarget } from '../db/connection.js';
+import { createPool, isTransientConnectionFailure, type ConnectionTarget } from '../db/connection.js';
 import { DbOptError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { checkout, runInOrder, Semaphore, type ViewResult } from './engine.js';
 import { ensureHistory } from './history.js';
-import { dueAt, scheduleFor, takeSnapshot, type RefreshSettings } from './snapshot.js';
+import { dueAt, scheduleFor, takeSnapshot, type RefreshSettings, type Snapshot } from './snapshot.js';
 import { selectNamed, type ManagedView } from './catalog.js';
 
 export interface WatchOptions {
@@ -75,159 +77,218 @@ function blockedByFlight(views: ManagedView[], inFlight: Set<string>): Set<strin
   return blocked;
 }
 
+/** What a watcher keeps between cycles. */
+interface Watch {
+  opts: WatchOptions;
+  settings: RefreshSettings;
+  logger: Logger;
+  result: WatchResult;
+  sem: Semaphore;
+  /** Views refreshing now: not launched again until they finish (overruns do not stack). */
+  inFlight: Set<string>;
+  /** The refresh runs in flight, awaited when the watcher stops. */
+  runs: Set<Promise<unknown>>;
+  /** Wakes the sleep between cycles early (a refresh succeeded). */
+  kick: () => void;
+  pool?: Pool;
+  /** Reconnect delay, doubling per failed try. */
+  backoff: number;
+  /** When the connection was lost, while it is. */
+  lostSince?: number;
+  /** Named views, resolved on the first snapshot; those found missing since. */
+  named?: { asked: string[]; resolved?: string[]; missing: Set<string> };
+  /** Stops the refreshes in flight when the watcher stops, asked to or on a fatal error. */
+  stop: AbortController;
+  detach: () => void;
+}
+
 export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
-  const logger = opts.logger ?? silentLogger;
-  const { signal, settings } = opts;
-  const maxSleep = opts.maxSleepMs ?? 30_000;
-  const firstBackoff = opts.backoffMs ?? 1000;
-  const maxBackoff = opts.maxBackoffMs ?? 30_000;
-  const result: WatchResult = {
-    server: opts.target.display, startedAt: new Date().toISOString(), stoppedAt: '',
-    cycles: 0, refreshed: 0, failed: 0, skipped: 0, reconnects: 0, views: {},
-  };
-  const sem = new Semaphore(settings.concurrency);
-  const inFlight = new Set<string>();
-  const runs = new Set<Promise<unknown>>();
-  let kick: () => void = () => undefined;
-  let pool: Pool | undefined;
-  let backoff = firstBackoff;
-  let lostSince: number | undefined;
-  // Named views are resolved once, on the first snapshot (an unknown name is a usage error,
-  // exit 2); a named view dropped later is skipped with a warning, not a reason to stop.
-  const named = opts.views && opts.views.length > 0 ? opts.views : undefined;
-  let watchedNames: string[] | undefined;
-  const missing = new Set<string>();
-  // Stops the refreshes in flight when the watcher stops, asked to or on a fatal error.
+  const w = startWatch(opts);
+  w.logger.info(`Watching materialized views on ${opts.target.display} (concurrency ${w.settings.concurrency}); SIGTERM or Ctrl-C stops.`);
+  let fatal: { err: unknown } | undefined;
+  while (!opts.signal.aborted) {
+    let sleepMs: number;
+    try {
+      const pool = await connect(w);
+      const snap = await takeSnapshot(pool, w.settings);
+      w.result.cycles++;
+      const next = dueNow(watchedViews(w, snap), w.inFlight, w.settings, snap, opts.maxSleepMs ?? 30_000);
+      if (next.due.length > 0) launch(w, pool, next.due);
+      sleepMs = next.sleepMs;
+    } catch (err) {
+      if (opts.signal.aborted) break;
+      const retryIn = backOff(w, err);
+      if (retryIn === undefined) {
+        fatal = { err };
+        break;
+      }
+      sleepMs = retryIn;
+    }
+    await sleep(sleepMs, opts.signal, (k) => (w.kick = k));
+  }
+  await stopWatch(w, fatal);
+  if (fatal) throw fatal.err;
+  w.result.stoppedAt = new Date().toISOString();
+  return w.result;
+}
+
+function startWatch(opts: WatchOptions): Watch {
+  const { signal } = opts;
   const stop = new AbortController();
   const onAbort = (): void => stop.abort(signal.reason);
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
-  let fatal: { err: unknown } | undefined;
-
-  const dropPool = (): void => {
-    const old = pool;
-    pool = undefined;
-    // Clients still checked out fail on their own; do not wait for them here.
-    void old?.end().catch(() => undefined);
+  // Named views are resolved once, on the first snapshot (an unknown name is a usage error,
+  // exit 2); a named view dropped later is skipped with a warning, not a reason to stop.
+  const asked = opts.views && opts.views.length > 0 ? opts.views : undefined;
+  return {
+    opts, settings: opts.settings, logger: opts.logger ?? silentLogger,
+    result: {
+      server: opts.target.display, startedAt: new Date().toISOString(), stoppedAt: '',
+      cycles: 0, refreshed: 0, failed: 0, skipped: 0, reconnects: 0, views: {},
+    },
+    sem: new Semaphore(opts.settings.concurrency), inFlight: new Set(), runs: new Set(), kick: () => undefined,
+    backoff: opts.backoffMs ?? 1000, named: asked ? { asked, missing: new Set() } : undefined,
+    stop, detach: () => signal.removeEventListener('abort', onAbort),
   };
-  const record = (r: ViewResult): void => {
-    const v = (result.views[r.view] ??= { refreshed: 0, failed: 0 });
-    v.lastOutcome = r.outcome;
-    if (r.outcome === 'refreshed') {
-      result.refreshed++;
-      v.refreshed++;
-      logger.info(`${r.view}: refreshed (${r.mode}, ${Math.round(r.durationMs ?? 0)}ms)`);
-    } else if (r.outcome === 'failed') {
-      result.failed++;
-      v.failed++;
-      if (!r.connectionLost) logger.warn(`${r.view}: refresh failed: ${r.why}`);
-    } else {
-      result.skipped++;
-      logger.debug(`${r.view}: ${r.outcome}: ${r.why}`);
-    }
-    opts.onResult?.(r);
-  };
+}
 
-  logger.info(`Watching materialized views on ${opts.target.display} (concurrency ${settings.concurrency}); SIGTERM or Ctrl-C stops.`);
-  while (!signal.aborted) {
-    let sleepMs = maxSleep;
-    try {
-      if (!pool) {
-        const p = await createPool(opts.target, settings.concurrency + 1);
-        pool = p;
-        const c = await checkout(p);
-        try {
-          await ensureHistory(c, opts.target.display);
-        } finally {
-          c.release();
-        }
-        if (lostSince !== undefined) {
-          result.reconnects++;
-          logger.info(`Reconnected to ${opts.target.display} after ${Math.round((Date.now() - lostSince) / 1000)}s.`);
-        }
-        lostSince = undefined;
-        backoff = firstBackoff;
-      }
-      const snap = await takeSnapshot(pool, settings);
-      result.cycles++;
-      let watched = snap.views;
-      if (named) {
-        watchedNames ??= selectNamed(snap.views, named).map((v) => v.qualified);
-        const present = new Set(snap.views.map((v) => v.qualified));
-        for (const name of watchedNames) {
-          if (!present.has(name) && !missing.has(name)) {
-            missing.add(name);
-            logger.warn(`${name} is no longer a managed materialized view (dropped, renamed or excluded); skipping it while it is gone. Restart the watcher without it to stop watching it.`);
-          } else if (present.has(name) && missing.delete(name)) {
-            logger.info(`${name} is back; watching it again.`);
-          }
-        }
-        const wanted = new Set(watchedNames);
-        watched = snap.views.filter((v) => wanted.has(v.qualified));
-      }
-      const blocked = blockedByFlight(watched, inFlight);
-      const due: ManagedView[] = [];
-      for (const v of watched) {
-        if (blocked.has(v.qualified)) continue;
-        const at = dueAt(settings, v.qualified, snap);
-        const wait = at.getTime() - snap.now.getTime();
-        if (wait <= 0) due.push(v);
-        else sleepMs = Math.min(sleepMs, wait);
-      }
-      if (due.length > 0) {
-        for (const v of due) inFlight.add(v.qualified);
-        const currentPool = pool;
-        const run = runInOrder(due, sem, {
-          pool: currentPool,
-          statementTimeoutMs: settings.statementTimeoutMs,
-          lockTimeoutMs: settings.lockTimeoutMs,
-          checkDue: true,
-          scheduleOf: (v) => scheduleFor(settings, v),
-          signal: stop.signal,
-          onResult: (r) => {
-            inFlight.delete(r.view);
-            record(r);
-            // The server went away mid-refresh: reconnect before the next cycle.
-            if (r.connectionLost && pool === currentPool) dropPool();
-            // Only a success changes what is due soon (its dependents, its own next time).
-            // Waking on a failure or a skip would retry it at once: a view whose query fails,
-            // or one held by another refresher, would spin. A failed view is retried after
-            // its backoff (due.ts), noticed at the latest after maxSleep.
-            if (r.outcome === 'refreshed') kick();
-          },
-        }).catch((err: unknown) => {
-          for (const v of due) inFlight.delete(v.qualified);
-          logger.warn(`refresh run failed: ${(err as Error).message}`);
-        });
-        runs.add(run);
-        void run.finally(() => runs.delete(run));
-      }
-    } catch (err) {
-      if (signal.aborted) break;
-      // Only the server going away is retried; a wrong password, a missing database, a bad
-      // view name or missing privileges would fail the same way forever.
-      const cause = err instanceof DbOptError ? (err.cause ?? err) : err;
-      const code = (cause as { code?: string })?.code ?? '';
-      if (!(isConnectionLost(cause) || isConnectionError(cause)) || ['28P01', '28000', '3D000'].includes(code)) {
-        fatal = { err };
-        break;
-      }
-      lostSince ??= Date.now();
-      dropPool();
-      logger.warn(`lost the connection to ${opts.target.display} (${(err as Error).message}); reconnecting in ${(backoff / 1000).toFixed(1)}s`);
-      sleepMs = backoff * (0.8 + Math.random() * 0.4);
-      backoff = Math.min(backoff * 2, maxBackoff);
-    }
-    await sleep(sleepMs, signal, (k) => (kick = k));
+/** Step "connect": a pool (and the history table) when there is none, saying so after a loss. */
+async function connect(w: Watch): Promise<Pool> {
+  if (w.pool) return w.pool;
+  const p = await createPool(w.opts.target, w.settings.concurrency + 1);
+  w.pool = p;
+  const c = await checkout(p);
+  try {
+    await ensureHistory(c, w.opts.target.display);
+  } finally {
+    c.release();
   }
-  // Stopping (asked to, or on an error that retrying cannot fix): cancel the refreshes in
-  // flight (pg_cancel_backend), wait for them to roll back and record 'cancelled', then close
-  // every connection.
-  signal.removeEventListener('abort', onAbort);
-  stop.abort(signal.aborted ? signal.reason : fatal?.err);
-  await Promise.allSettled([...runs]);
-  if (pool) await pool.end().catch(() => undefined);
-  if (fatal) throw fatal.err;
-  result.stoppedAt = new Date().toISOString();
-  return result;
+  if (w.lostSince !== undefined) {
+    w.result.reconnects++;
+    w.logger.info(`Reconnected to ${w.opts.target.display} after ${Math.round((Date.now() - w.lostSince) / 1000)}s.`);
+  }
+  w.lostSince = undefined;
+  w.backoff = w.opts.backoffMs ?? 1000;
+  return p;
+}
+
+/** Step "watched views": all managed views, or the named ones still there (saying when one goes or comes back). */
+function watchedViews(w: Watch, snap: Snapshot): ManagedView[] {
+  const named = w.named;
+  if (!named) return snap.views;
+  named.resolved ??= selectNamed(snap.views, named.asked).map((v) => v.qualified);
+  const present = new Set(snap.views.map((v) => v.qualified));
+  for (const name of named.resolved) {
+    if (!present.has(name) && !named.missing.has(name)) {
+      named.missing.add(name);
+      w.logger.warn(`${name} is no longer a managed materialized view (dropped, renamed or excluded); ` +
+        'skipping it while it is gone. Restart the watcher without it to stop watching it.');
+    } else if (present.has(name) && named.missing.delete(name)) {
+      w.logger.info(`${name} is back; watching it again.`);
+    }
+  }
+  const wanted = new Set(named.resolved);
+  return snap.views.filter((v) => wanted.has(v.qualified));
+}
+
+/** Step "due now": the views to launch, and how long to sleep until the next one is due (at most maxSleepMs). */
+function dueNow(
+  views: ManagedView[], inFlight: Set<string>, settings: RefreshSettings, snap: Snapshot, maxSleepMs: number,
+): { due: ManagedView[]; sleepMs: number } {
+  const blocked = blockedByFlight(views, inFlight);
+  const due: ManagedView[] = [];
+  let sleepMs = maxSleepMs;
+  for (const v of views) {
+    if (blocked.has(v.qualified)) continue;
+    const wait = dueAt(settings, v.qualified, snap).getTime() - snap.now.getTime();
+    if (wait <= 0) due.push(v);
+    else sleepMs = Math.min(sleepMs, wait);
+  }
+  return { due, sleepMs };
+}
+
+/** Step "launch": refresh the due views in dependency order, without waiting for them. */
+function launch(w: Watch, pool: Pool, due: ManagedView[]): void {
+  for (const v of due) w.inFlight.add(v.qualified);
+  const run = runInOrder(due, w.sem, {
+    pool,
+    statementTimeoutMs: w.settings.statementTimeoutMs,
+    lockTimeoutMs: w.settings.lockTimeoutMs,
+    checkDue: true,
+    scheduleOf: (v) => scheduleFor(w.settings, v),
+    signal: w.stop.signal,
+    onResult: (r) => {
+      w.inFlight.delete(r.view);
+      record(w, r);
+      // The server went away mid-refresh: reconnect before the next cycle.
+      if (r.connectionLost && w.pool === pool) dropPool(w);
+      // Only a success changes what is due soon (its dependents, its own next time).
+      // Waking on a failure or a skip would retry it at once: a view whose query fails,
+      // or one held by another refresher, would spin. A failed view is retried after
+      // its backoff (due.ts), noticed at the latest after maxSleep.
+      if (r.outcome === 'refreshed') w.kick();
+    },
+  }).catch((err: unknown) => {
+    for (const v of due) w.inFlight.delete(v.qualified);
+    w.logger.warn(`refresh run failed: ${(err as Error).message}`);
+  });
+  w.runs.add(run);
+  void run.finally(() => w.runs.delete(run));
+}
+
+/** Step "record": count and log each view's outcome. */
+function record(w: Watch, r: ViewResult): void {
+  const v = (w.result.views[r.view] ??= { refreshed: 0, failed: 0 });
+  v.lastOutcome = r.outcome;
+  if (r.outcome === 'refreshed') {
+    w.result.refreshed++;
+    v.refreshed++;
+    w.logger.info(`${r.view}: refreshed (${r.mode}, ${Math.round(r.durationMs ?? 0)}ms)`);
+  } else if (r.outcome === 'failed') {
+    w.result.failed++;
+    v.failed++;
+    if (!r.connectionLost) w.logger.warn(`${r.view}: refresh failed: ${r.why}`);
+  } else {
+    w.result.skipped++;
+    w.logger.debug(`${r.view}: ${r.outcome}: ${r.why}`);
+  }
+  w.opts.onResult?.(r);
+}
+
+function dropPool(w: Watch): void {
+  const old = w.pool;
+  w.pool = undefined;
+  // Clients still checked out fail on their own; do not wait for them here.
+  void old?.end().catch(() => undefined);
+}
+
+/**
+ * Step "back off": after a failed cycle, how long to wait before reconnecting (jittered,
+ * doubling up to maxBackoffMs), or undefined when retrying cannot help. Only the server going
+ * away is retried; a wrong password, a missing database, a bad view name or missing
+ * privileges would fail the same way forever.
+ */
+function backOff(w: Watch, err: unknown): number | undefined {
+  const cause = err instanceof DbOptError ? (err.cause ?? err) : err;
+  if (!isTransientConnectionFailure(cause)) return undefined;
+  w.lostSince ??= Date.now();
+  dropPool(w);
+  w.logger.warn(`lost the connection to ${w.opts.target.display} (${(err as Error).message}); reconnecting in ${(w.backoff / 1000).toFixed(1)}s`);
+  const sleepMs = w.backoff * (0.8 + Math.random() * 0.4);
+  w.backoff = Math.min(w.backoff * 2, w.opts.maxBackoffMs ?? 30_000);
+  return sleepMs;
+}
+
+/**
+ * Step "stop" (asked to, or on an error that retrying cannot fix): cancel the refreshes in
+ * flight (pg_cancel_backend), wait for them to roll back and record 'cancelled', then close
+ * every connection.
+ */
+async function stopWatch(w: Watch, fatal: { err: unknown } | undefined): Promise<void> {
+  const { signal } = w.opts;
+  w.detach();
+  w.stop.abort(signal.aborted ? signal.reason : fatal?.err);
+  await Promise.allSettled([...w.runs]);
+  if (w.pool) await w.pool.end().catch(() => undefined);
 }
