@@ -9,6 +9,7 @@ import pg from 'pg';
 import type { ChildProcess } from 'node:child_process';
 import { runCli } from '../helpers/cli.js';
 import { withTestDatabase } from '../helpers/db.js';
+import { waitFor as waitForProbe } from '../helpers/wait.js';
 import { startEmbedded, type EmbeddedServer } from '../../src/db/embedded.js';
 
 const db = withTestDatabase('dbopt_refresh_e2e');
@@ -19,15 +20,9 @@ function configDir(config: unknown): string {
   return dir;
 }
 
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** A server restart or a killed process in between: a failing probe means "not yet". */
+const waitFor = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> =>
+  waitForProbe(what, probe, { timeoutMs, ignoreErrors: true });
 
 describe('refresh-views: kill -9 during a refresh', () => {
   it('keeps the old rows, shows the attempt unfinished, and the next run refreshes', async () => {

@@ -1,4 +1,5 @@
-// startPostgres() and withTestDatabase(): the real servers tests run against.
+// startPostgres() (the run's server: DBOPT_TEST_DATABASE_URL, testcontainers, else embedded) and
+// createTestDatabase() (a fresh database, empty or a copy of a template); withTestDatabase() is in db.ts.
 import { mkdtempSync, chmodSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';

@@ -12,6 +12,7 @@ import { migrate, migrationStatus } from '../../src/migrate/index.js';
 import { DbOptError } from '../../src/errors.js';
 import type { Logger } from '../../src/logger.js';
 import { REPO_ROOT } from '../helpers/cli.js';
+import { rejection } from '../helpers/errors.js';
 
 // A fresh database per test: each starts with no migrations applied.
 async function withFresh<T>(work: (db: { client: pg.Client; target: ReturnType<typeof targetFromUrl>; url: string }) => Promise<T>): Promise<T> {
@@ -42,14 +43,7 @@ async function indexes(client: pg.Client, table: string): Promise<{ name: string
   return rows;
 }
 
-async function thrown(p: Promise<unknown>): Promise<DbOptError> {
-  try {
-    await p;
-  } catch (err) {
-    return err as DbOptError;
-  }
-  throw new Error('expected a rejection');
-}
+const thrown = (p: Promise<unknown>): Promise<DbOptError> => rejection(p, DbOptError);
 
 const TABLE = `-- Up Migration
 CREATE TABLE items (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, sku text NOT NULL, qty int NOT NULL);

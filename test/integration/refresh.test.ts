@@ -9,6 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { withTestDatabase } from '../helpers/db.js';
+import { waitFor } from '../helpers/wait.js';
 import { refreshPlan, refreshStatus, refreshViews, watchViews, type RefreshSettings, type ViewResult } from '../../src/refresh/index.js';
 import type { Logger } from '../../src/logger.js';
 
@@ -44,16 +45,6 @@ async function setDelay(view: string, seconds: number): Promise<void> {
 
 function byView(results: ViewResult[]): Record<string, ViewResult> {
   return Object.fromEntries(results.map((r) => [r.view, r]));
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Until a REFRESH of `view` is executing on the server. */

@@ -2,19 +2,12 @@
 import { describe, expect, it } from 'vitest';
 import { parseQueryFile } from '../../src/audit/queryFile.js';
 import { UsageError } from '../../src/errors.js';
+import { rejection } from '../helpers/errors.js';
 
 const tiers = { hot: 50, warm: 80, cold: 100 };
 const parse = (text: string): ReturnType<typeof parseQueryFile> => parseQueryFile(text, 'queries/q.sql', { tiers });
 
-async function refusal(text: string): Promise<UsageError> {
-  try {
-    await parse(text);
-  } catch (err) {
-    expect(err).toBeInstanceOf(UsageError);
-    return err as UsageError;
-  }
-  throw new Error('expected a UsageError');
-}
+const refusal = (text: string): Promise<UsageError> => rejection(parse(text), UsageError);
 
 describe('parseQueryFile', () => {
   it('reads every annotation', async () => {

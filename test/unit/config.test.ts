@@ -5,19 +5,12 @@ import path from 'node:path';
 import { CONFIG_SPEC, configJsonSchema, envVarName, loadConfig, resolveConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { FLAG_NAMES } from '../../src/cli/context.js';
+import { thrownBy } from '../helpers/errors.js';
 
 const ctx = (raw: unknown, env: NodeJS.ProcessEnv = {}, overrides: Record<string, unknown> = {}) =>
   resolveConfig(raw, { file: '/x/dbopt.config.json', rootDir: '/x', env, overrides, overrideSources: FLAG_NAMES });
 
-function problems(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).details;
-  }
-  throw new Error('expected a ConfigError');
-}
+const problems = (fn: () => unknown): string[] => thrownBy(fn, ConfigError).details;
 
 describe('config', () => {
   it('applies defaults when the file is empty', () => {

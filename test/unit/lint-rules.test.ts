@@ -76,6 +76,38 @@ describe('migrate lint rules', () => {
     });
   }
 
+  it('says exactly this for each failing example (squawk-style snapshot: a changed message is a reviewed change)', async () => {
+    const said: Record<string, string> = {};
+    for (const rule of RULES) {
+      const [f] = (await lintSql(`-- Up Migration\n${cases[rule.code]!.bad}`, 'bad.sql')).filter((x) => x.code === rule.code);
+      said[rule.code] = `${f!.file}:${f!.line}:${f!.column} ${f!.severity}${f!.fatal ? ' (fatal)' : ''}: ${f!.message}\nfix: ${f!.fix}`;
+    }
+    expect(said).toMatchInlineSnapshot(`
+      {
+        "add-column-volatile-default": "bad.sql:2:1 error: ADD COLUMN token with DEFAULT gen_random_uuid() rewrites every row of users under an ACCESS EXCLUSIVE lock: all reads and writes of the table wait for the rewrite.
+      fix: Add the column without a default (or with a constant one), then backfill it in batches and SET DEFAULT afterwards.",
+        "alter-column-type": "bad.sql:2:1 warning: ALTER COLUMN telegram_id TYPE takes an ACCESS EXCLUSIVE lock on users and, unless the types are binary-compatible, rewrites the table and its indexes: all reads and writes wait meanwhile.
+      fix: Add a new column of the new type, backfill it in batches, switch readers over, then drop the old column.",
+        "concurrent-in-transaction": "bad.sql:3:1 error (fatal): CONCURRENTLY cannot run inside a transaction block, and this file opens one with BEGIN at line 2: PostgreSQL refuses the statement.
+      fix: Put the CONCURRENTLY statement alone in a migration file of its own, without BEGIN/COMMIT (in JS, call pgm.noTransaction()).",
+        "concurrent-index-unnamed": "bad.sql:2:1 error (fatal): CREATE UNIQUE INDEX CONCURRENTLY on users has no name: if the build fails it leaves an INVALID index that still rejects duplicate writes under a name PostgreSQL chose, which dbopt cannot heal or verify, and the rerun builds a second index beside it.
+      fix: Name the index (CREATE INDEX CONCURRENTLY name ON ...) so dbopt can heal and verify it.",
+        "constraint-not-valid": "bad.sql:2:1 error: ADD CONSTRAINT sessions_user_fk FOREIGN KEY checks every row of sessions while holding SHARE ROW EXCLUSIVE locks on it and the referenced table: writes to both wait for the scan.
+      fix: Add the constraint with NOT VALID, then run ALTER TABLE ... VALIDATE CONSTRAINT in a later migration (it takes a weaker lock).",
+        "index-not-concurrent": "bad.sql:2:1 error: CREATE INDEX users_lang_idx without CONCURRENTLY takes a SHARE lock on users: every INSERT, UPDATE and DELETE on it waits until the build ends.
+      fix: Write CREATE INDEX CONCURRENTLY, alone in a migration file of its own; dbopt runs it outside a transaction.",
+        "lock-timeout-disabled": "bad.sql:3:1 warning: this DDL waits for an ACCESS EXCLUSIVE lock on users with lock_timeout turned off: while it waits behind a long transaction, every read and write of the table queues behind it.
+      fix: Remove the SET lock_timeout = 0 / RESET lock_timeout; dbopt applies migrate.lockTimeout and retries with backoff.",
+        "matview-without-unique-index": "bad.sql:2:1 error: materialized view mv has no unique index on plain columns: REFRESH MATERIALIZED VIEW CONCURRENTLY is impossible, so every refresh takes an ACCESS EXCLUSIVE lock that blocks all reads of the view.
+      fix: Add CREATE UNIQUE INDEX ON the view (plain columns, no WHERE) in the same file, right after CREATE MATERIALIZED VIEW.",
+        "refresh-in-migration": "bad.sql:2:1 error: REFRESH MATERIALIZED VIEW analytics.daily takes an ACCESS EXCLUSIVE lock: every SELECT on the view waits until its whole query has run again.
+      fix: Remove the REFRESH from the migration (create the view WITH NO DATA) and let dbopt refresh-views fill it.",
+        "set-not-null": "bad.sql:2:1 warning: ALTER COLUMN lang SET NOT NULL scans every row of users under an ACCESS EXCLUSIVE lock: all reads and writes wait for the scan.
+      fix: First add CHECK (col IS NOT NULL) NOT VALID and VALIDATE it in a later migration; SET NOT NULL then skips the scan.",
+      }
+    `);
+  });
+
   it('points CONCURRENTLY inside BEGIN at the right line and marks it fatal', async () => {
     const [f] = await lintSql('-- Up Migration\n\nBEGIN;\n  CREATE INDEX CONCURRENTLY i ON t (a);\nCOMMIT;', 'tx.sql');
     expect(f).toMatchObject({ code: 'concurrent-in-transaction', line: 4, column: 3, fatal: true, severity: 'error' });
