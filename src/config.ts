@@ -203,66 +203,19 @@ interface ResolveContext {
 
 /** Validate a parsed config object and layer environment and flag overrides on it. */
 export function resolveConfig(raw: unknown, ctx: ResolveContext): Config {
-  const problems: string[] = [];
   const where = ctx.file ? path.basename(ctx.file) : 'config';
-  const values: Record<string, Record<string, unknown>> = {};
-
   if (raw !== null && (typeof raw !== 'object' || Array.isArray(raw))) {
     throw new ConfigError(`${where}: the top level must be an object`, { hint: 'Start from the example in the README.' });
   }
   const top = (raw ?? {}) as Record<string, unknown>;
+  const problems: string[] = [];
   for (const key of Object.keys(top)) {
     if (key === '$schema') continue;
     if (!(key in CONFIG_SPEC)) problems.push(`${key}: unknown key (known: ${Object.keys(CONFIG_SPEC).join(', ')})`);
   }
+  const values: Record<string, Record<string, unknown>> = {};
   for (const [sectionName, section] of Object.entries(CONFIG_SPEC)) {
-    const given = top[sectionName];
-    const out: Record<string, unknown> = {};
-    values[sectionName] = out;
-    if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) {
-      problems.push(`${sectionName}: must be an object`);
-      continue;
-    }
-    const obj = (given ?? {}) as Record<string, unknown>;
-    for (const key of Object.keys(obj)) {
-      if (!(key in section.properties)) {
-        problems.push(`${sectionName}.${key}: unknown key (known: ${Object.keys(section.properties).join(', ')})`);
-      }
-    }
-    for (const [key, spec] of Object.entries(section.properties)) {
-      const keyPath = `${sectionName}.${key}`;
-      let value: unknown = obj[key];
-      let source = keyPath;
-      const envName = envVarName(sectionName, key);
-      if (spec.type !== 'map' && spec.type !== 'stringArray' && ctx.env[envName] !== undefined && ctx.env[envName] !== '') {
-        value = coerceEnv(spec, ctx.env[envName]!);
-        source = envName;
-      }
-      if (ctx.overrides[keyPath] !== undefined) {
-        value = ctx.overrides[keyPath];
-        source = ctx.overrideSources?.[keyPath] ?? keyPath;
-      }
-      if (value === undefined) {
-        value = spec.type === 'map' ? { ...spec.default } : 'default' in spec ? spec.default : undefined;
-        if (value === undefined) continue;
-      }
-      if (spec.type === 'map') {
-        if (value === null || typeof value !== 'object' || Array.isArray(value)) {
-          problems.push(`${source}: must be an object of name: value`);
-          continue;
-        }
-        const map: Record<string, unknown> = {};
-        const merged = sectionName === 'audit' && key === 'tiers' ? { ...spec.default, ...(value as object) } : (value as Record<string, unknown>);
-        for (const [name, v] of Object.entries(merged)) {
-          const checked = checkLeaf(spec.values, v, `${source}.${name}`, problems);
-          if (checked !== undefined) map[name] = checked;
-        }
-        out[key] = map;
-      } else {
-        const checked = checkLeaf(spec, value, source, problems);
-        if (checked !== undefined) out[key] = checked;
-      }
-    }
+    values[sectionName] = resolveSection(sectionName, section, top[sectionName], ctx, problems);
   }
   if (problems.length > 0) {
     throw new ConfigError(`${ctx.file ?? 'configuration'}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, {
@@ -270,6 +223,65 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): Config {
       hint: 'Fix every key listed above; the JSON Schema in schema/dbopt.config.schema.json gives editors completion.',
     });
   }
+  return typedConfig(values, ctx);
+}
+
+/** One section's checked values (file < environment < overrides < defaults filled in); problems are collected. */
+function resolveSection(
+  sectionName: string, section: Section, given: unknown, ctx: ResolveContext, problems: string[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) {
+    problems.push(`${sectionName}: must be an object`);
+    return out;
+  }
+  const obj = (given ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!(key in section.properties)) {
+      problems.push(`${sectionName}.${key}: unknown key (known: ${Object.keys(section.properties).join(', ')})`);
+    }
+  }
+  for (const [key, spec] of Object.entries(section.properties)) {
+    const { value, source } = layeredValue(sectionName, key, spec, obj[key], ctx);
+    if (value === undefined) continue;
+    const checked = spec.type === 'map' ? checkMap(spec, value, source, sectionName === 'audit' && key === 'tiers', problems)
+      : checkLeaf(spec, value, source, problems);
+    if (checked !== undefined) out[key] = checked;
+  }
+  return out;
+}
+
+/** The value a key takes and where it came from, by precedence: overrides > environment > file > default. */
+function layeredValue(
+  sectionName: string, key: string, spec: Leaf | MapSpec, fromFile: unknown, ctx: ResolveContext,
+): { value: unknown; source: string } {
+  const keyPath = `${sectionName}.${key}`;
+  if (ctx.overrides[keyPath] !== undefined) return { value: ctx.overrides[keyPath], source: ctx.overrideSources?.[keyPath] ?? keyPath };
+  const envName = envVarName(sectionName, key);
+  if (spec.type !== 'map' && spec.type !== 'stringArray' && ctx.env[envName] !== undefined && ctx.env[envName] !== '') {
+    return { value: coerceEnv(spec, ctx.env[envName]!), source: envName };
+  }
+  if (fromFile !== undefined) return { value: fromFile, source: keyPath };
+  return { value: spec.type === 'map' ? { ...spec.default } : 'default' in spec ? spec.default : undefined, source: keyPath };
+}
+
+/** A map of name: value, each value checked; `mergeDefaults` keeps default entries not given (audit.tiers). */
+function checkMap(spec: MapSpec, value: unknown, source: string, mergeDefaults: boolean, problems: string[]): Record<string, unknown> | undefined {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`${source}: must be an object of name: value`);
+    return undefined;
+  }
+  const map: Record<string, unknown> = {};
+  const merged = mergeDefaults ? { ...spec.default, ...(value as object) } : (value as Record<string, unknown>);
+  for (const [name, v] of Object.entries(merged)) {
+    const checked = checkLeaf(spec.values, v, `${source}.${name}`, problems);
+    if (checked !== undefined) map[name] = checked;
+  }
+  return map;
+}
+
+/** The checked values as the typed Config the library reads (durations in ms). */
+function typedConfig(values: Record<string, Record<string, unknown>>, ctx: ResolveContext): Config {
   const m = values.migrate!, r = values.refresh!, a = values.audit!, s = values.seed!;
   return {
     configPath: ctx.file,

