@@ -19,92 +19,118 @@ import { connect, type ConnectionTarget } from '../../db/connection.js';
 import { UsageError } from '../../errors.js';
 import type { Report } from '../../report.js';
 import { stableStringify } from '../../stableJson.js';
-import { commandContext, embeddedDir, intOption, startEmbeddedServer, writeOutputFile, type GlobalOptions } from '../context.js';
+import {
+  commandContext, embeddedDir, intOption, startEmbeddedServer, writeOutputFile, type CommandContext, type GlobalOptions,
+} from '../context.js';
 import { renderReport } from '../render/index.js';
 
 /** The package root: the reference workload ships beside dist/. */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
 export async function runDemoCommand(opts: GlobalOptions): Promise<void> {
-  if (opts.databaseUrl) throw new UsageError('dbopt demo always uses the embedded PostgreSQL; --database-url does not apply', { hint: 'Drop --database-url, or run migrate, seed, refresh-views and audit against your server one by one.' });
+  if (opts.databaseUrl) {
+    throw new UsageError('dbopt demo always uses the embedded PostgreSQL; --database-url does not apply', {
+      hint: 'Drop --database-url, or run migrate, seed, refresh-views and audit against your server one by one.',
+    });
+  }
   const scale = intOption(opts.scale, '--scale') ?? 1;
   const ctx = await commandContext(opts);
-  const log = ctx.logger;
-  const dir = embeddedDir(ctx.config.rootDir);
+  const output = demoOutput(opts);
+  if (opts.reset) await resetCluster(embeddedDir(ctx.config.rootDir), ctx.logger.info);
+  const server = await startEmbeddedServer(ctx.config.rootDir, ctx.logger);
+  let ok: boolean;
+  try {
+    const { ok: passed, pending } = await runStages(ctx, server.target, scale, output.stage);
+    ok = passed;
+    output.finish({ ok, server: server.target.display, pending });
+  } finally {
+    await server.stop();
+  }
+  if (opts.output) writeOutputFile(opts.output, output.buffered());
+  process.exitCode = ok ? 0 : 1;
+}
+
+/** Where the demo's text goes: streamed stage by stage, or, with --output, to the file at the end. */
+function demoOutput(opts: GlobalOptions): {
+  stage: (title: string, report: Report) => Promise<void>;
+  finish: (end: { ok: boolean; server: string; pending: boolean }) => void;
+  buffered: () => string;
+} {
   const format = opts.format ?? 'table';
   const stages: Record<string, Report> = {};
-  // With --output the whole demo report goes to the file at the end; otherwise stages stream.
   let buffered = '';
   const out = (text: string): void => {
     if (opts.output) buffered += text;
     else process.stdout.write(text);
   };
-  const print = async (title: string, report: Report): Promise<void> => {
-    stages[report.command] = report;
-    if (format === 'json') return;
-    out(`\n== ${title} ==\n`);
-    out(await renderReport(report, format, { color: opts.output ? false : opts.color }));
+  return {
+    stage: async (title, report) => {
+      stages[report.command] = report;
+      if (format === 'json') return;
+      out(`\n== ${title} ==\n`);
+      out(await renderReport(report, format, { color: opts.output ? false : opts.color }));
+    },
+    finish: ({ ok, server, pending }) => {
+      if (format === 'json') {
+        const results = Object.entries(stages).map(([k, v]) => [k, { ok: v.ok, summary: v.summary, result: v.data }]);
+        out(stableStringify({ command: 'demo', ok, server, stages: Object.fromEntries(results) }));
+      } else {
+        out(closingLines(pending));
+      }
+    },
+    buffered: () => buffered,
   };
+}
 
-  if (opts.reset) await resetCluster(dir, log.info);
-  const server = await startEmbeddedServer(ctx.config.rootDir, log);
-  const target = server.target;
-  let ok = true;
-  try {
-    const dirs = {
-      migrations: path.join(PACKAGE_ROOT, 'migrations'),
-      seeds: path.join(PACKAGE_ROOT, 'seeds'),
-      queries: path.join(PACKAGE_ROOT, 'queries'),
-    };
+/** The five stages, each a library call and its report; ok unless a refresh or the audit failed. */
+async function runStages(
+  ctx: CommandContext, target: ConnectionTarget, scale: number, stage: (title: string, report: Report) => Promise<void>,
+): Promise<{ ok: boolean; pending: boolean }> {
+  const log = ctx.logger;
+  const dirs = {
+    migrations: path.join(PACKAGE_ROOT, 'migrations'),
+    seeds: path.join(PACKAGE_ROOT, 'seeds'),
+    queries: path.join(PACKAGE_ROOT, 'queries'),
+  };
+  await enableExtensions(target);
+  const m = await migrate({ target, dir: dirs.migrations, direction: 'up', logger: log, signal: ctx.signal });
+  await stage('1/5 migrate: the reference schema, indexes built CONCURRENTLY', migrateReport(m));
 
-    await enableExtensions(target);
-    const m = await migrate({ target, dir: dirs.migrations, direction: 'up', logger: log, signal: ctx.signal });
-    await print('1/5 migrate: the reference schema, indexes built CONCURRENTLY', migrateReport(m));
+  const s = await seed({ target, dir: dirs.seeds, scale, logger: log, signal: ctx.signal });
+  await stage(`2/5 seed: the multi-bot platform's data at scale ${scale}`, seedReport(s));
 
-    const s = await seed({ target, dir: dirs.seeds, scale, logger: log, signal: ctx.signal });
-    await print(`2/5 seed: the multi-bot platform's data at scale ${scale}`, seedReport(s));
+  const refreshSettings = { ...ctx.config.refresh, include: ['analytics.*'], exclude: [] };
+  const r = await refreshViews({ target, settings: refreshSettings, logger: log, signal: ctx.signal });
+  await stage('3/5 refresh-views: the analytics views, in dependency order', refreshReport(r));
 
-    const refreshSettings = { ...ctx.config.refresh, include: ['analytics.*'], exclude: [] };
-    const r = await refreshViews({ target, settings: refreshSettings, logger: log, signal: ctx.signal });
-    await print('3/5 refresh-views: the analytics views, in dependency order', refreshReport(r));
-    ok &&= r.ok;
+  const baselineFile = path.join(dirs.queries, 'baseline.json');
+  const a = await audit({
+    target,
+    audit: ctx.config.audit,
+    refresh: refreshSettings,
+    queriesDir: dirs.queries,
+    // The shipped baseline was recorded at scale 1; at another scale plans and costs differ by design.
+    baselineFile: scale === 1 ? baselineFile : path.join(embeddedDir(ctx.config.rootDir), `baseline-scale-${scale}.json`),
+    logger: log,
+    signal: ctx.signal,
+  });
+  const ar = auditReport(a, { strict: false });
+  await stage('4/5 audit: declared queries against budgets, plans and the baseline', ar);
 
-    const baselineFile = path.join(dirs.queries, 'baseline.json');
-    const a = await audit({
-      target,
-      audit: ctx.config.audit,
-      refresh: refreshSettings,
-      queriesDir: dirs.queries,
-      // The shipped baseline was recorded at scale 1; at another scale plans and costs differ by design.
-      baselineFile: scale === 1 ? baselineFile : path.join(dir, `baseline-scale-${scale}.json`),
-      logger: log,
-      signal: ctx.signal,
-    });
-    const ar = auditReport(a, { strict: false });
-    await print('4/5 audit: declared queries against budgets, plans and the baseline', ar);
-    ok &&= ar.ok;
+  const h = await health({ target, audit: ctx.config.audit, refresh: refreshSettings });
+  await stage('5/5 report: cache hit ratios, index usage, view staleness', healthReport(h));
+  return { ok: r.ok && ar.ok, pending: m.ran.length === 0 && s.skipped };
+}
 
-    const h = await health({ target, audit: ctx.config.audit, refresh: refreshSettings });
-    await print('5/5 report: cache hit ratios, index usage, view staleness', healthReport(h));
-
-    const pending = m.ran.length === 0 && s.skipped;
-    if (format === 'json') {
-      out(stableStringify({ command: 'demo', ok, server: target.display, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { ok: v.ok, summary: v.summary, result: v.data }])) }));
-    } else {
-      out([
-        '',
-        pending ? 'Nothing was pending: the schema is up to date and the data already loaded (dbopt demo --reset starts over).' : 'Demo complete.',
-        'Next: point dbopt at your database with DATABASE_URL=postgres://user@host:5432/db (or --database-url, or database.url in dbopt.config.json).',
-        'Then run `dbopt migrate lint` and `dbopt migrate` in your deploy, and `dbopt refresh-views` from cron or as `--watch`.',
-        'In CI, run `dbopt audit --format junit --output audit.xml` on every pull request: it exits 1 on a regression (see examples/github-actions.yml).',
-        '',
-      ].join('\n'));
-    }
-  } finally {
-    await server.stop();
-  }
-  if (opts.output) writeOutputFile(opts.output, buffered);
-  process.exitCode = ok ? 0 : 1;
+function closingLines(pending: boolean): string {
+  return [
+    '',
+    pending ? 'Nothing was pending: the schema is up to date and the data already loaded (dbopt demo --reset starts over).' : 'Demo complete.',
+    'Next: point dbopt at your database with DATABASE_URL=postgres://user@host:5432/db (or --database-url, or database.url in dbopt.config.json).',
+    'Then run `dbopt migrate lint` and `dbopt migrate` in your deploy, and `dbopt refresh-views` from cron or as `--watch`.',
+    'In CI, run `dbopt audit --format junit --output audit.xml` on every pull request: it exits 1 on a regression (see examples/github-actions.yml).',
+    '',
+  ].join('\n');
 }
 
 /**
