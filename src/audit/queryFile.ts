@@ -90,6 +90,38 @@ function fail(file: string, line: number, message: string, hint: string, column?
 
 /** Parse one query file's text. `file` is only used in messages. */
 export async function parseQueryFile(fileText: string, file: string, opts: ParseOptions): Promise<AuditQuery> {
+  const header = readAnnotations(fileText, file);
+  const { values, annotationLines } = header;
+  const { stmt, writes, allowWrites } = await theStatement(fileText, file, header);
+  const name = values.name ?? path.basename(file, '.sql');
+  if (name.trim() === '') fail(file, annotationLines.name ?? 1, 'the query name is empty', 'Write e.g. "-- name: user_by_telegram_id".');
+  const tier = values.tier;
+  const { budgetMs, budgetSource } = budgetOf(header, file, opts);
+  let runs: number | undefined;
+  if (values.runs !== undefined) {
+    runs = Number(values.runs);
+    if (!Number.isInteger(runs) || runs < 1) fail(file, annotationLines.runs!, `runs "${values.runs}" must be a positive integer`, 'Write e.g. "-- runs: 50".');
+  }
+  const placeholders = maxParamRef(stmt.node);
+  const { params, paramsFrom } = await paramsOf(fileText, file, header, stmt, placeholders);
+  const expect = values.expect !== undefined ? parseExpect(values.expect, file, annotationLines.expect!) : [];
+  return {
+    name, file, fileText, text: stmt.text, offset: stmt.offset, line: stmt.line, tier, budgetMs, budgetSource,
+    cold: tier === 'cold', params, paramsFrom, placeholders, expect, allowWrites, writes, runs, annotationLines,
+  };
+}
+
+interface Header {
+  lines: string[];
+  /** Annotation values by key, and the line each was given on. */
+  values: Record<string, string>;
+  annotationLines: Record<string, number>;
+  /** Character offset where the statement part starts. */
+  headerEnd: number;
+}
+
+/** The leading comment lines: `-- key: value` annotations (known keys, each once) and prose. */
+function readAnnotations(fileText: string, file: string): Header {
   const lines = fileText.split('\n');
   const values: Record<string, string> = {};
   const annotationLines: Record<string, number> = {};
@@ -113,6 +145,12 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
     values[key] = (m[2] ?? '').trim();
     annotationLines[key] = i + 1;
   }
+  return { lines, values, annotationLines, headerEnd };
+}
+
+/** The one statement after the annotations: auditable, and writing only with -- allow-writes. */
+async function theStatement(fileText: string, file: string, h: Header): Promise<{ stmt: SqlStatement; writes: boolean; allowWrites: boolean }> {
+  const { lines, values, headerEnd } = h;
   const body = fileText.slice(headerEnd);
   const statements = await parseStatements(body, file, headerEnd, fileText);
   if (statements.length === 0) fail(file, lines.length, 'no SQL statement after the annotations', 'Put exactly one statement after the -- annotations.');
@@ -136,9 +174,12 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
       'Add "-- allow-writes" to measure it (it runs in a transaction that is rolled back, but sequences it advances, e.g. for an INSERT ... RETURNING id, stay advanced: never point it at production), or audit a read-only query.');
   }
 
-  const name = values.name ?? path.basename(file, '.sql');
-  if (name.trim() === '') fail(file, annotationLines.name ?? 1, 'the query name is empty', 'Write e.g. "-- name: user_by_telegram_id".');
+  return { stmt, writes, allowWrites };
+}
 
+/** The p95 budget: -- budget: wins over -- tier:, and must be below audit.statementTimeout. */
+function budgetOf(h: Header, file: string, opts: ParseOptions): { budgetMs: number; budgetSource: string } {
+  const { values, annotationLines } = h;
   let budgetMs: number | undefined;
   let budgetSource = '';
   const tier = values.tier;
@@ -161,13 +202,14 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
       'Lower the budget, or raise audit.statementTimeout in dbopt.config.json above it.');
   }
 
-  let runs: number | undefined;
-  if (values.runs !== undefined) {
-    runs = Number(values.runs);
-    if (!Number.isInteger(runs) || runs < 1) fail(file, annotationLines.runs!, `runs "${values.runs}" must be a positive integer`, 'Write e.g. "-- runs: 50".');
-  }
+  return { budgetMs, budgetSource };
+}
 
-  const placeholders = maxParamRef(stmt.node);
+/** Literal -- params: rows (enough values for every placeholder) or a -- params-from: sampling SELECT. */
+async function paramsOf(
+  fileText: string, file: string, h: Header, stmt: SqlStatement, placeholders: number,
+): Promise<Pick<AuditQuery, 'params' | 'paramsFrom'>> {
+  const { lines, values, annotationLines } = h;
   let params: ParamValue[][] | undefined;
   let paramsFrom: AuditQuery['paramsFrom'];
   if (values.params !== undefined && values['params-from'] !== undefined) {
@@ -195,11 +237,7 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
       'Add "-- params: [...]" (a JSON array of values, or an array of such rows) or "-- params-from: SELECT ..." returning one column per placeholder.');
   }
 
-  const expect = values.expect !== undefined ? parseExpect(values.expect, file, annotationLines.expect!) : [];
-  return {
-    name, file, fileText, text: stmt.text, offset: stmt.offset, line: stmt.line, tier, budgetMs, budgetSource,
-    cold: tier === 'cold', params, paramsFrom, placeholders, expect, allowWrites, writes, runs, annotationLines,
-  };
+  return { params, paramsFrom };
 }
 
 async function parseStatements(sql: string, file: string, offset: number, fileText: string): Promise<SqlStatement[]> {
