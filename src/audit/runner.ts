@@ -166,13 +166,10 @@ let statementCounter = 0;
 export async function runQuery(client: Client, q: AuditQuery, settings: RunSettings): Promise<QueryRun> {
   const t0 = performance.now();
   const timeoutMs = statementTimeoutFor(q.budgetMs, settings.statementTimeoutMs);
-  // The caller resolved --runs > -- runs: > audit.runs; do not re-apply the file's value here.
-  const runs = settings.runs;
   const result: QueryRun = {
     name: q.name, file: q.file, line: q.line, tier: q.tier, budgetMs: q.budgetMs, budgetSource: q.budgetSource,
     statementTimeoutMs: timeoutMs, status: 'measured', paramRows: 0, expect: q.expect, annotationLines: q.annotationLines, durationMs: 0,
   };
-  const statementName = `dbopt_audit_${process.pid}_${++statementCounter}`;
   let phase: 'params' | 'query' = 'params';
   await client.query(q.allowWrites ? 'BEGIN READ WRITE' : 'BEGIN READ ONLY');
   try {
@@ -184,75 +181,97 @@ export async function runQuery(client: Client, q: AuditQuery, settings: RunSetti
     // five executions: force custom plans so the plan timed is the plan EXPLAIN shows.
     await client.query(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`);
     phase = 'query';
-    let next = 0;
-    const values = (): ParamValue[] => (params.length ? params[next++ % params.length]!.slice(0, q.placeholders) : []);
-    const exec = async (): Promise<void> => {
-      const cfg: QueryConfig = { name: statementName, text: q.text, values: values() };
-      if (q.allowWrites) {
-        await client.query('SAVEPOINT dbopt_run');
-        await client.query(cfg);
-        await client.query('ROLLBACK TO SAVEPOINT dbopt_run');
-      } else {
-        await client.query(cfg);
-      }
-    };
-
-    let relations: string[] = [];
-    const coldRequested = q.cold;
-    const canEvict = coldRequested && settings.eviction.supported;
-    if (coldRequested) result.cold = { mode: canEvict ? 'evicted' : 'unsupported', label: settings.eviction.reason };
-    if (canEvict) {
-      const plain = await explain(client, q, params[0] ?? [], false);
-      relations = analyzePlan(plain).relations;
-    }
-    const warmup = canEvict ? Math.min(1, settings.warmup) : settings.warmup;
-    for (let i = 0; i < warmup; i++) {
-      throwIfAborted(settings.signal);
-      await exec();
-    }
-    const timings: number[] = [];
-    let reloaded = 0;
-    for (let i = 0; i < runs; i++) {
-      throwIfAborted(settings.signal);
-      if (canEvict) {
-        const n = await evict(client, settings.eviction, relations);
-        if (i > 0) reloaded += n;
-      }
-      // The savepoint round trips of allow-writes stay outside the timed window.
-      if (q.allowWrites) await client.query('SAVEPOINT dbopt_run');
-      const start = process.hrtime.bigint();
-      await client.query({ name: statementName, text: q.text, values: values() });
-      const end = process.hrtime.bigint();
-      if (q.allowWrites) await client.query('ROLLBACK TO SAVEPOINT dbopt_run');
-      timings.push(Number(end - start) / 1e6);
-    }
-    if (canEvict) {
-      reloaded += await evict(client, settings.eviction, relations);
-      result.cold!.buffersReloaded = reloaded;
-    }
-    result.latency = summarize(timings);
+    await measure(client, q, settings, params, result);
     result.plan = analyzePlan(await explain(client, q, params[0] ?? [], true));
     await relationRows(client, result.plan);
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
-    if (isConnectionLost(err)) throw settings.target ? connectionFailure(err, settings.target) : err;
-    if (err instanceof UsageError || !isPgError(err)) throw err;
-    const e = err as PgErrorLike & { table?: string };
-    if (phase === 'query' && e.code === '57014') {
-      result.status = 'timeout';
-      result.plan = await plainPlan(client, q, settings).catch(() => undefined);
-    } else if (e.code === '55000' && /has not been populated/.test(e.message)) {
-      result.status = 'not-populated';
-      result.error = { code: e.code, message: e.message, lines: [e.message], line: q.line, relation: /"([^"]+)"/.exec(e.message)?.[1] };
-    } else {
-      result.status = 'error';
-      result.error = pgErrorAt(e, q, phase);
-    }
+    await judgeFailure(err, client, q, settings, phase, result);
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
   }
   result.durationMs = performance.now() - t0;
   return result;
+}
+
+/**
+ * Warm-up runs, then the timed runs of a named prepared statement, cycling through the
+ * parameter rows; for the cold tier, shared buffers are evicted before each run where the
+ * server allows it (result.cold says which).
+ */
+async function measure(client: Client, q: AuditQuery, settings: RunSettings, params: ParamValue[][], result: QueryRun): Promise<void> {
+  const statementName = `dbopt_audit_${process.pid}_${++statementCounter}`;
+  // The caller resolved --runs > -- runs: > audit.runs; do not re-apply the file's value here.
+  const runs = settings.runs;
+  let next = 0;
+  const values = (): ParamValue[] => (params.length ? params[next++ % params.length]!.slice(0, q.placeholders) : []);
+  const exec = async (): Promise<void> => {
+    const cfg: QueryConfig = { name: statementName, text: q.text, values: values() };
+    if (q.allowWrites) {
+      await client.query('SAVEPOINT dbopt_run');
+      await client.query(cfg);
+      await client.query('ROLLBACK TO SAVEPOINT dbopt_run');
+    } else {
+      await client.query(cfg);
+    }
+  };
+
+  let relations: string[] = [];
+  const coldRequested = q.cold;
+  const canEvict = coldRequested && settings.eviction.supported;
+  if (coldRequested) result.cold = { mode: canEvict ? 'evicted' : 'unsupported', label: settings.eviction.reason };
+  if (canEvict) {
+    const plain = await explain(client, q, params[0] ?? [], false);
+    relations = analyzePlan(plain).relations;
+  }
+  const warmup = canEvict ? Math.min(1, settings.warmup) : settings.warmup;
+  for (let i = 0; i < warmup; i++) {
+    throwIfAborted(settings.signal);
+    await exec();
+  }
+  const timings: number[] = [];
+  let reloaded = 0;
+  for (let i = 0; i < runs; i++) {
+    throwIfAborted(settings.signal);
+    if (canEvict) {
+      const n = await evict(client, settings.eviction, relations);
+      if (i > 0) reloaded += n;
+    }
+    // The savepoint round trips of allow-writes stay outside the timed window.
+    if (q.allowWrites) await client.query('SAVEPOINT dbopt_run');
+    const start = process.hrtime.bigint();
+    await client.query({ name: statementName, text: q.text, values: values() });
+    const end = process.hrtime.bigint();
+    if (q.allowWrites) await client.query('ROLLBACK TO SAVEPOINT dbopt_run');
+    timings.push(Number(end - start) / 1e6);
+  }
+  if (canEvict) {
+    reloaded += await evict(client, settings.eviction, relations);
+    result.cold!.buffersReloaded = reloaded;
+  }
+  result.latency = summarize(timings);
+}
+
+/**
+ * A run that failed: a lost connection or a usage error stops the audit; a timeout, a view not
+ * populated or any other server error becomes the run's status (a finding, not a crash).
+ */
+async function judgeFailure(
+  err: unknown, client: Client, q: AuditQuery, settings: RunSettings, phase: 'params' | 'query', result: QueryRun,
+): Promise<void> {
+  if (isConnectionLost(err)) throw settings.target ? connectionFailure(err, settings.target) : err;
+  if (err instanceof UsageError || !isPgError(err)) throw err;
+  const e = err as PgErrorLike & { table?: string };
+  if (phase === 'query' && e.code === '57014') {
+    result.status = 'timeout';
+    result.plan = await plainPlan(client, q, settings).catch(() => undefined);
+  } else if (e.code === '55000' && /has not been populated/.test(e.message)) {
+    result.status = 'not-populated';
+    result.error = { code: e.code, message: e.message, lines: [e.message], line: q.line, relation: /"([^"]+)"/.exec(e.message)?.[1] };
+  } else {
+    result.status = 'error';
+    result.error = pgErrorAt(e, q, phase);
+  }
 }
 
 function throwIfAborted(signal?: AbortSignal): void {
