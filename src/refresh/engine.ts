@@ -102,34 +102,10 @@ export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<
     if (pid) void s.pool.query('SELECT pg_cancel_backend($1)', [pid]).catch(() => undefined);
   };
   try {
-    await client.query('BEGIN');
-    const lock = await client.query<{ locked: boolean; pid: number; now: Date; version: number; populated: boolean | null }>(`
-      SELECT pg_try_advisory_xact_lock(hashtextextended('dbopt.refresh:' || $1, 0)) AS locked,
-             pg_backend_pid() AS pid,
-             clock_timestamp() AS now,
-             current_setting('server_version_num')::int AS version,
-             (SELECT relispopulated FROM pg_class WHERE oid = $2) AS populated`, [view.qualified, view.oid]);
-    const row = lock.rows[0]!;
-    pid = row.pid;
-    if (!row.locked) {
-      await client.query('ROLLBACK');
-      return { ...base, outcome: 'skipped-elsewhere', mode, why: 'refreshing elsewhere: another refresher holds this view\'s lock' };
-    }
-    if (row.populated === null) {
-      await client.query('ROLLBACK');
-      return { ...base, outcome: 'failed', mode, why: `${view.qualified} no longer exists (dropped during the run)` };
-    }
-    // Another refresher may have finished this view (or failed it, starting a backoff)
-    // between our plan and our lock.
-    if (s.checkDue) {
-      const h = (await readHistory(client, [view.qualified])).get(view.qualified);
-      const due = dueState(schedule, h, row.now);
-      if (due.at.getTime() > row.now.getTime()) {
-        await client.query('ROLLBACK');
-        const why = due.backoff ? notDueWhy(schedule, due) : `refreshed elsewhere at ${h?.lastSuccess?.toISOString()}; next due ${due.at.toISOString()}`;
-        return { ...base, outcome: 'skipped-not-due', mode, why };
-      }
-    }
+    const locked = await lockView(client, view, s, schedule);
+    pid = locked.pid;
+    if ('stop' in locked) return { ...base, mode, ...locked.stop };
+    const row = locked.row;
     ({ mode, why, warning } = chooseMode({ ...view, populated: row.populated }));
     await markInterrupted(client, view.qualified);
     await setLocalTimeouts(client, s);
@@ -149,7 +125,7 @@ export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<
     }
     // An error aborts the transaction on the spot, releasing its locks then (not at ROLLBACK).
     // In a subtransaction only the subtransaction aborts, so the advisory lock, taken at top
-    // level, is held until the failure is recorded below.
+    // level, is held until the failure is recorded (recordFailure).
     await client.query('SAVEPOINT refresh');
     t0 = performance.now();
     await client.query(`REFRESH MATERIALIZED VIEW ${mode === 'concurrent' ? 'CONCURRENTLY ' : ''}${view.sqlName}`);
@@ -158,28 +134,80 @@ export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<
     await client.query('COMMIT');
     return { ...base, outcome: 'refreshed', mode, why, warning, durationMs };
   } catch (err) {
-    const durationMs = t0 ? performance.now() - t0 : 0;
-    const lost = isConnectionLost(err);
-    const cancelled = Boolean(s.signal?.aborted) && (err as { code?: string })?.code === '57014';
-    const message = explainFailure(err, view.qualified, mode, s);
-    // Record the outcome while this transaction still holds the view's advisory lock (see
-    // SAVEPOINT above): once it is released another refresher may take it and mark this
-    // still-'running' row interrupted, row-locking it until its own refresh commits, and this
-    // UPDATE would wait that long. The row was committed on its own, so another connection
-    // may update it (not this one: a late pg_cancel_backend could hit the UPDATE).
-    if (attempt) {
-      await finishAttempt(s.pool, attempt.id, cancelled ? 'cancelled' : 'failed', durationMs, describeError(err)).catch(() => undefined);
-    }
-    if (lost) releaseErr = err as Error;
-    else await client.query('ROLLBACK').catch((e: Error) => (releaseErr = e));
-    return {
-      ...base, outcome: cancelled ? 'cancelled' : 'failed', mode, why: message, warning,
-      durationMs: t0 ? durationMs : undefined, error: describeError(err), connectionLost: lost || undefined,
-    };
+    const failure = await recordFailure(err, { view, mode, s, attempt, t0 }, client);
+    releaseErr = failure.releaseErr;
+    return { ...base, mode, warning, ...failure.result };
   } finally {
     s.signal?.removeEventListener('abort', cancel);
     client.release(releaseErr);
   }
+}
+
+
+type LockRow = { locked: boolean; pid: number; now: Date; version: number; populated: boolean | null };
+
+/**
+ * BEGIN, then try the view's transaction-scoped advisory lock, and check the view still
+ * exists and (scheduled runs) is still due: another refresher may have finished it (or failed
+ * it, starting a backoff) between our plan and our lock. `stop` is the outcome when this
+ * refresher should not go on (the transaction is rolled back then).
+ */
+async function lockView(
+  client: PoolClient, view: ManagedView, s: EngineSettings, schedule: string,
+): Promise<{ pid: number; row: LockRow & { populated: boolean } } | { pid: number; stop: Pick<ViewResult, 'outcome' | 'why'> }> {
+  await client.query('BEGIN');
+  const lock = await client.query<LockRow>(`
+    SELECT pg_try_advisory_xact_lock(hashtextextended('dbopt.refresh:' || $1, 0)) AS locked,
+           pg_backend_pid() AS pid,
+           clock_timestamp() AS now,
+           current_setting('server_version_num')::int AS version,
+           (SELECT relispopulated FROM pg_class WHERE oid = $2) AS populated`, [view.qualified, view.oid]);
+  const row = lock.rows[0]!;
+  const stop = async (outcome: ViewResult['outcome'], why: string): Promise<{ pid: number; stop: Pick<ViewResult, 'outcome' | 'why'> }> => {
+    await client.query('ROLLBACK');
+    return { pid: row.pid, stop: { outcome, why } };
+  };
+  if (!row.locked) return stop('skipped-elsewhere', 'refreshing elsewhere: another refresher holds this view\'s lock');
+  if (row.populated === null) return stop('failed', `${view.qualified} no longer exists (dropped during the run)`);
+  if (s.checkDue) {
+    const h = (await readHistory(client, [view.qualified])).get(view.qualified);
+    const due = dueState(schedule, h, row.now);
+    if (due.at.getTime() > row.now.getTime()) {
+      const why = due.backoff ? notDueWhy(schedule, due) : `refreshed elsewhere at ${h?.lastSuccess?.toISOString()}; next due ${due.at.toISOString()}`;
+      return stop('skipped-not-due', why);
+    }
+  }
+  return { pid: row.pid, row: { ...row, populated: row.populated } };
+}
+
+/**
+ * A refresh that failed (or was cancelled): record it in the history and roll back, and say
+ * which error, if any, the client must be released with (a lost connection is not reused).
+ */
+async function recordFailure(
+  err: unknown, at: { view: ManagedView; mode: RefreshMode; s: EngineSettings; attempt?: { id: string }; t0: number }, client: PoolClient,
+): Promise<{ result: Pick<ViewResult, 'outcome' | 'why' | 'durationMs' | 'error' | 'connectionLost'>; releaseErr?: Error }> {
+  const { s, attempt, t0 } = at;
+  let releaseErr: Error | undefined;
+  const durationMs = t0 ? performance.now() - t0 : 0;
+  const lost = isConnectionLost(err);
+  const cancelled = Boolean(s.signal?.aborted) && (err as { code?: string })?.code === '57014';
+  const message = explainFailure(err, at.view.qualified, at.mode, s);
+  // Record the outcome while this transaction still holds the view's advisory lock (see
+  // SAVEPOINT in refreshOne): once it is released another refresher may take it and mark this
+  // still-'running' row interrupted, row-locking it until its own refresh commits, and this
+  // UPDATE would wait that long. The row was committed on its own, so another connection
+  // may update it (not this one: a late pg_cancel_backend could hit the UPDATE).
+  if (attempt) {
+    await finishAttempt(s.pool, attempt.id, cancelled ? 'cancelled' : 'failed', durationMs, describeError(err)).catch(() => undefined);
+  }
+  if (lost) releaseErr = err as Error;
+  else await client.query('ROLLBACK').catch((e: Error) => (releaseErr = e));
+  const result = {
+    outcome: cancelled ? 'cancelled' as const : 'failed' as const, why: message,
+    durationMs: t0 ? durationMs : undefined, error: describeError(err), connectionLost: lost || undefined,
+  };
+  return { result, releaseErr };
 }
 
 /** FIFO counting semaphore: at most `size` refreshes at once. */
