@@ -13,9 +13,15 @@ export function isCronExpression(text: string): boolean {
   }
 }
 
+/** refresh.schedules and refresh.defaultSchedule. */
+export interface Schedules {
+  schedules: Record<string, string>;
+  defaultSchedule: string;
+}
+
 /** A view's schedule: refresh.schedules[view], else refresh.defaultSchedule. */
-export function scheduleFor(settings: { schedules: Record<string, string>; defaultSchedule: string }, view: string): string {
-  return settings.schedules[view] ?? settings.defaultSchedule;
+export function scheduleFor(s: Schedules, view: string): string {
+  return s.schedules[view] ?? s.defaultSchedule;
 }
 
 /** When a view last refreshed at `last` is next due; `undefined` last = due now. */

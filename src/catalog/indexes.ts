@@ -66,7 +66,8 @@ export function coveredBy(a: IndexFact, b: IndexFact): boolean {
   if (a.predicate !== b.predicate || a.expressions !== b.expressions) return false;
   if (a.keys.length > b.keys.length) return false;
   const sameKey = (i: number): boolean =>
-    a.keys[i] === b.keys[i] && a.opclasses[i] === b.opclasses[i] && (a.options[i] ?? 0) === (b.options[i] ?? 0) && (a.collations[i] ?? 0) === (b.collations[i] ?? 0);
+    a.keys[i] === b.keys[i] && a.opclasses[i] === b.opclasses[i] &&
+    (a.options[i] ?? 0) === (b.options[i] ?? 0) && (a.collations[i] ?? 0) === (b.collations[i] ?? 0);
   if (!a.keys.every((_, i) => sameKey(i))) return false;
   const bColumns = new Set([...b.keys, ...b.include]);
   if (!a.include.every((c) => bColumns.has(c))) return false;
@@ -79,11 +80,13 @@ export function coveredBy(a: IndexFact, b: IndexFact): boolean {
 /** [redundant, covering] pairs; each redundant index once. */
 export function duplicateIndexes(indexes: IndexFact[]): [IndexFact, IndexFact][] {
   const out: [IndexFact, IndexFact][] = [];
-  // Between twins (each covers the other) keep the one backing a constraint, then the unique one, then the earlier name.
+  // Between twins (each covers the other) keep the one backing a constraint, then the unique
+  // one, then the earlier name.
   const keepRank = (i: IndexFact): number => (i.constraint ? 2 : 0) + (i.unique ? 1 : 0);
   for (const a of indexes) {
     // Prefer the covering index with the most key columns, then name, so messages are stable.
-    const candidates = indexes.filter((b) => coveredBy(a, b) && !(coveredBy(b, a) && (keepRank(a) > keepRank(b) || (keepRank(a) === keepRank(b) && a.name < b.name))));
+    const keepsA = (b: IndexFact): boolean => keepRank(a) > keepRank(b) || (keepRank(a) === keepRank(b) && a.name < b.name);
+    const candidates = indexes.filter((b) => coveredBy(a, b) && !(coveredBy(b, a) && keepsA(b)));
     // Dropping a constraint index needs ALTER TABLE ... DROP CONSTRAINT: not this check's advice.
     if (candidates.length === 0 || a.constraint) continue;
     candidates.sort((x, y) => y.keys.length - x.keys.length || x.name.localeCompare(y.name));

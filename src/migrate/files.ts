@@ -20,7 +20,9 @@ export interface MigrationFile {
 
 export function listMigrationFiles(dir: string): MigrationFile[] {
   if (!existsSync(dir)) {
-    throw new UsageError(`migrations directory not found: ${dir}`, { hint: 'Create it, or set migrate.dir in dbopt.config.json / pass --dir.' });
+    throw new UsageError(`migrations directory not found: ${dir}`, {
+      hint: 'Create it, or set migrate.dir in dbopt.config.json / pass --dir.',
+    });
   }
   return readdirSync(dir)
     .filter((f) => !f.startsWith('.') && MIGRATION_EXTENSIONS.includes(path.extname(f)) && !f.endsWith('.d.ts'))
@@ -49,7 +51,9 @@ export function rel(file: string): string {
 }
 
 /** Applied files edited or deleted since they ran. */
-export function checksumProblems(files: MigrationFile[], applied: string[], sums: Map<string, string>): { modified: MigrationFile[]; missing: string[] } {
+export function checksumProblems(
+  files: MigrationFile[], applied: string[], sums: Map<string, string>,
+): { modified: MigrationFile[]; missing: string[] } {
   const byName = new Map(files.map((f) => [f.name, f]));
   const modified: MigrationFile[] = [];
   const missing: string[] = [];
@@ -68,11 +72,13 @@ export function checksumProblems(files: MigrationFile[], applied: string[], sums
 export function refuseChecksumProblems(p: { modified: MigrationFile[]; missing: string[] }, dir: string): void {
   if (p.modified.length === 0 && p.missing.length === 0) return;
   const details = [
-    ...p.modified.map((f) => `${rel(f.file)}: edited after it was applied (its checksum differs from the one recorded in dbopt.migration_checksums)`),
+    ...p.modified.map((f) => `${rel(f.file)}: edited after it was applied ` +
+      '(its checksum differs from the one recorded in dbopt.migration_checksums)'),
     ...p.missing.map((n) => `${n}: applied, but its file is missing from ${rel(dir)}`),
   ];
   const first = p.modified[0] ? rel(p.modified[0].file) : p.missing[0]!;
-  throw new UsageError(`applied migration ${first} was ${p.modified[0] ? 'edited' : 'deleted'}${details.length > 1 ? ` (and ${details.length - 1} more)` : ''}`, {
+  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
+  throw new UsageError(`applied migration ${first} was ${p.modified[0] ? 'edited' : 'deleted'}${more}`, {
     details,
     hint: 'Restore the applied file as it was and put the change in a new migration (dbopt migrate create NAME).',
   });

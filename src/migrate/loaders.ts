@@ -21,7 +21,9 @@ export function sqlLoader(session: MigrationSession, prepared: Map<string, Prepa
         const parsed = p?.sql;
         const section = direction === 'up' ? parsed?.up : parsed?.down;
         const stmts = section?.statements ?? [];
-        const bookkeeping = direction === 'up' ? recordChecksumStep(session.build, name, p!.checksum) : forgetChecksumStep(session.build, name);
+        const bookkeeping = direction === 'up'
+          ? recordChecksumStep(session.build, name, p!.checksum)
+          : forgetChecksumStep(session.build, name);
         if (!stmts.some(mustRunOutsideTransaction)) {
           // One transaction (node-pg-migrate's BEGIN/COMMIT) holding the statements, the checksum and the record.
           for (const s of stmts) pgm.sql(`${s.text}\n;`);
@@ -34,12 +36,15 @@ export function sqlLoader(session: MigrationSession, prepared: Map<string, Prepa
         if (session.signal?.aborted) throw session.signal.reason;
         pgm.sql(bookkeeping);
       };
-      return { id: filePath, filePaths: [filePath], actions: { up: action('up'), down: p?.sql?.down ? action('down') : false } };
+      const actions = { up: action('up'), down: p?.sql?.down ? action('down') : false };
+      return { id: filePath, filePaths: [filePath], actions };
     });
 }
 
 /** One statement of a migration that runs outside a transaction (SQL file, or a JS migration's rendered steps). */
-export async function runOutsideTransaction(session: MigrationSession, stmt: SqlStatement, source: { file: string; text: string }): Promise<void> {
+export async function runOutsideTransaction(
+  session: MigrationSession, stmt: SqlStatement, source: { file: string; text: string },
+): Promise<void> {
   if (session.signal?.aborted) throw session.signal.reason;
   // Whatever runs from here on stays applied if a later statement fails: no retry from the start.
   if (nodeType(stmt.node) !== 'VariableSetStmt') session.partial = true;
@@ -106,7 +111,9 @@ async function runJsOutsideTransaction(session: MigrationSession, pgm: Builder, 
   pgm._steps = [];
   const display = `${rel(file)} (rendered SQL)`;
   for (const step of steps) {
-    for (const stmt of await splitStatements(step, display, 0, step)) await runOutsideTransaction(session, stmt, { file: display, text: step });
+    for (const stmt of await splitStatements(step, display, 0, step)) {
+      await runOutsideTransaction(session, stmt, { file: display, text: step });
+    }
   }
   if (session.signal?.aborted) throw session.signal.reason;
 }
@@ -129,7 +136,8 @@ export function jsLoader(session: MigrationSession, jiti: { import(p: string): P
       const mod = (await jiti.import(filePath)) as { up?: Action; down?: Action; shorthands?: unknown };
       const name = path.basename(filePath, path.extname(filePath));
       const up = wrap(name, filePath, mod.up);
-      units.push({ id: filePath, filePaths: [filePath], actions: { up, down: mod.down === undefined ? undefined : wrap(name, filePath, mod.down), shorthands: mod.shorthands } });
+      const down = mod.down === undefined ? undefined : wrap(name, filePath, mod.down);
+      units.push({ id: filePath, filePaths: [filePath], actions: { up, down, shorthands: mod.shorthands } });
     }
     return units;
   };

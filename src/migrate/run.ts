@@ -102,7 +102,9 @@ async function openRun(opts: MigrateOptions, settings: MigrateSettings, directio
 /** Step "lock": one migrator at a time; the run stops if the lock's connection breaks. */
 async function takeLock(run: Run): Promise<void> {
   const { opts, lock } = run;
-  await acquireMigrateLock(lock, { waitMs: run.settings.lockWaitMs, signal: run.stop.signal, logger: run.logger, database: opts.target.display });
+  await acquireMigrateLock(lock, {
+    waitMs: run.settings.lockWaitMs, signal: run.stop.signal, logger: run.logger, database: opts.target.display,
+  });
   run.locked = true;
   // The advisory lock lives as long as this connection: if it breaks (server restart, a
   // proxy or pooler dropping it, pg_terminate_backend), another migrator can start, so this
@@ -115,8 +117,8 @@ async function takeLock(run: Run): Promise<void> {
       `lost the migrate lock on ${opts.target.display}: its connection ${how}, so another migrator could start; ` +
         `stopped${current ? ` during migration ${current}, which was not recorded` : ''}`,
       {
-        hint: 'Run dbopt migrate again over a direct or session-pooled connection (not PgBouncer transaction pooling); ' +
-          'dbopt migrate status shows what was applied.',
+        hint: 'Run dbopt migrate again over a direct or session-pooled connection (not PgBouncer transaction ' +
+          'pooling); dbopt migrate status shows what was applied.',
       },
     ));
   };
@@ -187,7 +189,9 @@ async function ensureTables(session: MigrationSession): Promise<void> {
  * before dbopt kept checksums (plain node-pg-migrate) are adopted as they are. Returns the
  * pending files.
  */
-async function loadApplied(build: Client, files: MigrationFile[], prepared: Map<string, Prepared>, dir: string): Promise<MigrationFile[]> {
+async function loadApplied(
+  build: Client, files: MigrationFile[], prepared: Map<string, Prepared>, dir: string,
+): Promise<MigrationFile[]> {
   const applied = await appliedNames(build);
   const sums = await readChecksums(build);
   refuseChecksumProblems(checksumProblems(files, applied, sums), dir);
@@ -212,7 +216,9 @@ interface LintGate {
  * Step "lint gate", before connecting: a file that cannot run at all (CONCURRENTLY inside a
  * transaction) is refused here; other errors refuse once we know which files are pending.
  */
-async function lintBeforeConnecting(files: MigrationFile[], direction: Direction, settings: MigrateSettings): Promise<LintGate> {
+async function lintBeforeConnecting(
+  files: MigrationFile[], direction: Direction, settings: MigrateSettings,
+): Promise<LintGate> {
   let findings: LintFinding[] = [];
   if (direction === 'up' && settings.lint) {
     findings = (await lintFiles(files.map((f) => f.file))).findings;
@@ -234,7 +240,9 @@ function gatePending(lint: LintGate, names: Set<string>, logger: Logger): LintFi
 
 function lintRefusal(findings: LintFinding[], when: string): FindingsError {
   const first = findings[0]!;
-  return new FindingsError(`migrate lint found ${findings.length} error${findings.length === 1 ? '' : 's'} ${when}: ${first.file}${first.line ? `:${first.line}` : ''} ${first.code}`, {
+  const errors = `${findings.length} error${findings.length === 1 ? '' : 's'}`;
+  const where = `${first.file}${first.line ? `:${first.line}` : ''}`;
+  return new FindingsError(`migrate lint found ${errors} ${when}: ${where} ${first.code}`, {
     details: findings.map(formatFinding),
     hint: 'Fix the migrations as each line says (dbopt migrate lint shows them), or pass --no-lint to apply anyway.',
   });
@@ -244,7 +252,9 @@ function lintRefusal(findings: LintFinding[], when: string): FindingsError {
  * Step "plan": how many migrations this run applies (all pending) or reverts (one), unless
  * --count says; and the names this run applies, which is what the lint gate judges.
  */
-function planRun(pending: MigrationFile[], direction: Direction, count: number | undefined): { wanted: number; names: Set<string> } {
+function planRun(
+  pending: MigrationFile[], direction: Direction, count: number | undefined,
+): { wanted: number; names: Set<string> } {
   const applying = direction === 'up' ? pending.slice(0, count ?? Infinity) : [];
   return { wanted: count ?? (direction === 'up' ? Infinity : 1), names: new Set(applying.map((f) => f.name)) };
 }
@@ -266,7 +276,9 @@ type Jiti = { import(p: string): Promise<unknown> };
  * migrate.lockRetries tries in a row, unless it had already changed something outside a
  * transaction; any other failure stops the run, pointed at the file line.
  */
-async function runEach(run: Run, session: MigrationSession, prepared: Map<string, Prepared>, wanted: number): Promise<Progress> {
+async function runEach(
+  run: Run, session: MigrationSession, prepared: Map<string, Prepared>, wanted: number,
+): Promise<Progress> {
   const { runner, jiti } = await import('node-pg-migrate');
   run.watcher = startWatcher(session);
   const progress: Progress = { done: [], ends: new Map(), retries: 0, started: performance.now() };
@@ -288,7 +300,8 @@ async function runEach(run: Run, session: MigrationSession, prepared: Map<string
     attempt++;
     progress.retries++;
     const who = session.blockers.size ? `; blocked by pid ${[...session.blockers.keys()].join(', pid ')}` : '';
-    run.logger.warn(`${session.current ?? 'migration'}: lock_timeout (${run.settings.lockTimeoutMs}ms) reached${who}; ` +
+    const reached = `lock_timeout (${run.settings.lockTimeoutMs}ms) reached${who}`;
+    run.logger.warn(`${session.current ?? 'migration'}: ${reached}; ` +
       `rolled back, try ${attempt + 1} of ${run.settings.lockRetries + 1} in ${delay} ms`);
     await sleep(delay, run.stop.signal);
   }
@@ -299,7 +312,7 @@ async function runnerPass(
   run: Run, session: MigrationSession, prepared: Map<string, Prepared>, count: number,
   runner: typeof import('node-pg-migrate').runner, jiti: Jiti,
 ): Promise<{ err: unknown } | undefined> {
-  const logger = run.logger;
+  const debug = (m: string): void => run.logger.debug(m);
   try {
     await runner({
       dbClient: session.build,
@@ -318,7 +331,7 @@ async function runnerPass(
         { extensions: ['.sql'], loader: sqlLoader(session, prepared) },
         { extensions: ['.js', '.cjs', '.mjs', '.ts', '.cts', '.mts'], loader: jsLoader(session, jiti) },
       ],
-      logger: { info: (m: string) => logger.debug(m), warn: (m: string) => logger.debug(m), error: (m: string) => logger.debug(m), debug: (m: string) => logger.debug(m) },
+      logger: { info: debug, warn: debug, error: debug, debug },
     } as Parameters<typeof runner>[0]);
     return undefined;
   } catch (err) {
@@ -335,11 +348,15 @@ async function runnerPass(
  * ones. A down pass reverts the last applied first, so its names are reversed; the failed-pass
  * path used to keep them in applied order, which misattributed timings on a retried revert.
  */
-async function record(build: Client, direction: Direction, before: string[], prepared: Map<string, Prepared>, progress: Progress): Promise<string[]> {
+async function record(
+  build: Client, direction: Direction, before: string[], prepared: Map<string, Prepared>, progress: Progress,
+): Promise<string[]> {
   const after = await appliedNames(build);
   const had = new Set(before);
   const has = new Set(after);
-  const progressed = direction === 'up' ? after.filter((n) => !had.has(n)) : before.filter((n) => !has.has(n)).reverse();
+  const progressed = direction === 'up'
+    ? after.filter((n) => !had.has(n))
+    : before.filter((n) => !has.has(n)).reverse();
   progress.done.push(...progressed);
   for (const n of progressed) progress.ends.set(n, performance.now());
   await recordJsChecksums(build, progressed, prepared, direction);
@@ -347,7 +364,9 @@ async function record(build: Client, direction: Direction, before: string[], pre
 }
 
 /** JS/TS migrations record through node-pg-migrate only; their checksums follow right after. */
-async function recordJsChecksums(client: Client, names: string[], prepared: Map<string, Prepared>, direction: 'up' | 'down'): Promise<void> {
+async function recordJsChecksums(
+  client: Client, names: string[], prepared: Map<string, Prepared>, direction: 'up' | 'down',
+): Promise<void> {
   for (const name of names) {
     const p = prepared.get(name);
     if (!p || p.sql) continue;
@@ -373,45 +392,67 @@ function timings(progress: Progress, session: MigrationSession, prepared: Map<st
  */
 function partialLockFailure(err: PgErrorLike, session: MigrationSession, target: ConnectionTarget): FindingsError {
   return new FindingsError(
-    `migration ${session.current ?? '?'} could not take its lock within lock_timeout after some of its statements had run outside a transaction; not retried`,
+    `migration ${session.current ?? '?'} could not take its lock within lock_timeout after some of its statements ` +
+      'had run outside a transaction; not retried',
     {
-      details: [...formatPgError(err, undefined, target.secrets), ...describeBlockers(session.blockers.values()).map((b) => `blocked by ${b}`)],
-      hint: 'Check which of its statements took effect, end the blocking transactions, then run dbopt migrate again; the migration was not recorded.',
+      details: [
+        ...formatPgError(err, undefined, target.secrets),
+        ...describeBlockers(session.blockers.values()).map((b) => `blocked by ${b}`),
+      ],
+      hint: 'Check which of its statements took effect, end the blocking transactions, then run dbopt migrate again; ' +
+        'the migration was not recorded.',
     },
   );
 }
 
-function lockRetriesExhausted(err: PgErrorLike, session: MigrationSession, attempt: number, target: ConnectionTarget): FindingsError {
+function lockRetriesExhausted(
+  err: PgErrorLike, session: MigrationSession, attempt: number, target: ConnectionTarget,
+): FindingsError {
   const blockers = describeBlockers(session.blockers.values());
   const pids = blockers.length ? `: blocked by pid ${[...session.blockers.keys()].join(', pid ')}` : '';
   return new FindingsError(
-    `migration ${session.current ?? '?'} could not take its lock within lock_timeout ${session.settings.lockTimeoutMs}ms, ${attempt + 1} tries${pids}`,
+    `migration ${session.current ?? '?'} could not take its lock within lock_timeout ` +
+      `${session.settings.lockTimeoutMs}ms, ${attempt + 1} tries${pids}`,
     {
-      details: [...formatPgError(err, undefined, target.secrets), ...(blockers.length ? ['blocking sessions:', ...blockers.map((b) => `  ${b}`)] : [])],
-      hint: 'End or wait out the blocking transactions (SELECT pg_terminate_backend(pid) if they are stuck), then run dbopt migrate again; ' +
-        'nothing of this migration was applied.',
+      details: [
+        ...formatPgError(err, undefined, target.secrets),
+        ...(blockers.length ? ['blocking sessions:', ...blockers.map((b) => `  ${b}`)] : []),
+      ],
+      hint: 'End or wait out the blocking transactions (SELECT pg_terminate_backend(pid) if they are stuck), ' +
+        'then run dbopt migrate again; nothing of this migration was applied.',
     },
   );
 }
 
 /** Map the statement that failed back to its file, line and column. */
-function describeFailure(err: unknown, session: MigrationSession, prepared: Map<string, Prepared>, target: ConnectionTarget): DbOptError {
+function describeFailure(
+  err: unknown, session: MigrationSession, prepared: Map<string, Prepared>, target: ConnectionTarget,
+): DbOptError {
   if (err instanceof DbOptError) return err;
   const name = session.current;
   const p = name ? prepared.get(name) : undefined;
   if (isPgError(err)) {
     const stmt = p?.sql && session.lastQuery
-      ? [...p.sql.up.statements, ...(p.sql.down?.statements ?? [])].find((s) => `${s.text}\n;` === session.lastQuery || s.text === session.lastQuery)
+      ? [...p.sql.up.statements, ...(p.sql.down?.statements ?? [])]
+        .find((s) => `${s.text}\n;` === session.lastQuery || s.text === session.lastQuery)
       : undefined;
-    const source = stmt && p?.sql ? { file: err.position ? p.sql.file : `${p.sql.file}:${stmt.line}:1`, text: stmt.text, offsetInFile: stmt.offset, fileText: p.sql.text } : undefined;
+    const source = stmt && p?.sql
+      ? {
+        file: err.position ? p.sql.file : `${p.sql.file}:${stmt.line}:1`,
+        text: stmt.text, offsetInFile: stmt.offset, fileText: p.sql.text,
+      }
+      : undefined;
     return new FindingsError(`migration ${name ?? '?'} failed: ${err.message}`, {
       details: formatPgError(err, source, target.secrets),
-      hint: 'Fix the migration and run dbopt migrate again; the failed migration was not recorded (it ran in a transaction, or dbopt records it only after it succeeds).',
+      hint: 'Fix the migration and run dbopt migrate again; the failed migration was not recorded ' +
+        '(it ran in a transaction, or dbopt records it only after it succeeds).',
     });
   }
   const msg = err instanceof Error ? err.message : String(err);
   if (/preceding already run migration|have been deleted|Error loading migration/.test(msg)) {
-    return new UsageError(msg, { hint: 'Migrations must be applied in file-name order: rename the new file so it sorts after the applied ones.' });
+    return new UsageError(msg, {
+      hint: 'Migrations must be applied in file-name order: rename the new file so it sorts after the applied ones.',
+    });
   }
   return new FindingsError(`migration ${name ?? '?'} failed: ${msg}`, { cause: err });
 }

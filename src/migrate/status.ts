@@ -19,7 +19,8 @@ export async function migrationStatus(opts: { target: ConnectionTarget; dir: str
       return { name: f.name, file: f.file, state, appliedAt: a?.runOn.toISOString() };
     });
     for (const a of applied) {
-      if (!files.some((f) => f.name === a.name)) out.push({ name: a.name, state: 'missing', appliedAt: a.runOn.toISOString() });
+      if (files.some((f) => f.name === a.name)) continue;
+      out.push({ name: a.name, state: 'missing', appliedAt: a.runOn.toISOString() });
     }
     return { server: opts.target.display, migrations: out };
   } finally {

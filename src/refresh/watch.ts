@@ -104,7 +104,8 @@ interface Watch {
 
 export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
   const w = startWatch(opts);
-  w.logger.info(`Watching materialized views on ${opts.target.display} (concurrency ${w.settings.concurrency}); SIGTERM or Ctrl-C stops.`);
+  w.logger.info(`Watching materialized views on ${opts.target.display} (concurrency ${w.settings.concurrency}); ` +
+    'SIGTERM or Ctrl-C stops.');
   let fatal: { err: unknown } | undefined;
   while (!opts.signal.aborted) {
     let sleepMs: number;
@@ -274,7 +275,8 @@ function backOff(w: Watch, err: unknown): number | undefined {
   if (!isTransientConnectionFailure(cause)) return undefined;
   w.lostSince ??= Date.now();
   dropPool(w);
-  w.logger.warn(`lost the connection to ${w.opts.target.display} (${(err as Error).message}); reconnecting in ${(w.backoff / 1000).toFixed(1)}s`);
+  const why = (err as Error).message;
+  w.logger.warn(`lost the connection to ${w.opts.target.display} (${why}); reconnecting in ${(w.backoff / 1000).toFixed(1)}s`);
   const sleepMs = w.backoff * (0.8 + Math.random() * 0.4);
   w.backoff = Math.min(w.backoff * 2, w.opts.maxBackoffMs ?? 30_000);
   return sleepMs;

@@ -27,7 +27,9 @@ async function parser(): Promise<typeof import('libpg-query')> {
 }
 
 /** Split SQL text into statements with the PostgreSQL parser. `file` names errors. */
-export async function splitStatements(sql: string, file: string, offsetInFile = 0, fileText?: string): Promise<SqlStatement[]> {
+export async function splitStatements(
+  sql: string, file: string, offsetInFile = 0, fileText?: string,
+): Promise<SqlStatement[]> {
   const pg = await parser();
   let tree: { stmts?: { stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[] };
   try {
@@ -42,7 +44,9 @@ export async function splitStatements(sql: string, file: string, offsetInFile = 
       const before = full.slice(0, charPos).split('\n');
       where = `${file}:${before.length}:${(before[before.length - 1]?.length ?? 0) + 1}`;
     }
-    throw new UsageError(`${where}: SQL syntax error: ${e.message}`, { hint: 'Fix the statement; dbopt parses migrations with the PostgreSQL parser before running them.' });
+    throw new UsageError(`${where}: SQL syntax error: ${e.message}`, {
+      hint: 'Fix the statement; dbopt parses migrations with the PostgreSQL parser before running them.',
+    });
   }
   const bytes = Buffer.from(sql, 'utf8');
   const full = fileText ?? sql;
@@ -81,6 +85,7 @@ export function mustRunOutsideTransaction(stmt: SqlStatement): boolean {
   if (type === 'ReindexStmt' && JSON.stringify(body).includes('"concurrently"')) return true;
   if (type === 'VacuumStmt' && body.is_vacuumcmd) return true;
   if (type === 'CreatedbStmt' || type === 'DropdbStmt') return true;
-  if (type === 'AlterTableStmt' && JSON.stringify(body).includes('AT_DetachPartition') && JSON.stringify(body).includes('"concurrent":true')) return true;
+  const text = JSON.stringify(body);
+  if (type === 'AlterTableStmt' && text.includes('AT_DetachPartition') && text.includes('"concurrent":true')) return true;
   return false;
 }
