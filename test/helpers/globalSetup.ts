@@ -13,7 +13,12 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const server = await startPostgres();
+  const server = await startPostgres().catch((err: unknown) => {
+    // A backend the developer has to start or build: its message alone, not a stack trace.
+    if (!(err instanceof Error && err.name === 'TestBackendError')) throw err;
+    process.stderr.write(`\n${err.message}\n\n`);
+    process.exit(1);
+  });
   project.provide('pgAdminUrl', server.adminUrl);
   project.provide('pgBackend', server.backend);
   project.provide('pgDataDir', server.dataDir ?? '');

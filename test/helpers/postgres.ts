@@ -19,11 +19,9 @@ export async function startPostgres(): Promise<TestServer> {
     return { adminUrl, backend: 'url', stop: async () => undefined };
   }
   if (process.env.DBOPT_TEST_BACKEND === 'testcontainers') {
-    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
-    const container = await new PostgreSqlContainer(process.env.DBOPT_TEST_IMAGE ?? 'postgres:18')
-      .withCommand(['postgres', '-c', 'shared_preload_libraries=pg_stat_statements'])
-      .start();
-    return { adminUrl: container.getConnectionUri(), backend: 'testcontainers', stop: async () => void (await container.stop()) };
+    const { startContainer } = await import('./containers.js');
+    const container = await startContainer();
+    return { adminUrl: container.adminUrl, backend: 'testcontainers', stop: container.stop };
   }
   const { startEmbedded } = await import('../../src/db/embedded.js');
   const base = mkdtempSync(path.join(tmpdir(), 'dbopt-test-pg-'));
