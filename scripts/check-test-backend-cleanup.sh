@@ -9,6 +9,7 @@
 # command line: run this as root, on a machine whose engine nothing else is using (CI).
 # The runs come from test/fixtures/testcontainers/ (not part of `npm test`).
 set -euo pipefail
+unset DBOPT_TEST_DATABASE_URL
 cd "$(dirname "$0")/.."
 export DBOPT_TEST_BACKEND=testcontainers
 vitest=(node node_modules/vitest/vitest.mjs run --config test/fixtures/testcontainers/vitest.config.ts)
