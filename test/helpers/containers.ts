@@ -46,7 +46,8 @@ function noEngine(detail: string): TestBackendError {
   return new TestBackendError(
     [
       `DBOPT_TEST_BACKEND=testcontainers: no container engine answers at ${where} (${detail}).`,
-      'Start one, e.g. `sudo dockerd --storage-driver=vfs >/tmp/dockerd.log 2>&1 &` or `sudo systemctl start docker`,',
+      'Start one, e.g. `sudo dockerd --storage-driver=vfs --userland-proxy=false >/tmp/dockerd.log 2>&1 &`',
+      'or `sudo systemctl start docker`,',
       'build the test image with `sudo scripts/build-test-image.sh`, and run again;',
       'or unset DBOPT_TEST_BACKEND to test against the embedded PostgreSQL 18.',
     ].join('\n'),
