@@ -127,7 +127,7 @@ function watchQuery(client: Client, state: ClientState, sent: Promise<unknown>, 
         if (timer) clearTimeout(timer);
         monitor.remove(pending);
         cancelOverNewConnection(client, state.target);
-        destroySocket(client);
+        closeWith(client, err);
         reject(err);
       },
     };
@@ -345,6 +345,17 @@ function cancelOverNewConnection(client: Client, target: GuardTarget): void {
   socket.setTimeout(END_GRACE_MS, () => socket.destroy());
   socket.on('connect', () => socket.end(packet));
   socket.unref();
+}
+
+/**
+ * Close a client because its server stopped answering: listeners of its 'error' event (the
+ * migrate lock's watcher) hear why, not a bare "Connection terminated unexpectedly".
+ */
+function closeWith(client: Client, err: UnresponsiveError): void {
+  const c = client as unknown as { _ending?: boolean; listenerCount(e: string): number; emit(e: string, x: unknown): void };
+  if (!c._ending && c.listenerCount('error') > 0) c.emit('error', err);
+  c._ending = true;
+  destroySocket(client);
 }
 
 function destroySocket(client: Client): void {
