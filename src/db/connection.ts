@@ -2,7 +2,7 @@
 // clients and pools tagged application_name=dbopt, and keeps passwords out of every message.
 import type { ClientConfig, Pool, PoolClient, Client } from 'pg';
 import { ConfigError, ConnectionError } from '../errors.js';
-import { guardClient, serverSilent } from './deadline.js';
+import { guardClient, serverSilent, UnresponsiveError } from './deadline.js';
 import { pgpassPassword } from './pgpass.js';
 import { classifyTlsError, describeTlsFailure, planTls, tlsParamsFrom, type TlsPlan } from './tls.js';
 
@@ -137,6 +137,8 @@ const CONNECT_CODES = new Set(['3D000', '53300', 'ENOTFOUND', 'EAI_AGAIN', 'EHOS
 
 /** Turn a failure to connect into a ConnectionError (exit 3) naming user@host:port/db. */
 export function connectionFailure(err: unknown, target: ConnectionTarget): ConnectionError {
+  // Already says which server stopped answering, and for how long.
+  if (err instanceof UnresponsiveError) return err;
   const e = err as { code?: string; message?: string };
   const raw = redact(String(e?.message ?? err), target.secrets);
   let hint = 'Check that the server is running and reachable, and that the URL is right.';
@@ -150,6 +152,12 @@ export function connectionFailure(err: unknown, target: ConnectionTarget): Conne
     hint = 'Check the user and password (PGPASSWORD or ~/.pgpass keep it out of URLs and shell history).';
   } else if (e?.code === '3D000') {
     hint = 'Create the database first, or point dbopt at an existing one.';
+  } else if (/timeout expired/i.test(raw)) {
+    const secs = Math.round((target.config.connectionTimeoutMillis ?? 10_000) / 100) / 10;
+    return new ConnectionError(`cannot connect to ${target.display} (from ${target.source}): no answer from ${target.display} for ${secs} s while connecting (timeout expired)`, {
+      hint: 'The server accepted the connection but never answered: check that it is not frozen or overloaded, and the network in between.',
+      cause: err,
+    });
   } else if (/timeout/i.test(raw)) {
     hint = 'The server did not answer in time: check host, port and firewalls.';
   }
@@ -178,6 +186,7 @@ export function isConnectionLost(err: unknown): boolean {
 
 /** A failure to connect or authenticate (as opposed to losing an established session). */
 export function isConnectionError(err: unknown): boolean {
+  if (err instanceof UnresponsiveError) return true;
   const code = (err as { code?: string })?.code;
   if (code && (AUTH_CODES.has(code) || CONNECT_CODES.has(code))) return true;
   return /timeout expired/i.test(String((err as Error)?.message)) || isConnectionLost(err);

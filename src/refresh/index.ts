@@ -8,6 +8,7 @@ import { dueAt, dueOf, scheduleFor, takeSnapshot, type RefreshSettings, type Sna
 import { chooseMode, selectNamed, type ManagedView, type RefreshMode } from './catalog.js';
 import { checkout, runInOrder, Semaphore, type ViewResult } from './engine.js';
 import { ensureHistory } from './history.js';
+import { readWatchers, type WatcherRecord } from './watchers.js';
 import { notDueWhy } from './due.js';
 import { overdueState } from '../schedule.js';
 
@@ -93,6 +94,8 @@ export interface StatusResult {
   /** Views overdue or never refreshed. */
   overdue: number;
   warnings: string[];
+  /** `--watch` processes, newest completed cycle first (from dbopt.refresh_watchers). */
+  watchers: WatcherRecord[];
 }
 
 function configWarnings(settings: RefreshSettings, views: ManagedView[]): string[] {
@@ -215,7 +218,15 @@ export async function refreshPlan(opts: RefreshOptions): Promise<PlanResult> {
 
 /** --status: schedule, last success, age, overdue, next mode, last duration and size of every managed view. */
 export async function refreshStatus(opts: Pick<RefreshOptions, 'target' | 'settings'>): Promise<StatusResult> {
-  const snap = await readOnlySnapshot(opts.target, opts.settings);
+  const pool = await createPool(opts.target, 1);
+  let snap: Snapshot;
+  let watchers: WatcherRecord[];
+  try {
+    snap = await takeSnapshot(pool, opts.settings);
+    watchers = await readWatchers(pool);
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
   const views = snap.views.map((v): StatusEntry => {
     const h = snap.history.get(v.qualified);
     const m = chooseMode(v);
@@ -248,6 +259,7 @@ export async function refreshStatus(opts: Pick<RefreshOptions, 'target' | 'setti
     views,
     overdue: views.filter((v) => v.overdue).length,
     warnings: configWarnings(opts.settings, snap.views),
+    watchers,
   };
 }
 

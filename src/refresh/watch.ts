@@ -12,6 +12,8 @@ import { DbOptError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { checkout, runInOrder, Semaphore, type ViewResult } from './engine.js';
 import { ensureHistory } from './history.js';
+import { UnresponsiveError } from '../db/deadline.js';
+import { ensureWatchersTable, recordCycle, recordStopped, watcherName } from './watchers.js';
 import { dueAt, scheduleFor, takeSnapshot, type RefreshSettings } from './snapshot.js';
 import { selectNamed, type ManagedView } from './catalog.js';
 
@@ -41,6 +43,8 @@ export interface WatchResult {
   failed: number;
   skipped: number;
   reconnects: number;
+  /** Cycles cut off because the server gave no answer (database.unresponsiveAfter). */
+  stalls: number;
   /** Per view: refreshes and failures while watching. */
   views: Record<string, { refreshed: number; failed: number; lastOutcome?: string }>;
 }
@@ -83,7 +87,7 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
   const maxBackoff = opts.maxBackoffMs ?? 30_000;
   const result: WatchResult = {
     server: opts.target.display, startedAt: new Date().toISOString(), stoppedAt: '',
-    cycles: 0, refreshed: 0, failed: 0, skipped: 0, reconnects: 0, views: {},
+    cycles: 0, refreshed: 0, failed: 0, skipped: 0, reconnects: 0, stalls: 0, views: {},
   };
   const sem = new Semaphore(settings.concurrency);
   const inFlight = new Set<string>();
@@ -103,6 +107,14 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
   signal.addEventListener('abort', onAbort, { once: true });
   if (signal.aborted) onAbort();
   let fatal: { err: unknown } | undefined;
+  // Written to dbopt.refresh_watchers with the next completed cycle, once the server answers.
+  const watcher = watcherName();
+  let unrecordedStall: string | undefined;
+  const stalled = (what: string): void => {
+    result.stalls++;
+    unrecordedStall = what;
+    logger.warn(`stall: ${what}`);
+  };
 
   const dropPool = (): void => {
     const old = pool;
@@ -120,7 +132,8 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
     } else if (r.outcome === 'failed') {
       result.failed++;
       v.failed++;
-      if (!r.connectionLost) logger.warn(`${r.view}: refresh failed: ${r.why}`);
+      if (/no answer from/.test(`${r.why} ${r.error ?? ''}`)) stalled(`${r.view}: the refresh got no answer (${r.why}); reconnecting`);
+      else if (!r.connectionLost) logger.warn(`${r.view}: refresh failed: ${r.why}`);
     } else {
       result.skipped++;
       logger.debug(`${r.view}: ${r.outcome}: ${r.why}`);
@@ -138,6 +151,7 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
         const c = await checkout(p);
         try {
           await ensureHistory(c, opts.target.display);
+          await ensureWatchersTable(c);
         } finally {
           c.release();
         }
@@ -202,8 +216,19 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
         runs.add(run);
         void run.finally(() => runs.delete(run));
       }
+      await recordCycle(pool, watcher, unrecordedStall);
+      unrecordedStall = undefined;
     } catch (err) {
       if (signal.aborted) break;
+      if (err instanceof UnresponsiveError) {
+        lostSince ??= Date.now();
+        dropPool();
+        stalled(`cycle ${result.cycles + 1} exceeded its bound: ${err.message}; reconnecting in ${(backoff / 1000).toFixed(1)}s`);
+        sleepMs = backoff * (0.8 + Math.random() * 0.4);
+        backoff = Math.min(backoff * 2, maxBackoff);
+        await sleep(sleepMs, signal, (k) => (kick = k));
+        continue;
+      }
       // Only the server going away is retried; a wrong password, a missing database, a bad
       // view name or missing privileges would fail the same way forever.
       const cause = err instanceof DbOptError ? (err.cause ?? err) : err;
@@ -226,6 +251,7 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
   signal.removeEventListener('abort', onAbort);
   stop.abort(signal.aborted ? signal.reason : fatal?.err);
   await Promise.allSettled([...runs]);
+  if (pool) await recordStopped(pool, watcher).catch(() => undefined);
   if (pool) await pool.end().catch(() => undefined);
   if (fatal) throw fatal.err;
   result.stoppedAt = new Date().toISOString();
