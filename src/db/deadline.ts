@@ -67,12 +67,20 @@ export function guardClient(client: Client, target: GuardTarget): Client {
   const query = client.query.bind(client) as (...args: unknown[]) => unknown;
   (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
     const first = args[0] as { text?: string; values?: unknown[]; submit?: unknown } | string | undefined;
-    // Callback and Submittable (cursor, COPY stream) forms pass through untouched.
-    if (typeof args[args.length - 1] === 'function' || (typeof first === 'object' && typeof first?.submit === 'function')) {
-      return query(...args);
-    }
+    // Submittables (cursor, COPY stream) pass through untouched.
+    if (typeof first === 'object' && typeof first?.submit === 'function') return query(...args);
     const text = typeof first === 'string' ? first : String(first?.text ?? '');
     const values = (Array.isArray(args[1]) ? args[1] : typeof first === 'object' ? first?.values : undefined) as unknown[] | undefined;
+    // The callback form (pg-pool's pool.query uses it) is guarded the same way.
+    const last = args[args.length - 1];
+    if (typeof last === 'function') {
+      const callback = last as (err: unknown, res?: unknown) => void;
+      watchQuery(client, state, query(...args.slice(0, -1)) as Promise<unknown>, text, values).then(
+        (res) => callback(null, res),
+        (err: unknown) => callback(err),
+      );
+      return undefined;
+    }
     return watchQuery(client, state, query(...args) as Promise<unknown>, text, values);
   };
   const end = client.end.bind(client) as (cb?: (err?: Error) => void) => Promise<void> | void;

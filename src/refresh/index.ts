@@ -9,6 +9,7 @@ import { chooseMode, selectNamed, type ManagedView, type RefreshMode } from './c
 import { checkout, runInOrder, Semaphore, type ViewResult } from './engine.js';
 import { ensureHistory } from './history.js';
 import { readWatchers, type WatcherRecord } from './watchers.js';
+import { UnresponsiveError } from '../db/deadline.js';
 import { notDueWhy } from './due.js';
 import { overdueState } from '../schedule.js';
 
@@ -157,6 +158,14 @@ export async function refreshViews(opts: RefreshOptions): Promise<RefreshResult>
       },
     });
     for (const r of ran) results.set(r.view, r);
+    // The server stopped answering: exit 3 naming it, like losing it, not a failed refresh (1).
+    const silent = ran.find((r) => r.unresponsive);
+    if (silent?.unresponsive) {
+      throw new UnresponsiveError(`${silent.view}: ${silent.unresponsive.message}`, opts.target.display, 0, {
+        hint: silent.unresponsive.hint,
+        details: ran.filter((r) => r !== silent).map((r) => `${r.view}: ${r.outcome}${r.why ? ` (${r.why})` : ''}`),
+      });
+    }
     if (opts.signal?.aborted) {
       const reason: unknown = opts.signal.reason;
       throw reason instanceof InterruptedError ? reason : new InterruptedError('SIGTERM');
