@@ -49,7 +49,7 @@ interface ClientState {
 }
 
 interface Pending {
-  doing: string;
+  readonly doing: string;
   text: string;
   startedAt: number;
   fail(err: UnresponsiveError): void;
@@ -121,12 +121,15 @@ function watchQuery(client: Client, state: ClientState, sent: Promise<unknown>, 
   const timeoutMs = state.localTimeoutMs ?? state.sessionTimeoutMs;
   const deadlineMs = timeoutMs ? deadlineFor(timeoutMs) : undefined;
   const monitor = monitorFor(state.target);
-  const doingWhat = state.label ?? summarize(text);
+  const label = state.label;
   return new Promise((resolve, reject) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     const pending: Pending = {
-      doing: doingWhat,
+      // Only a message needs it: built then, not for every statement.
+      get doing() {
+        return label ?? summarize(text);
+      },
       text,
       startedAt: Date.now(),
       fail: (err) => {
@@ -141,7 +144,7 @@ function watchQuery(client: Client, state: ClientState, sent: Promise<unknown>, 
     };
     if (deadlineMs !== undefined) {
       timer = setTimeout(() => {
-        const message = `no answer from ${state.target.display} for ${seconds(deadlineMs)} s while ${doingWhat} ` +
+        const message = `no answer from ${state.target.display} for ${seconds(deadlineMs)} s while ${pending.doing} ` +
           `(statement_timeout ${seconds(timeoutMs!)} s: the server should have answered or cancelled by now)`;
         pending.fail(new UnresponsiveError(message, state.target.display, deadlineMs, { hint: stillDoing(text) }));
       }, deadlineMs);
@@ -154,7 +157,7 @@ function watchQuery(client: Client, state: ClientState, sent: Promise<unknown>, 
         settled = true;
         if (timer) clearTimeout(timer);
         monitor.remove(pending);
-        trackTimeouts(state, text, values);
+        if (MAY_SET_TIMEOUT.test(text)) trackTimeouts(state, text, values);
         resolve(res);
       },
       (err: unknown) => {
@@ -170,6 +173,9 @@ function watchQuery(client: Client, state: ClientState, sent: Promise<unknown>, 
     );
   });
 }
+
+/** A cheap first look: only these texts can change the statement_timeout in force. */
+const MAY_SET_TIMEOUT = /statement_timeout|reset|^\s*(commit|end|abort|rollback)/i;
 
 /** Follow the statement_timeout dbopt sets: SET [LOCAL], set_config(..., is_local), RESET, transaction end. */
 export function trackTimeouts(state: { sessionTimeoutMs?: number; localTimeoutMs?: number }, text: string, values?: unknown[]): void {
@@ -283,7 +289,8 @@ class Monitor {
 
   remove(p: Pending): void {
     this.pending.delete(p);
-    if (this.pending.size === 0) this.stop();
+    // The ticker stops itself on its next idle tick: back-to-back statements do not each
+    // start and stop a timer.
   }
 
   private stop(): void {
@@ -295,6 +302,7 @@ class Monitor {
   }
 
   private tick(): void {
+    if (this.pending.size === 0) return this.stop();
     const silent = Date.now() - this.lastAnswer;
     // After a trip, whatever waits next fails at once unless an answer came in between.
     if (silent >= this.limitMs || (this.tripped && silent >= this.probeAfterMs * 2)) return this.trip(silent);
