@@ -52,7 +52,8 @@ describe('planTls', () => {
   });
 
   it('an unknown sslmode, a missing file or a key without a cert are config errors (exit 2)', () => {
-    for (const params of [{ sslmode: 'verify' }, { sslmode: 'verify-full', sslrootcert: '/nonexistent/ca.pem' }]) {
+    const cases: Record<string, string>[] = [{ sslmode: 'verify' }, { sslmode: 'verify-full', sslrootcert: '/nonexistent/ca.pem' }];
+    for (const params of cases) {
       let err: unknown;
       try {
         plan(params);
