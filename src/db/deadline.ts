@@ -16,9 +16,12 @@ export const DEFAULT_UNRESPONSIVE_AFTER_MS = 60_000;
 /** How long end() may wait for the server to close a socket before dbopt closes it. */
 const END_GRACE_MS = 2_000;
 
-/** The client-side deadline of a statement under a server-side timeout: a little longer. */
+/**
+ * The client-side deadline of a statement under a server-side timeout: a little longer, so a
+ * server that cancels on time (its answer delayed by a busy machine) is never cut off first.
+ */
 export function deadlineFor(serverTimeoutMs: number): number {
-  return serverTimeoutMs + Math.max(1_000, Math.min(30_000, Math.round(serverTimeoutMs * 0.1)));
+  return serverTimeoutMs + Math.max(2_000, Math.min(30_000, Math.round(serverTimeoutMs * 0.1)));
 }
 
 /** The server stopped answering: exit 3, recognised as a lost connection (SQLSTATE class 08). */
