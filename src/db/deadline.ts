@@ -48,7 +48,6 @@ interface ClientState {
   target: GuardTarget;
   sessionTimeoutMs?: number;
   localTimeoutMs?: number;
-  label?: string;
 }
 
 interface Pending {
@@ -97,19 +96,6 @@ export function guardClient(client: Client, target: GuardTarget): Client {
   return client;
 }
 
-/** Say what the work on `client` is, for the message if the server stops answering during it. */
-export async function doing<T>(client: Client, label: string, work: () => Promise<T>): Promise<T> {
-  const state = states.get(client);
-  if (!state) return work();
-  const before = state.label;
-  state.label = label;
-  try {
-    return await work();
-  } finally {
-    state.label = before;
-  }
-}
-
 /** A connection to this server was just made: it is answering again. */
 export function serverAnswered(target: GuardTarget): void {
   monitorFor(target).answered();
@@ -124,14 +110,13 @@ function watchQuery(client: Client, state: ClientState, sent: Promise<unknown>, 
   const timeoutMs = state.localTimeoutMs ?? state.sessionTimeoutMs;
   const deadlineMs = timeoutMs ? deadlineFor(timeoutMs) : undefined;
   const monitor = monitorFor(state.target);
-  const label = state.label;
   return new Promise((resolve, reject) => {
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     const pending: Pending = {
       // Only a message needs it: built then, not for every statement.
       get doing() {
-        return label ?? summarize(text);
+        return summarize(text);
       },
       text,
       startedAt: Date.now(),
