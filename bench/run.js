@@ -15,6 +15,7 @@ const benches = [
   ['migrate.js', ['--scale', scale]],
   ['refresh.js', ['--scale', scale]],
   ['audit.js', ['--scale', quick ? '1' : '10']],
+  ['guard.js', quick ? ['--n', '2000'] : []],
 ];
 
 const results = [];

@@ -35,6 +35,12 @@ export const CONFIG_SPEC: Record<string, Section> = {
     description: 'Where to connect. Overridden by --database-url and DATABASE_URL.',
     properties: {
       url: { type: 'string', description: 'postgres://user@host:5432/db (keep the password in PGPASSWORD or ~/.pgpass, not here)' },
+      unresponsiveAfter: {
+        type: 'duration',
+        description: 'How long the server may give no answer on any connection (a frozen host, a silent network) before dbopt stops waiting and exits 3; slow but answering work is never cut short',
+        default: '60s',
+        min: 100,
+      },
     },
   },
   migrate: {
@@ -96,7 +102,7 @@ export interface Config {
   configPath?: string;
   /** Directory that relative paths in the config are resolved against. */
   rootDir: string;
-  database: { url?: string };
+  database: { url?: string; unresponsiveAfterMs: number };
   migrate: {
     dir: string; lockTimeoutMs: number; lockRetries: number; lockWaitMs: number; buildLockTimeoutMs: number;
     maintenanceWorkMem: string; parallelWorkers: number; lint: boolean;
@@ -286,7 +292,7 @@ function typedConfig(values: Record<string, Record<string, unknown>>, ctx: Resol
   return {
     configPath: ctx.file,
     rootDir: ctx.rootDir,
-    database: { url: values.database!.url as string | undefined },
+    database: { url: values.database!.url as string | undefined, unresponsiveAfterMs: values.database!.unresponsiveAfter as number },
     migrate: {
       dir: m.dir as string,
       lockTimeoutMs: m.lockTimeout as number,

@@ -96,9 +96,11 @@ export async function dbContext(opts: GlobalOptions, overrides: ConfigOverrides 
   if (opts.embedded) {
     if (opts.databaseUrl) throw new UsageError('--embedded and --database-url cannot be used together', { hint: 'Drop one of them.' });
     const server = await startEmbeddedServer(base.config.rootDir, base.logger);
+    server.target.unresponsiveAfterMs = base.config.database.unresponsiveAfterMs;
     return { ...base, target: server.target, close: () => server.stop() };
   }
   const target = resolveConnection({ flagUrl: opts.databaseUrl, configUrl: base.config.database.url });
+  target.unresponsiveAfterMs = base.config.database.unresponsiveAfterMs;
   secrets.push(...target.secrets);
   base.logger.debug(`Connecting to ${target.display} (from ${target.source})`);
   return { ...base, target, close: async () => undefined };

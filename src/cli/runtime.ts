@@ -8,7 +8,7 @@ export const EXIT_CODE_HELP = `Exit codes:
   0    clean
   1    findings (audit regression, lint violation, failed migration or refresh)
   2    usage or config error
-  3    cannot connect or authenticate, or lost the connection
+  3    cannot connect or authenticate, lost the connection, or the server stopped answering
   4    busy: another dbopt holds the lock
   130  stopped by SIGINT, after cleaning up
   143  stopped by SIGTERM, after cleaning up (a --watch process exits 0 once stopped)`;

@@ -2,6 +2,9 @@
 // clients and pools tagged application_name=dbopt, and keeps passwords out of every message.
 import type { ClientConfig, Pool, PoolClient, Client } from 'pg';
 import { ConfigError, ConnectionError } from '../errors.js';
+import { guardClient, serverSilent, UnresponsiveError } from './deadline.js';
+import { pgpassPassword } from './pgpass.js';
+import { classifyTlsError, describeTlsFailure, planTls, tlsParamsFrom, type TlsPlan } from './tls.js';
 
 export interface ConnectionTarget {
   /** pg client config (may hold a password: never print it). */
@@ -12,6 +15,10 @@ export interface ConnectionTarget {
   source: string;
   /** Strings that must never appear in output (the password, raw and URL-encoded). */
   secrets: string[];
+  /** How TLS is negotiated (libpq's sslmode); `config.ssl` holds the first attempt. */
+  tls?: TlsPlan;
+  /** database.unresponsiveAfter: how long the server may give no answer at all (default 60 s). */
+  unresponsiveAfterMs?: number;
 }
 
 export interface ResolveOptions {
@@ -36,7 +43,7 @@ export function resolveConnection(opts: ResolveOptions): ConnectionTarget {
       user: env.PGUSER ?? 'postgres',
       password: env.PGPASSWORD,
     };
-    return finish(config, 'PG* environment');
+    return finish(config, 'PG* environment', env, undefined);
   }
   throw new ConfigError('no database to connect to', {
     details: [
@@ -77,24 +84,33 @@ export function targetFromUrl(url: string, source: string, env: NodeJS.ProcessEn
     user: decode(parsed.username) || env.PGUSER || undefined,
     password: parsed.password ? decode(parsed.password) : env.PGPASSWORD,
   };
-  const sslmode = params.get('sslmode');
-  if (sslmode && sslmode !== 'disable') {
-    config.ssl = sslmode === 'verify-full' || sslmode === 'verify-ca' ? { rejectUnauthorized: true } : { rejectUnauthorized: false };
-  }
   const secrets = parsed.password ? [parsed.password] : [];
-  const t = finish(config, source);
+  const t = finish(config, source, env, params);
   t.secrets.push(...secrets);
   return t;
 }
 
-function finish(config: ClientConfig, source: string): ConnectionTarget {
+/** TCP keepalive probes after this long idle: a silent network partition is noticed by the kernel. */
+export const KEEPALIVE_IDLE_MS = 10_000;
+
+function finish(config: ClientConfig, source: string, env: NodeJS.ProcessEnv, params: URLSearchParams | undefined): ConnectionTarget {
   config.database ??= config.user ?? 'postgres';
   config.user ??= 'postgres';
   config.application_name = 'dbopt';
   config.connectionTimeoutMillis ??= 10_000;
+  config.keepAlive = true;
+  config.keepAliveInitialDelayMillis = KEEPALIVE_IDLE_MS;
+  const host = String(config.host ?? 'localhost');
+  if (config.password === undefined) {
+    const want = { host, port: Number(config.port ?? 5432), database: config.database, user: config.user };
+    config.password = pgpassPassword(want, env, env.HOME || undefined);
+  }
+  const tls = planTls(tlsParamsFrom(params, env), host, source, env.HOME || undefined);
+  config.ssl = tls.first;
   const password = typeof config.password === 'string' ? config.password : undefined;
   const secrets = password ? [password, encodeURIComponent(password)] : [];
-  return { config, display: displayTarget(config), source, secrets };
+  secrets.push(...tls.secrets);
+  return { config, display: displayTarget(config), source, secrets, tls };
 }
 
 export function displayTarget(config: ClientConfig): string {
@@ -121,15 +137,27 @@ const CONNECT_CODES = new Set(['3D000', '53300', 'ENOTFOUND', 'EAI_AGAIN', 'EHOS
 
 /** Turn a failure to connect into a ConnectionError (exit 3) naming user@host:port/db. */
 export function connectionFailure(err: unknown, target: ConnectionTarget): ConnectionError {
+  // Already says which server stopped answering, and for how long.
+  if (err instanceof UnresponsiveError) return err;
   const e = err as { code?: string; message?: string };
   const raw = redact(String(e?.message ?? err), target.secrets);
   let hint = 'Check that the server is running and reachable, and that the URL is right.';
   let what = 'cannot connect to';
+  const tls = target.tls && classifyTlsError(err) ? describeTlsFailure(err, target.tls, String(target.config.host)) : undefined;
+  if (tls) {
+    return new ConnectionError(`cannot connect to ${target.display} (from ${target.source}): ${redact(tls.what, target.secrets)}`, { hint: tls.hint, cause: err });
+  }
   if (e?.code && AUTH_CODES.has(e.code)) {
     what = 'cannot authenticate to';
     hint = 'Check the user and password (PGPASSWORD or ~/.pgpass keep it out of URLs and shell history).';
   } else if (e?.code === '3D000') {
     hint = 'Create the database first, or point dbopt at an existing one.';
+  } else if (/timeout expired/i.test(raw)) {
+    const secs = Math.round((target.config.connectionTimeoutMillis ?? 10_000) / 100) / 10;
+    return new ConnectionError(`cannot connect to ${target.display} (from ${target.source}): no answer from ${target.display} for ${secs} s while connecting (timeout expired)`, {
+      hint: 'The server accepted the connection but never answered: check that it is not frozen or overloaded, and the network in between.',
+      cause: err,
+    });
   } else if (/timeout/i.test(raw)) {
     hint = 'The server did not answer in time: check host, port and firewalls.';
   }
@@ -158,6 +186,7 @@ export function isConnectionLost(err: unknown): boolean {
 
 /** A failure to connect or authenticate (as opposed to losing an established session). */
 export function isConnectionError(err: unknown): boolean {
+  if (err instanceof UnresponsiveError) return true;
   const code = (err as { code?: string })?.code;
   if (code && (AUTH_CODES.has(code) || CONNECT_CODES.has(code))) return true;
   return /timeout expired/i.test(String((err as Error)?.message)) || isConnectionLost(err);
@@ -172,26 +201,64 @@ export function isTransientConnectionFailure(err: unknown): boolean {
   return isConnectionError(err) && !AUTH_CODES.has(code) && code !== '3D000';
 }
 
+/**
+ * sslmode=prefer tries TLS then plain, allow plain then TLS (libpq). Whether a refusal of the
+ * first attempt is worth the second: not when the server is down or unreachable.
+ */
+function worthFallback(err: unknown, target: ConnectionTarget): boolean {
+  if (target.tls?.fallback === undefined) return false;
+  const code = (err as { code?: string })?.code ?? '';
+  if (target.tls.mode === 'prefer') return classifyTlsError(err) !== undefined || AUTH_CODES.has(code);
+  return AUTH_CODES.has(code);
+}
+
+/** Once an attempt of prefer/allow has answered, later connections (pools) go straight to it. */
+function settleTls(target: ConnectionTarget, ssl: ClientConfig['ssl']): void {
+  target.config.ssl = ssl;
+  if (target.tls) target.tls = { ...target.tls, first: ssl as TlsPlan['first'], fallback: undefined };
+}
+
 /** A connected client; failures to connect become exit 3. */
 export async function connect(target: ConnectionTarget): Promise<Client> {
   const pg = (await import('pg')).default;
-  const client = new pg.Client(target.config);
-  client.on('error', () => {
-    // An idle client losing its server is reported by the next query; keep the process alive.
-  });
+  const attempt = async (config: ClientConfig): Promise<Client> => {
+    // Right after the server went silent, a new connection should not wait the full 10 s.
+    const client = new pg.Client(serverSilent(target) ? { ...config, connectionTimeoutMillis: Math.min(2_000, config.connectionTimeoutMillis ?? 2_000) } : config);
+    client.on('error', () => {
+      // An idle client losing its server is reported by the next query; keep the process alive.
+    });
+    try {
+      await client.connect();
+      return guardClient(client, target);
+    } catch (err) {
+      await client.end().catch(() => undefined);
+      throw err;
+    }
+  };
   try {
-    await client.connect();
+    const client = await attempt(target.config);
+    if (target.tls?.fallback !== undefined) settleTls(target, target.config.ssl);
+    return client;
   } catch (err) {
-    await client.end().catch(() => undefined);
-    throw connectionFailure(err, target);
+    if (!worthFallback(err, target)) throw connectionFailure(err, target);
+    const ssl = target.tls!.fallback;
+    try {
+      const client = await attempt({ ...target.config, ssl });
+      settleTls(target, ssl);
+      return client;
+    } catch (err2) {
+      throw connectionFailure(err2, target);
+    }
   }
-  return client;
 }
 
 /** A pool for parallel work; the first connection is tried eagerly so failures map to exit 3. */
 export async function createPool(target: ConnectionTarget, max: number): Promise<Pool> {
   const pg = (await import('pg')).default;
+  // Settle prefer/allow on one plain connection first, so every pooled one is made alike.
+  if (target.tls?.fallback !== undefined) await (await connect(target)).end();
   const pool = new pg.Pool({ ...target.config, max });
+  pool.on('connect', (client) => void guardClient(client, target));
   pool.on('error', () => {
     // Errors of idle clients surface on their next use.
   });

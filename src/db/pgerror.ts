@@ -1,5 +1,6 @@
 // Formats PostgreSQL errors in full: severity, code, message, detail, hint, and where a
 // `position` is given, file:line:column of the source with a caret under the spot.
+import { UnresponsiveError } from './deadline.js';
 import { redact } from './connection.js';
 
 export interface PgErrorLike {
@@ -13,6 +14,8 @@ export interface PgErrorLike {
 }
 
 export function isPgError(err: unknown): err is PgErrorLike {
+  // dbopt's own "server stopped answering" carries SQLSTATE 08006 but is no server error.
+  if (err instanceof UnresponsiveError) return false;
   return typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((err as { code: string }).code);
 }
 

@@ -7,6 +7,7 @@
 // pass applied, in order, with its timing and checksum). One closeRun() releases everything.
 import type { Client } from 'pg';
 import { connect, type ConnectionTarget } from '../db/connection.js';
+import { stillDoing, UnresponsiveError } from '../db/deadline.js';
 import { formatPgError, isPgError, type PgErrorLike } from '../db/pgerror.js';
 import { ConnectionError, DbOptError, FindingsError, UsageError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -111,6 +112,11 @@ async function takeLock(run: Run): Promise<void> {
   // one must stop rather than go on unguarded.
   const lockLost = (err?: Error): void => {
     if (run.closing || run.stop.signal.aborted) return;
+    // The server stopped answering (its socket open, frozen): say so, not "lost the lock".
+    if (err instanceof UnresponsiveError) {
+      run.stop.abort(serverStoppedAnswering(err, run.session));
+      return;
+    }
     const current = run.session?.current;
     const how = err ? `failed (${err.message})` : 'was closed';
     run.stop.abort(new ConnectionError(
@@ -469,4 +475,14 @@ async function closeRun(run: Run): Promise<void> {
   }
   if (run.locked) await releaseMigrateLock(run.lock).catch(() => undefined);
   await run.lock.end().catch(() => undefined);
+}
+
+/** The server gave no answer during the run: say during which migration and what it may still do. */
+function serverStoppedAnswering(err: UnresponsiveError, session?: MigrationSession): UnresponsiveError {
+  const statement = session?.lastQuery?.replace(/\s+/g, ' ').trim();
+  const shown = statement && statement.length > 80 ? `${statement.slice(0, 77)}...` : statement;
+  const during = session?.current ? ` during migration ${session.current}${shown ? ` (running "${shown}")` : ''}, which was not recorded` : '';
+  return new UnresponsiveError(`no answer from ${err.server} for ${(err.silentMs / 1000).toFixed(1)} s${during}`, err.server, err.silentMs, {
+    hint: statement ? stillDoing(statement) : err.hint,
+  });
 }

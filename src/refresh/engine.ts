@@ -2,6 +2,7 @@
 // refreshers anywhere in the fleet never refresh one view at once, and it works behind
 // transaction pooling), and a run of many views in dependency order with bounded parallelism.
 // https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS
+import { UnresponsiveError } from '../db/deadline.js';
 import type { Pool, PoolClient } from 'pg';
 import { isConnectionLost } from '../db/connection.js';
 import { setLocalTimeouts } from '../db/envelope.js';
@@ -27,6 +28,8 @@ export interface ViewResult {
   error?: string;
   /** The failure was the connection going away (server restart, network). */
   connectionLost?: boolean;
+  /** The server stopped answering (deadline or database.unresponsiveAfter): what dbopt said. */
+  unresponsive?: { message: string; hint?: string };
 }
 
 export interface EngineSettings {
@@ -58,6 +61,7 @@ function describeError(err: unknown): string {
 }
 
 function explainFailure(err: unknown, view: string, mode: RefreshMode, s: EngineSettings): string {
+  if (err instanceof UnresponsiveError) return `${err.message}; the view keeps its previous rows unless the refresh commits when the server wakes`;
   const code = (err as { code?: string })?.code;
   const lock = mode === 'concurrent' ? 'EXCLUSIVE' : 'ACCESS EXCLUSIVE';
   if (code === '55P03') {
@@ -186,7 +190,10 @@ async function lockView(
  */
 async function recordFailure(
   err: unknown, at: { view: ManagedView; mode: RefreshMode; s: EngineSettings; attempt?: { id: string }; t0: number }, client: PoolClient,
-): Promise<{ result: Pick<ViewResult, 'outcome' | 'why' | 'durationMs' | 'error' | 'connectionLost'>; releaseErr?: Error }> {
+): Promise<{
+  result: Pick<ViewResult, 'outcome' | 'why' | 'durationMs' | 'error' | 'connectionLost' | 'unresponsive'>;
+  releaseErr?: Error;
+}> {
   const { s, attempt, t0 } = at;
   let releaseErr: Error | undefined;
   const durationMs = t0 ? performance.now() - t0 : 0;
@@ -206,6 +213,7 @@ async function recordFailure(
   const result = {
     outcome: cancelled ? 'cancelled' as const : 'failed' as const, why: message,
     durationMs: t0 ? durationMs : undefined, error: describeError(err), connectionLost: lost || undefined,
+    unresponsive: err instanceof UnresponsiveError ? { message: err.message, hint: err.hint } : undefined,
   };
   return { result, releaseErr };
 }

@@ -8,6 +8,8 @@ import { dueAt, dueOf, scheduleFor, takeSnapshot, type RefreshSettings, type Sna
 import { chooseMode, selectNamed, type ManagedView, type RefreshMode } from './catalog.js';
 import { checkout, runInOrder, Semaphore, type ViewResult } from './engine.js';
 import { ensureHistory } from './history.js';
+import { readWatchers, type WatcherRecord } from './watchers.js';
+import { UnresponsiveError } from '../db/deadline.js';
 import { notDueWhy } from './due.js';
 import { overdueState } from '../schedule.js';
 
@@ -93,6 +95,8 @@ export interface StatusResult {
   /** Views overdue or never refreshed. */
   overdue: number;
   warnings: string[];
+  /** `--watch` processes, newest completed cycle first (from dbopt.refresh_watchers). */
+  watchers: WatcherRecord[];
 }
 
 function configWarnings(settings: RefreshSettings, views: ManagedView[]): string[] {
@@ -154,6 +158,14 @@ export async function refreshViews(opts: RefreshOptions): Promise<RefreshResult>
       },
     });
     for (const r of ran) results.set(r.view, r);
+    // The server stopped answering: exit 3 naming it, like losing it, not a failed refresh (1).
+    const silent = ran.find((r) => r.unresponsive);
+    if (silent?.unresponsive) {
+      throw new UnresponsiveError(`${silent.view}: ${silent.unresponsive.message}`, opts.target.display, 0, {
+        hint: silent.unresponsive.hint,
+        details: ran.filter((r) => r !== silent).map((r) => `${r.view}: ${r.outcome}${r.why ? ` (${r.why})` : ''}`),
+      });
+    }
     if (opts.signal?.aborted) {
       const reason: unknown = opts.signal.reason;
       throw reason instanceof InterruptedError ? reason : new InterruptedError('SIGTERM');
@@ -215,7 +227,15 @@ export async function refreshPlan(opts: RefreshOptions): Promise<PlanResult> {
 
 /** --status: schedule, last success, age, overdue, next mode, last duration and size of every managed view. */
 export async function refreshStatus(opts: Pick<RefreshOptions, 'target' | 'settings'>): Promise<StatusResult> {
-  const snap = await readOnlySnapshot(opts.target, opts.settings);
+  const pool = await createPool(opts.target, 1);
+  let snap: Snapshot;
+  let watchers: WatcherRecord[];
+  try {
+    snap = await takeSnapshot(pool, opts.settings);
+    watchers = await readWatchers(pool);
+  } finally {
+    await pool.end().catch(() => undefined);
+  }
   const views = snap.views.map((v): StatusEntry => {
     const h = snap.history.get(v.qualified);
     const m = chooseMode(v);
@@ -248,6 +268,7 @@ export async function refreshStatus(opts: Pick<RefreshOptions, 'target' | 'setti
     views,
     overdue: views.filter((v) => v.overdue).length,
     warnings: configWarnings(opts.settings, snap.views),
+    watchers,
   };
 }
 

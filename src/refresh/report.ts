@@ -115,6 +115,7 @@ export function refreshStatusReport(s: StatusResult): Report {
         note: 'last success: start of the latest successful refresh recorded in dbopt.refresh_history (the rows are as of then).',
         empty: 'no materialized views managed',
       },
+      ...watcherSection(s),
       ...warningSection([...s.views.filter((v) => v.warning).map((v) => v.warning!), ...s.warnings]),
     ],
     checks: s.views.map((v) => ({
@@ -141,4 +142,23 @@ export function refreshWatchReport(w: WatchResult): Report {
     checks: [],
     data: w,
   };
+}
+
+/** --status: when each --watch process last completed a cycle (dbopt.refresh_watchers). */
+function watcherSection(s: StatusResult): ReportSection[] {
+  if (s.watchers.length === 0) return [];
+  return [{
+    title: 'Watchers',
+    columns: ['watcher', 'last cycle', 'age', 'cycles', 'stalls', 'last stall', 'state'],
+    rows: s.watchers.map((w): Cell[] => [
+      w.watcher,
+      w.lastCycleAt ?? { text: 'never', tone: 'warn' },
+      w.lastCycleAgeMs !== undefined ? formatDuration(w.lastCycleAgeMs) : '',
+      w.cycles,
+      w.stalls ? { text: String(w.stalls), tone: 'warn' } : 0,
+      w.lastStallAt ?? '',
+      w.stoppedAt ? `stopped ${w.stoppedAt}` : 'running',
+    ]),
+    note: 'last cycle: when the watcher last read the catalog and launched what was due; a running watcher whose age grows past its schedule is stuck.',
+  }];
 }

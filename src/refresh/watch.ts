@@ -14,6 +14,8 @@ import { DbOptError } from '../errors.js';
 import { silentLogger, type Logger } from '../logger.js';
 import { checkout, runInOrder, Semaphore, type ViewResult } from './engine.js';
 import { ensureHistory } from './history.js';
+import { UnresponsiveError } from '../db/deadline.js';
+import { ensureWatchersTable, recordCycle, recordStopped, watcherName } from './watchers.js';
 import { dueAt, scheduleFor, takeSnapshot, type RefreshSettings, type Snapshot } from './snapshot.js';
 import { selectNamed, type ManagedView } from './catalog.js';
 
@@ -43,6 +45,8 @@ export interface WatchResult {
   failed: number;
   skipped: number;
   reconnects: number;
+  /** Cycles cut off because the server gave no answer (database.unresponsiveAfter). */
+  stalls: number;
   /** Per view: refreshes and failures while watching. */
   views: Record<string, { refreshed: number; failed: number; lastOutcome?: string }>;
 }
@@ -100,6 +104,10 @@ interface Watch {
   /** Stops the refreshes in flight when the watcher stops, asked to or on a fatal error. */
   stop: AbortController;
   detach: () => void;
+  /** This watcher's row in dbopt.refresh_watchers, stamped after each completed cycle. */
+  watcher: string;
+  /** A stall not yet written there (the server was not answering when it happened). */
+  unrecordedStall?: string;
 }
 
 export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
@@ -116,6 +124,8 @@ export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
       const next = dueNow(watchedViews(w, snap), w.inFlight, w.settings, snap, opts.maxSleepMs ?? 30_000);
       if (next.due.length > 0) launch(w, pool, next.due);
       sleepMs = next.sleepMs;
+      await recordCycle(pool, w.watcher, w.unrecordedStall);
+      w.unrecordedStall = undefined;
     } catch (err) {
       if (opts.signal.aborted) break;
       const retryIn = backOff(w, err);
@@ -146,11 +156,11 @@ function startWatch(opts: WatchOptions): Watch {
     opts, settings: opts.settings, logger: opts.logger ?? silentLogger,
     result: {
       server: opts.target.display, startedAt: new Date().toISOString(), stoppedAt: '',
-      cycles: 0, refreshed: 0, failed: 0, skipped: 0, reconnects: 0, views: {},
+      cycles: 0, refreshed: 0, failed: 0, skipped: 0, reconnects: 0, stalls: 0, views: {},
     },
     sem: new Semaphore(opts.settings.concurrency), inFlight: new Set(), runs: new Set(), kick: () => undefined,
     backoff: opts.backoffMs ?? 1000, named: asked ? { asked, missing: new Set() } : undefined,
-    stop, detach: () => signal.removeEventListener('abort', onAbort),
+    stop, detach: () => signal.removeEventListener('abort', onAbort), watcher: watcherName(),
   };
 }
 
@@ -162,6 +172,7 @@ async function connect(w: Watch): Promise<Pool> {
   const c = await checkout(p);
   try {
     await ensureHistory(c, w.opts.target.display);
+    await ensureWatchersTable(c);
   } finally {
     c.release();
   }
@@ -249,12 +260,20 @@ function record(w: Watch, r: ViewResult): void {
   } else if (r.outcome === 'failed') {
     w.result.failed++;
     v.failed++;
-    if (!r.connectionLost) w.logger.warn(`${r.view}: refresh failed: ${r.why}`);
+    if (r.unresponsive || /no answer from/.test(`${r.why} ${r.error ?? ''}`)) stalled(w, `${r.view}: the refresh got no answer (${r.why}); reconnecting`);
+    else if (!r.connectionLost) w.logger.warn(`${r.view}: refresh failed: ${r.why}`);
   } else {
     w.result.skipped++;
     w.logger.debug(`${r.view}: ${r.outcome}: ${r.why}`);
   }
   w.opts.onResult?.(r);
+}
+
+/** A cycle or a refresh cut off because the server gave no answer: logged, kept for the watchers table. */
+function stalled(w: Watch, what: string): void {
+  w.result.stalls++;
+  w.unrecordedStall = what;
+  w.logger.warn(`stall: ${what}`);
 }
 
 function dropPool(w: Watch): void {
@@ -272,11 +291,14 @@ function dropPool(w: Watch): void {
  */
 function backOff(w: Watch, err: unknown): number | undefined {
   const cause = err instanceof DbOptError ? (err.cause ?? err) : err;
-  if (!isTransientConnectionFailure(cause)) return undefined;
+  const unresponsive = err instanceof UnresponsiveError;
+  if (!unresponsive && !isTransientConnectionFailure(cause)) return undefined;
   w.lostSince ??= Date.now();
   dropPool(w);
   const why = (err as Error).message;
-  w.logger.warn(`lost the connection to ${w.opts.target.display} (${why}); reconnecting in ${(w.backoff / 1000).toFixed(1)}s`);
+  const retry = `reconnecting in ${(w.backoff / 1000).toFixed(1)}s`;
+  if (unresponsive) stalled(w, `cycle ${w.result.cycles + 1} exceeded its bound: ${why}; ${retry}`);
+  else w.logger.warn(`lost the connection to ${w.opts.target.display} (${why}); ${retry}`);
   const sleepMs = w.backoff * (0.8 + Math.random() * 0.4);
   w.backoff = Math.min(w.backoff * 2, w.opts.maxBackoffMs ?? 30_000);
   return sleepMs;
@@ -292,5 +314,6 @@ async function stopWatch(w: Watch, fatal: { err: unknown } | undefined): Promise
   w.detach();
   w.stop.abort(signal.aborted ? signal.reason : fatal?.err);
   await Promise.allSettled([...w.runs]);
+  if (w.pool) await recordStopped(w.pool, w.watcher).catch(() => undefined);
   if (w.pool) await w.pool.end().catch(() => undefined);
 }
