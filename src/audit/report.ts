@@ -59,9 +59,11 @@ export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Re
   const shown = r.findings.filter((f) => f.status === 'fail' || f.status === 'warn');
   const skipped = r.findings.filter((f) => f.status === 'skip');
   const sections: ReportSection[] = [
-    { title: `Queries (${r.queries.length}, ${r.queriesDir})`, columns: ['query', 'tier', 'p50', 'p95', 'max', 'budget', 'cost', 'buffers hit/read', 'plan', 'verdict'], rows: queryRows, note: notes.join('\n') },
+    { title: `Queries (${r.queries.length}, ${r.queriesDir})`, columns: ['query', 'tier', 'p50', 'p95', 'max', 'budget', 'cost', 'buffers hit/read', 'plan', 'verdict'], rows: queryRows, note: notes.join('\n'),
+      drop: ['buffers hit/read', 'cost', 'max', 'tier', 'p50', 'plan'] },
     {
       title: 'Findings',
+      role: 'findings',
       columns: ['', 'check', 'subject', 'message', 'where'],
       rows: shown.map((f) => [
         f.status === 'fail' ? { text: 'error', tone: 'bad' } : { text: strict ? 'warning (strict)' : 'warning', tone: strict ? 'bad' : 'warn' },
@@ -89,6 +91,7 @@ export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Re
   sections.push({
     title: 'Cache hit ratios',
     columns: ['scope', 'name', 'during audit', 'verdict', 'since stats reset', 'verdict'],
+    drop: ['verdict', 'since stats reset', 'scope'],
     rows: r.cache.ratios.map((c) => [c.scope, c.name, ratioCell(c.delta), verdictCell(c.delta), ratioCell(c.cumulative), verdictCell(c.cumulative)]),
     note: `Judged against audit.minCacheHitRatio ${r.cache.minRatio} past audit.minBlocks ${r.cache.minBlocks} blocks; shown, not gated (a CI database's figures are dominated by the seed load${r.queries.some((q) => q.cold?.mode === 'evicted') ? ' and by cold-tier evictions' : ''}). Stats reset: ${r.cache.statsReset ?? 'never'}.`,
   });
@@ -106,7 +109,7 @@ export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Re
   const checks: ReportCheck[] = r.findings.map((f) => ({
     id: f.id, subject: f.subject, code: f.code,
     status: strict && f.status === 'warn' ? 'fail' : f.status,
-    message: f.message, file: f.file, line: f.line, column: f.column,
+    message: f.message, file: f.file, line: f.line, column: f.column, group: f.group,
     durationMs: f.code === 'over-budget' ? r.queries.find((q) => q.name === f.subject)?.durationMs : undefined,
   }));
   const counts = `${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}${strict && r.warnings ? ' (--strict: warnings fail)' : ''}`;

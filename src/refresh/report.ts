@@ -44,6 +44,7 @@ export function refreshReport(r: RefreshResult): Report {
       {
         title: 'Views',
         columns: ['view', 'outcome', 'mode', 'time', 'why'],
+        drop: ['mode', 'time'],
         rows: r.views.map((v): Cell[] => [
           v.view,
           { text: v.outcome, tone: OUTCOME_TONE[v.outcome] },
@@ -73,6 +74,7 @@ export function refreshPlanReport(p: PlanResult): Report {
       {
         title: 'Plan',
         columns: ['#', 'view', 'after', 'mode', 'why', 'due', 'refresh now'],
+        drop: ['due', 'after', '#'],
         rows: p.views.map((v): Cell[] => [
           v.order,
           v.view,
@@ -102,6 +104,7 @@ export function refreshStatusReport(s: StatusResult): Report {
       {
         title: 'Materialized views',
         columns: ['view', 'schedule', 'last success', 'age', 'overdue', 'mode', 'last duration', 'size'],
+        drop: ['size', 'last duration', 'mode', 'schedule', 'last success'],
         rows: s.views.map((v): Cell[] => [
           v.unfinishedAttempts ? `${v.view} (${v.unfinishedAttempts} unfinished)` : v.view,
           v.schedule,
