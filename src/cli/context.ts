@@ -14,7 +14,7 @@ export interface GlobalOptions {
   config?: string;
   databaseUrl?: string;
   embedded?: boolean;
-  format?: 'table' | 'json' | 'junit' | 'markdown';
+  format?: 'table' | 'json' | 'junit' | 'markdown' | 'html';
   output?: string;
   color?: boolean;
   quiet?: boolean;

@@ -15,7 +15,7 @@ program
   .option('-c, --config <file>', 'config file (default: dbopt.config.json or .yaml, searched upward)')
   .option('-d, --database-url <url>', 'connection URL (overrides DATABASE_URL and the config)')
   .option('--embedded', 'use the embedded PostgreSQL kept in .dbopt/embedded/')
-  .addOption(new Option('-f, --format <format>', 'output format (default: table)').choices(['table', 'json', 'junit', 'markdown']))
+  .addOption(new Option('-f, --format <format>', 'output format (default: table)').choices(['table', 'json', 'junit', 'markdown', 'html']))
   .option('-o, --output <file>', 'write the report to a file instead of stdout')
   .option('--color', 'force colour')
   .option('--no-color', 'no colour (NO_COLOR is honoured too)')

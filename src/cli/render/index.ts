@@ -16,6 +16,8 @@ export async function renderReport(report: Report, format: string, opts: RenderO
       return (await import('./json.js')).renderJson(report);
     case 'junit':
       return (await import('./junit.js')).renderJunit(report);
+    case 'html':
+      return (await import('./html.js')).renderHtml(report);
     case 'markdown':
       return (await import('./markdown.js')).renderMarkdown(report);
     default:
