@@ -2,7 +2,7 @@
 // COLUMNS=80 and COLUMNS=120 (the reference workload, and a pagila-like schema with long
 // names), and the same duplicate index on every partition of a partitioned table prints as one
 // block naming the partitions, while --verbose, JSON and JUnit keep one entry per object.
-import { mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -41,6 +41,14 @@ const PAGILA_COMMANDS = [
   ['migrate', 'status', '--dir', files.migrations],
 ];
 
+const OUT = path.join(REPO_ROOT, 'test-output');
+mkdirSync(OUT, { recursive: true });
+
+/** Keep what was printed in test-output/ for a person to look at. */
+function keep(name: string, args: string[], width: number, stdout: string): void {
+  writeFileSync(path.join(OUT, `width-${name}-${width}-${args.filter((a) => /^[a-z-]+$/.test(a)).join('_')}.txt`), stdout);
+}
+
 function tooLong(stdout: string, width: number): string[] {
   return stdout.split('\n').filter((l) => [...l].length > width);
 }
@@ -50,6 +58,7 @@ describe('table output fits the terminal', () => {
     it(`every command at COLUMNS=${width}: the reference workload`, async () => {
       for (const args of WORKLOAD_COMMANDS) {
         const r = await runCli(args, { cwd: REPO_ROOT, env: { DATABASE_URL: workload.get().url, COLUMNS: String(width) } });
+        keep('workload', args, width, r.stdout);
         expect(r.stderr, args.join(' ')).not.toMatch(/^error:/m);
         expect(r.stdout.length, args.join(' ')).toBeGreaterThan(0);
         expect(tooLong(r.stdout, width), `dbopt ${args.join(' ')}`).toEqual([]);
@@ -59,6 +68,7 @@ describe('table output fits the terminal', () => {
     it(`every command at COLUMNS=${width}: long names`, async () => {
       for (const args of PAGILA_COMMANDS) {
         const r = await runCli(args, { cwd: root, env: { DATABASE_URL: pagila.get().url, COLUMNS: String(width) } });
+        keep('pagila', args, width, r.stdout);
         expect(r.stderr, args.join(' ')).not.toMatch(/^error:/m);
         expect(r.stdout.length, args.join(' ')).toBeGreaterThan(0);
         expect(tooLong(r.stdout, width), `dbopt ${args.join(' ')}`).toEqual([]);
