@@ -21,6 +21,7 @@ import type { Report } from '../../report.js';
 import { stableStringify } from '../../stableJson.js';
 import { commandContext, embeddedDir, intOption, startEmbeddedServer, writeOutputFile, type GlobalOptions } from '../context.js';
 import { renderReport } from '../render/index.js';
+import { terminalWidth, wrapText } from '../render/fit.js';
 
 /** The package root: the reference workload ships beside dist/. */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -91,20 +92,26 @@ export async function runDemoCommand(opts: GlobalOptions): Promise<void> {
     if (format === 'json') {
       out(stableStringify({ command: 'demo', ok, server: target.display, stages: Object.fromEntries(Object.entries(stages).map(([k, v]) => [k, { ok: v.ok, summary: v.summary, result: v.data }])) }));
     } else {
-      out([
+      out(wrapLines([
         '',
         pending ? 'Nothing was pending: the schema is up to date and the data already loaded (dbopt demo --reset starts over).' : 'Demo complete.',
         'Next: point dbopt at your database with DATABASE_URL=postgres://user@host:5432/db (or --database-url, or database.url in dbopt.config.json).',
         'Then run `dbopt migrate lint` and `dbopt migrate` in your deploy, and `dbopt refresh-views` from cron or as `--watch`.',
         'In CI, run `dbopt audit --format junit --output audit.xml` on every pull request: it exits 1 on a regression (see examples/github-actions.yml).',
         '',
-      ].join('\n'));
+      ]).join('\n'));
     }
   } finally {
     await server.stop();
   }
   if (opts.output) writeOutputFile(opts.output, buffered);
   process.exitCode = ok ? 0 : 1;
+}
+
+/** The closing lines, wrapped to the terminal like every table. */
+function wrapLines(lines: string[]): string[] {
+  const width = terminalWidth();
+  return lines.flatMap((l) => (l === '' ? [''] : wrapText(l, width)));
 }
 
 /**
