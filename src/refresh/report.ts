@@ -31,7 +31,6 @@ export function refreshReport(r: RefreshResult): Report {
     durationMs: v.durationMs,
   }));
   const warnings = [...r.views.filter((v) => v.warning && v.outcome === 'refreshed').map((v) => v.warning!), ...r.warnings];
-  const errors = r.views.filter((v) => v.outcome === 'failed' && v.error);
   return {
     command: 'refresh-views',
     title: `dbopt refresh-views${r.selection === 'all' ? ' --all' : r.selection === 'named' ? ' (named views)' : ''}`,
@@ -54,7 +53,6 @@ export function refreshReport(r: RefreshResult): Report {
         ]),
         empty: 'no materialized views managed',
       },
-      ...errors.map((v) => ({ title: `${v.view} failed`, lines: v.error!.split('\n').map((text) => ({ text, tone: 'bad' as Tone })) })),
       ...warningSection(warnings),
     ],
     checks,

@@ -5,7 +5,6 @@
 // to test-output/ is not blank. Chromium is required under CI=true; elsewhere the test is
 // skipped, saying why, when no Chromium is installed.
 import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, runCli } from '../helpers/cli.js';
@@ -18,8 +17,10 @@ const ci = process.env.CI === 'true';
 if (!chromium && !ci) console.warn('html.test.ts: skipped: no Chromium found (/usr/bin/chromium; set DBOPT_CHROMIUM to another path). .ci/run installs it.');
 
 const workload = withWorkloadDatabase();
-const work = mkdtempSync(path.join(tmpdir(), 'dbopt-e2e-html-'));
 const OUT = path.join(REPO_ROOT, 'test-output');
+// Under test-output/ so the page shows paths as a user's would be (relative, short).
+mkdirSync(OUT, { recursive: true });
+const work = mkdtempSync(path.join(OUT, 'html-'));
 const queriesDir = path.join(work, 'queries');
 let names: string[] = [];
 
@@ -32,7 +33,7 @@ beforeAll(async () => {
   const env = { DATABASE_URL: workload.get().url };
   // Refresh history for the staleness chart of the report.
   expect((await runCli(['refresh-views', '--all'], { cwd: REPO_ROOT, env })).code).toBe(0);
-  const audit = await runCli(['audit', '--runs', '5', '--queries', queriesDir, '--baseline', path.join(queriesDir, 'baseline.json'), '--format', 'html', '--output', path.join(work, 'audit.html')], { cwd: REPO_ROOT, env });
+  const audit = await runCli(['audit', '--queries', queriesDir, '--baseline', path.join(queriesDir, 'baseline.json'), '--format', 'html', '--output', path.join(work, 'audit.html')], { cwd: REPO_ROOT, env });
   expect(audit.stderr).not.toMatch(/^error:/m);
   const report = await runCli(['report', '--format', 'html', '--output', path.join(work, 'report.html')], { cwd: REPO_ROOT, env });
   expect(report.code).toBe(0);
