@@ -116,6 +116,8 @@ program
 program
   .command('report')
   .description('health figures for a person: cache hit ratios, index usage, view staleness, top statements')
+  .option('--watch', 'redraw the report every --interval in the terminal until q or Ctrl-C')
+  .option('--interval <duration>', 'time between redraws with --watch (default: 5s)')
   .action(async (_opts, cmd: Command) => {
     const { runReportCommand } = await import('./commands/report.js');
     await runReportCommand(globals(cmd));

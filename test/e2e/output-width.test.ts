@@ -107,3 +107,28 @@ describe('findings alike across partitions', () => {
     for (const p of PARTITIONS) expect(junit).toContain(`<testsuite name="${p}_customer_id_idx"`);
   });
 });
+
+describe('dbopt report --watch', () => {
+  it('redraws the report until stopped, then exits 0; each frame fits the width', async () => {
+    let frames = 0;
+    const r = await runCli(['report', '--watch', '--interval', '1s'], {
+      cwd: REPO_ROOT,
+      env: { DATABASE_URL: workload.get().url, COLUMNS: '80' },
+      onSpawn: (child) => {
+        child.stdout!.on('data', (d: Buffer) => {
+          frames += (d.toString().match(/^every 1s · /gm) ?? []).length;
+          if (frames >= 2) child.kill('SIGTERM');
+        });
+      },
+    });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout.match(/^dbopt report \(PostgreSQL/gm)!.length).toBeGreaterThanOrEqual(2);
+    expect(tooLong(r.stdout, 80)).toEqual([]);
+  });
+
+  it('refuses an interval that is not a duration (exit 2)', async () => {
+    const r = await runCli(['report', '--watch', '--interval', 'often'], { cwd: REPO_ROOT, env: { DATABASE_URL: workload.get().url } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--interval');
+  });
+});
