@@ -84,6 +84,14 @@ describe('finding blocks', () => {
     expect(renderBlocks(checks, { width: 100, verbose: true }).join('\n').match(/^warning\[duplicate-index\]/gm)).toHaveLength(3);
   });
 
+  it('break a long identifier without putting spaces into it', () => {
+    const id = 'customer_rental_history_with_an_extremely_long_descriptive_name';
+    const lines = renderBlocks([{ ...seq, message: `reads Seq Scan on ${id} (20,000 rows): more than audit.seqScanRows 10,000` }], { width: 40 });
+    expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(40);
+    expect(lines.map((l) => l.trim()).join('')).toContain(id);
+    expect(lines.join('\n')).not.toMatch(/_ [a-z]/);
+  });
+
   it('split a trailing imperative into help, and an explicit Fix:', () => {
     expect(splitHelp({ subject: 'x', message: 'CREATE INDEX locks t. Fix: use CONCURRENTLY (docs#a)' })).toEqual({ message: 'CREATE INDEX locks t', help: 'use CONCURRENTLY (docs#a)' });
     expect(splitHelp({ subject: 'x', message: 'plan 1a2b unchanged' })).toEqual({ message: 'plan 1a2b unchanged' });

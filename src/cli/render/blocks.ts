@@ -62,9 +62,10 @@ function hanging(prefix: string, text: string, width: number, indent = '  '): st
     const lead = /^ */.exec(prefix)![0];
     out.push(...wrapText(prefix.trimEnd(), width - lead.length).map((l, i) => (i === 0 ? lead : indent) + l));
   } else {
-    const head = wrapText(first, room);
-    out.push(prefix + (head[0] ?? ''));
-    first = head.slice(1).join(' ');
+    const lines = wrapText(first, restWidth, room);
+    out.push(prefix + (lines[0] ?? ''));
+    out.push(...lines.slice(1).map((l) => indent + l));
+    first = '';
   }
   for (const para of [first, ...paras]) {
     if (para.trim() === '') continue;

@@ -29,30 +29,34 @@ export function visibleLength(s: string): number {
  * Wrap plain text into lines of at most `width` characters: at spaces when it can, after
  * `/`, `,` or `.` inside a long word, and hard when a word has no such place.
  */
-export function wrapText(text: string, width: number): string[] {
-  const w = Math.max(1, width);
+export function wrapText(text: string, width: number, firstWidth = width): string[] {
   const out: string[] = [];
+  const first = Math.max(1, firstWidth);
+  const rest = Math.max(1, width);
+  // The first line may be shorter (it shares its line with a prefix).
+  const limit = (): number => (out.length === 0 ? first : rest);
   for (const para of text.split('\n')) {
     let line = '';
     for (const word of para.split(/ +/)) {
       if (word === '') continue;
       const candidate = line ? `${line} ${word}` : word;
-      if ([...candidate].length <= w) {
+      if ([...candidate].length <= limit()) {
         line = candidate;
         continue;
       }
       if (line) out.push(line);
       line = '';
-      let rest = word;
-      while ([...rest].length > w) {
-        const chars = [...rest];
+      let tail = word;
+      while ([...tail].length > limit()) {
+        const w = limit();
+        const chars = [...tail];
         const head = chars.slice(0, w).join('');
         const soft = Math.max(head.lastIndexOf('/'), head.lastIndexOf(','), head.lastIndexOf('.'), head.lastIndexOf('_'));
         const cut = soft >= Math.floor(w / 2) ? soft + 1 : w;
         out.push(chars.slice(0, cut).join(''));
-        rest = chars.slice(cut).join('');
+        tail = chars.slice(cut).join('');
       }
-      line = rest;
+      line = tail;
     }
     out.push(line);
   }
