@@ -33,6 +33,7 @@ export async function runDemoCommand(opts: GlobalOptions): Promise<void> {
   const log = ctx.logger;
   const dir = embeddedDir(ctx.config.rootDir);
   const format = opts.format ?? 'table';
+  if (format === 'html') throw new UsageError('dbopt demo prints five stages; --format html draws one report', { hint: 'After the demo, run dbopt audit --embedded --format html --output audit.html (or dbopt report).' });
   const stages: Record<string, Report> = {};
   // With --output the whole demo report goes to the file at the end; otherwise stages stream.
   let buffered = '';
