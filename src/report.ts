@@ -15,6 +15,10 @@ export interface TableSection {
   note?: string;
   /** Said instead of an empty table. */
   empty?: string;
+  /** Columns of least value, dropped first to last when the table does not fit the terminal. */
+  drop?: string[];
+  /** 'findings': the table repeats report.checks; the terminal prints them as blocks instead. */
+  role?: 'findings';
 }
 
 export interface TextSection {
@@ -40,6 +44,13 @@ export interface ReportCheck {
   line?: number;
   column?: number;
   durationMs?: number;
+  /** One imperative line of what to do, when the message does not end with it. */
+  help?: string;
+  /**
+   * Findings alike but for one object of one parent (a partition of a partitioned table, an
+   * index of a table) share a group: the terminal prints one block naming the members.
+   */
+  group?: { parent: string; kind: string; member: string };
 }
 
 export interface Report {

@@ -43,6 +43,7 @@ export interface Finding {
   file?: string;
   line?: number;
   column?: number;
+  group?: { parent: string; kind: string; member: string };
 }
 
 export interface AuditResult {
@@ -150,7 +151,7 @@ export function runChecks(runs: QueryRun[], baseline: Baseline | undefined, serv
   for (const check of SCHEMA_CHECKS) {
     for (const o of check.check(facts, settings)) {
       const subject = o.subject ?? 'schema';
-      findings.push({ id: `${subject}/${check.code}`, subject, code: check.code, severity: check.severity, status: statusOf(o.status, check.severity), message: o.message });
+      findings.push({ id: `${subject}/${check.code}`, subject, code: check.code, severity: check.severity, status: statusOf(o.status, check.severity), message: o.message, group: o.group });
     }
   }
   return findings;

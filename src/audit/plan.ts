@@ -65,6 +65,39 @@ export interface PlanFacts {
   /** Schema-qualified relations and indexes the plan touches (cold eviction). */
   relations: string[];
   analyzed: boolean;
+  /** The plan as a tree of the figures a person reads (HTML report). */
+  tree?: PlanTreeNode;
+}
+
+export interface PlanTreeNode {
+  /** "Index Scan using i on t". */
+  node: string;
+  cost: number;
+  planRows: number;
+  actualRows?: number;
+  loops?: number;
+  /** Actual Total Time × loops: the node's time including its children, ms. */
+  totalMs?: number;
+  sharedHit?: number;
+  sharedRead?: number;
+  children: PlanTreeNode[];
+}
+
+/** The figures of each node, children in plan order. */
+export function planTree(n: PlanNode): PlanTreeNode {
+  const loops = n['Actual Loops'];
+  const time = n['Actual Total Time'];
+  return {
+    node: describeNode(n),
+    cost: n['Total Cost'] ?? 0,
+    planRows: n['Plan Rows'] ?? 0,
+    actualRows: n['Actual Rows'],
+    loops,
+    totalMs: typeof time === 'number' && loops !== undefined ? time * Math.max(loops, 1) : undefined,
+    sharedHit: n['Shared Hit Blocks'],
+    sharedRead: n['Shared Read Blocks'],
+    children: (n.Plans ?? []).map(planTree),
+  };
 }
 
 /** The string a node contributes to the shape: "Index Scan using i on t". */
@@ -151,6 +184,7 @@ export function analyzePlan(explain: ExplainOutput): PlanFacts {
     worstEstimate: worst,
     relations: [...relations],
     analyzed,
+    tree: planTree(root),
   };
 }
 

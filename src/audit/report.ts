@@ -29,7 +29,7 @@ export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Re
   const checks: ReportCheck[] = r.findings.map((f) => ({
     id: f.id, subject: f.subject, code: f.code,
     status: strict && f.status === 'warn' ? 'fail' : f.status,
-    message: f.message, file: f.file, line: f.line, column: f.column,
+    message: f.message, file: f.file, line: f.line, column: f.column, group: f.group,
     durationMs: f.code === 'over-budget' ? r.queries.find((q) => q.name === f.subject)?.durationMs : undefined,
   }));
   const counts = `${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}` +
@@ -84,6 +84,7 @@ function queriesSection(r: AuditResult): ReportSection {
   return {
     title: `Queries (${r.queries.length}, ${r.queriesDir})`,
     columns: ['query', 'tier', 'p50', 'p95', 'max', 'budget', 'cost', 'buffers hit/read', 'plan', 'verdict'],
+    drop: ['buffers hit/read', 'cost', 'max', 'tier', 'p50', 'plan'],
     rows,
     note: notes.join('\n'),
   };
@@ -94,6 +95,7 @@ function findingsSection(r: AuditResult, strict: boolean): ReportSection {
   const shown = r.findings.filter((f) => f.status === 'fail' || f.status === 'warn');
   return {
     title: 'Findings',
+    role: 'findings',
     columns: ['', 'check', 'subject', 'message', 'where'],
     rows: shown.map((f) => [
       f.status === 'fail' ? { text: 'error', tone: 'bad' } : { text: strict ? 'warning (strict)' : 'warning', tone: strict ? 'bad' : 'warn' },
@@ -128,6 +130,7 @@ function cacheSection(r: AuditResult): ReportSection {
   return {
     title: 'Cache hit ratios',
     columns: ['scope', 'name', 'during audit', 'verdict', 'since stats reset', 'verdict'],
+    drop: ['verdict', 'since stats reset', 'scope'],
     rows: r.cache.ratios.map((c) => [c.scope, c.name, ratioCell(c.delta), verdictCell(c.delta), ratioCell(c.cumulative), verdictCell(c.cumulative)]),
     note: `Judged against audit.minCacheHitRatio ${r.cache.minRatio} past audit.minBlocks ${r.cache.minBlocks} blocks; ` +
       `shown, not gated (a CI database's figures are dominated by the seed load${evicted}). Stats reset: ${r.cache.statsReset ?? 'never'}.`,

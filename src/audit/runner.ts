@@ -25,7 +25,11 @@ export interface Latency {
   p99: number;
   max: number;
   mean: number;
+  /** Runs per equal-width bucket from min to max (20 buckets): the distribution to draw. */
+  histogram?: { fromMs: number; toMs: number; counts: number[] };
 }
+
+const HISTOGRAM_BUCKETS = 20;
 
 export type RunStatus = 'measured' | 'timeout' | 'error' | 'not-populated';
 
@@ -150,7 +154,18 @@ export function summarize(timings: number[]): Latency {
     p99: percentile(s, 0.99),
     max: s[s.length - 1] ?? 0,
     mean: s.reduce((a, b) => a + b, 0) / Math.max(1, s.length),
+    histogram: histogram(s),
   };
+}
+
+function histogram(sorted: number[]): Latency['histogram'] {
+  if (sorted.length === 0) return undefined;
+  const from = sorted[0]!;
+  const to = sorted[sorted.length - 1]!;
+  const counts = new Array<number>(HISTOGRAM_BUCKETS).fill(0);
+  const step = (to - from) / HISTOGRAM_BUCKETS;
+  for (const t of sorted) counts[step > 0 ? Math.min(HISTOGRAM_BUCKETS - 1, Math.floor((t - from) / step)) : 0]!++;
+  return { fromMs: from, toMs: to, counts };
 }
 
 /**

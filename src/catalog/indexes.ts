@@ -36,6 +36,8 @@ export interface IndexFact {
   sizeBytes: number | null;
   definition: string | null;
   locked: boolean;
+  /** schema.table of the partitioned table at the root of this index's table, when it is a partition. */
+  partitionOf?: string;
 }
 
 export interface ForeignKeyFact {

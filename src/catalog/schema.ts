@@ -50,7 +50,7 @@ export async function schemaFacts(client: Client): Promise<SchemaFacts> {
   const idx = await withLockFallback(client, (avoidLocks) => client.query<{
     schema: string; table: string; name: string; keys: string; opclasses: string; options: string; collations: string; nkeys: number; method: string;
     unique: boolean; nulls_not_distinct: boolean; primary: boolean; constraint: boolean; valid: boolean; building: boolean; predicate: string | null;
-    expressions: string | null; scans: string; size: string | null; definition: string | null; key_names: string[]; locked_name: string | null;
+    expressions: string | null; scans: string; size: string | null; definition: string | null; key_names: string[]; locked_name: string | null; partition_of: string | null;
   }>(
     `WITH ${LOCKED_RELATIONS}
      SELECT n.nspname AS schema,
@@ -74,6 +74,10 @@ export async function schemaFacts(client: Client): Promise<SchemaFacts> {
             CASE WHEN lk.locked_name IS NULL THEN pg_relation_size(c.oid) END AS size,
             CASE WHEN lk.locked_name IS NULL THEN pg_get_indexdef(c.oid) END AS definition,
             lk.locked_name,
+            CASE WHEN t.relispartition THEN (SELECT rn.nspname || '.' || r.relname
+                                               FROM pg_class AS r
+                                               JOIN pg_namespace AS rn ON rn.oid = r.relnamespace
+                                              WHERE r.oid = pg_partition_root(t.oid)) END AS partition_of,
             ARRAY(SELECT coalesce(a.attname::text, 'expr')
                     FROM unnest(i.indkey[0:i.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, ord)
                     LEFT JOIN pg_attribute AS a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
@@ -154,7 +158,7 @@ export async function schemaFacts(client: Client): Promise<SchemaFacts> {
       opclasses: ints(r.opclasses).slice(0, r.nkeys), options: ints(r.options).slice(0, r.nkeys), collations: ints(r.collations).slice(0, r.nkeys),
       method: r.method, unique: r.unique, nullsNotDistinct: r.nulls_not_distinct, primary: r.primary, constraint: r.constraint, valid: r.valid, building: r.building,
       predicate: r.predicate, expressions: r.expressions, scans: Number(r.scans), sizeBytes: r.size === null ? null : Number(r.size), definition: r.definition,
-      locked: r.locked_name !== null,
+      locked: r.locked_name !== null, partitionOf: r.partition_of ?? undefined,
     })),
     foreignKeys: fks.rows.map((r) => ({ schema: r.schema, table: r.table, name: r.name, columns: ints(r.columns), columnNames: r.column_names, references: r.references })),
     views: views.rows.map((v) => {

@@ -14,7 +14,7 @@ export interface GlobalOptions {
   config?: string;
   databaseUrl?: string;
   embedded?: boolean;
-  format?: 'table' | 'json' | 'junit' | 'markdown';
+  format?: 'table' | 'json' | 'junit' | 'markdown' | 'html';
   output?: string;
   color?: boolean;
   quiet?: boolean;
@@ -147,7 +147,7 @@ export async function emit(report: Report, opts: GlobalOptions, defaultFormat: '
   const { renderReport } = await import('./render/index.js');
   const format = opts.format ?? defaultFormat;
   const color = opts.output ? false : opts.color;
-  const text = await renderReport(report, format, { color });
+  const text = await renderReport(report, format, { color, verbose: Boolean(opts.verbose) });
   if (opts.output) {
     writeOutputFile(opts.output, text);
   } else {

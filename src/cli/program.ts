@@ -15,7 +15,7 @@ program
   .option('-c, --config <file>', 'config file (default: dbopt.config.json or .yaml, searched upward)')
   .option('-d, --database-url <url>', 'connection URL (overrides DATABASE_URL and the config)')
   .option('--embedded', 'use the embedded PostgreSQL kept in .dbopt/embedded/')
-  .addOption(new Option('-f, --format <format>', 'output format (default: table)').choices(['table', 'json', 'junit', 'markdown']))
+  .addOption(new Option('-f, --format <format>', 'output format (default: table)').choices(['table', 'json', 'junit', 'markdown', 'html']))
   .option('-o, --output <file>', 'write the report to a file instead of stdout')
   .option('--color', 'force colour')
   .option('--no-color', 'no colour (NO_COLOR is honoured too)')
@@ -116,6 +116,8 @@ program
 program
   .command('report')
   .description('health figures for a person: cache hit ratios, index usage, view staleness, top statements')
+  .option('--watch', 'redraw the report every --interval in the terminal until q or Ctrl-C')
+  .option('--interval <duration>', 'time between redraws with --watch (default: 5s)')
   .action(async (_opts, cmd: Command) => {
     const { runReportCommand } = await import('./commands/report.js');
     await runReportCommand(globals(cmd));

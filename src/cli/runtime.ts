@@ -1,6 +1,6 @@
 // Process-level concerns of the CLI: the one place errors become exit codes, signal
 // handling (abort in-flight work, clean up, then exit 130/143), and stderr logging.
-import { DbOptError, ExitCode, InterruptedError } from '../errors.js';
+import { DbOptError, ExitCode, FindingsError, InterruptedError } from '../errors.js';
 import { redact, redactUrls, isConnectionError, isConnectionLost } from '../db/connection.js';
 import type { GlobalOptions } from './context.js';
 
@@ -50,6 +50,19 @@ export function writeErr(line: string): void {
   process.stderr.write(redactUrls(line) + '\n');
 }
 
+/** The code a failure's block shows, from what failed (the library's messages name it first). */
+const FAILURE_CODES: [RegExp, string][] = [
+  [/^migrate lint found/, 'lint'],
+  [/could not take its lock/, 'lock-timeout'],
+  [/^migration /, 'migration-failed'],
+  [/^(index|could not drop the INVALID)/, 'index-build'],
+  [/^seed file/, 'seed-failed'],
+];
+
+export function failureCode(message: string): string {
+  return FAILURE_CODES.find(([re]) => re.test(message))?.[1] ?? 'failed';
+}
+
 export async function handleFatal(err: unknown, opts: GlobalOptions): Promise<never> {
   const e = err as { code?: string; exitCode?: number; message?: string };
   // commander's own exits: help, version, usage mistakes.
@@ -64,6 +77,11 @@ export async function handleFatal(err: unknown, opts: GlobalOptions): Promise<ne
     exitCode = err.exitCode;
     if (err instanceof InterruptedError) {
       lines.push(`dbopt: ${err.message}; cleaned up.`);
+    } else if (err instanceof FindingsError) {
+      // A failed migration, refresh or seed reads like the findings: error[code], details, help.
+      lines.push(`error[${failureCode(err.message)}]: ${err.message}`);
+      for (const d of err.details) lines.push(`  ${d}`);
+      if (err.hint) lines.push(`  help: ${/^[A-Z][a-z]/.test(err.hint) ? err.hint[0]!.toLowerCase() + err.hint.slice(1) : err.hint}`);
     } else {
       lines.push(`error: ${err.message}`);
       for (const d of err.details) lines.push(`  ${d}`);

@@ -5,6 +5,7 @@
 // statements from pg_stat_statements when the extension is installed. Read-only: everything
 // runs in one BEGIN READ ONLY envelope with audit.statementTimeout / audit.lockTimeout, and
 // sizes of relations another session has locked are skipped (listed in `locked`).
+import { refreshTimeline, type RefreshEvent } from './history.js';
 import type { Client } from 'pg';
 import type { Config } from '../config.js';
 import { connect, connectionFailure, isConnectionLost, type ConnectionTarget } from '../db/connection.js';
@@ -78,6 +79,8 @@ export interface HealthResult {
   tables: TableHealth[];
   views: ViewHealth[];
   refreshHistory: boolean;
+  /** Refreshes of the last 7 days from dbopt.refresh_history (empty without it), oldest first. */
+  refreshTimeline?: RefreshEvent[];
   /** Relations whose size or definition was skipped because another session locked them. */
   locked: string[];
   /** "not judged: ... locked" when `locked` is not empty. */
@@ -127,6 +130,7 @@ async function gather(client: Client, opts: HealthOptions): Promise<HealthResult
     tables: tables.rows,
     views,
     refreshHistory: facts.refreshHistory,
+    refreshTimeline: facts.refreshHistory ? await refreshTimeline(client) : [],
     locked,
     lockedNote: lockedNote(locked),
     statements: await topStatements(client, opts.top ?? 10),

@@ -21,6 +21,7 @@ export function healthReport(r: HealthResult): Report {
     {
       title: 'Index usage',
       columns: ['index', 'table', 'scans', 'size', 'notes'],
+      drop: ['size', 'table'],
       rows: r.indexes.map((i): Cell[] => [i.index, i.table, n(i.scans), size(i.sizeBytes),
         i.notes.length ? { text: i.notes.join('; '), tone: i.notes.some((x) => x === 'unused' || x === 'INVALID' || x.startsWith('duplicate')) ? 'warn' : 'dim' } : '']),
       empty: 'no index',
@@ -29,12 +30,14 @@ export function healthReport(r: HealthResult): Report {
     {
       title: 'Tables',
       columns: ['table', 'rows', 'size', 'dead rows', 'seq scans', 'index scans', 'last vacuum', 'last analyze'],
+      drop: ['last vacuum', 'last analyze', 'index scans', 'seq scans', 'dead rows'],
       rows: r.tables.map((t): Cell[] => [t.table, n(t.rows), size(t.sizeBytes), n(t.deadRows), n(t.seqScans), n(t.indexScans), t.lastVacuum?.slice(0, 16) ?? 'never', t.lastAnalyze?.slice(0, 16) ?? 'never']),
       empty: 'no table',
     },
     {
       title: 'Materialized views',
       columns: ['view', 'populated', 'schedule', 'last success', 'age', 'overdue', 'size'],
+      drop: ['size', 'populated', 'schedule', 'last success'],
       rows: r.views.map((v): Cell[] => [v.view, v.populated ? 'yes' : { text: 'no', tone: 'warn' }, v.schedule ?? 'not managed', v.lastSuccess?.slice(0, 19) ?? '-',
         v.ageMinutes === undefined ? '-' : `${v.ageMinutes} min`, v.overdue === undefined ? '-' : v.overdue ? { text: 'yes', tone: 'warn' } : { text: 'no', tone: 'ok' }, size(v.sizeBytes)]),
       empty: 'no materialized view',
@@ -44,6 +47,7 @@ export function healthReport(r: HealthResult): Report {
       ? {
         title: 'Top statements (pg_stat_statements, by total time)',
         columns: ['calls', 'total ms', 'mean ms', 'rows', 'hit ratio', 'query'],
+        drop: ['rows', 'hit ratio', 'calls'],
         rows: r.statements.top.map((s): Cell[] => [n(s.calls), s.totalMs.toFixed(1), s.meanMs.toFixed(3), n(s.rows), pct(s.hitRatio), s.query.length > 100 ? `${s.query.slice(0, 97)}...` : s.query]),
         empty: 'no statements recorded yet',
       }

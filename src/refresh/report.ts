@@ -31,7 +31,6 @@ export function refreshReport(r: RefreshResult): Report {
     durationMs: v.durationMs,
   }));
   const warnings = [...r.views.filter((v) => v.warning && v.outcome === 'refreshed').map((v) => v.warning!), ...r.warnings];
-  const errors = r.views.filter((v) => v.outcome === 'failed' && v.error);
   return {
     command: 'refresh-views',
     title: `dbopt refresh-views${r.selection === 'all' ? ' --all' : r.selection === 'named' ? ' (named views)' : ''}`,
@@ -44,6 +43,7 @@ export function refreshReport(r: RefreshResult): Report {
       {
         title: 'Views',
         columns: ['view', 'outcome', 'mode', 'time', 'why'],
+        drop: ['mode', 'time'],
         rows: r.views.map((v): Cell[] => [
           v.view,
           { text: v.outcome, tone: OUTCOME_TONE[v.outcome] },
@@ -53,7 +53,6 @@ export function refreshReport(r: RefreshResult): Report {
         ]),
         empty: 'no materialized views managed',
       },
-      ...errors.map((v) => ({ title: `${v.view} failed`, lines: v.error!.split('\n').map((text) => ({ text, tone: 'bad' as Tone })) })),
       ...warningSection(warnings),
     ],
     checks,
@@ -73,6 +72,7 @@ export function refreshPlanReport(p: PlanResult): Report {
       {
         title: 'Plan',
         columns: ['#', 'view', 'after', 'mode', 'why', 'due', 'refresh now'],
+        drop: ['due', 'after', '#'],
         rows: p.views.map((v): Cell[] => [
           v.order,
           v.view,
@@ -102,6 +102,7 @@ export function refreshStatusReport(s: StatusResult): Report {
       {
         title: 'Materialized views',
         columns: ['view', 'schedule', 'last success', 'age', 'overdue', 'mode', 'last duration', 'size'],
+        drop: ['size', 'last duration', 'mode', 'schedule', 'last success'],
         rows: s.views.map((v): Cell[] => [
           v.unfinishedAttempts ? `${v.view} (${v.unfinishedAttempts} unfinished)` : v.view,
           v.schedule,

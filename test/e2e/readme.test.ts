@@ -7,6 +7,8 @@ import { withWorkloadDatabase } from '../helpers/workload.js';
 import { excerptBody, normalize, readExcerpts, writeExcerpt } from '../helpers/readme.js';
 
 const WRITE = process.env.DBOPT_WRITE_README === '1';
+/** The README is read in a 100-column terminal, or on a web page about as wide. */
+const README_WIDTH = 100;
 // The demo block comes from the newcomer test (it needs a fresh clone and its own server).
 const excerpts = readExcerpts().filter((e) => e.args[0] !== 'demo');
 
@@ -26,9 +28,10 @@ describe.skipIf(Boolean(process.env.DBOPT_TEST_DATABASE_URL))('README output exc
 
   for (const ex of excerpts) {
     it(`matches: dbopt ${ex.spec}`, async () => {
-      const r = await runCli(ex.args, { env: { DATABASE_URL: db.get().url, COLUMNS: '200' } });
+      const r = await runCli(ex.args, { env: { DATABASE_URL: db.get().url, COLUMNS: String(README_WIDTH) } });
       expect([0, 1]).toContain(r.code);
       const body = excerptBody(ex, r.stdout);
+      expect(body.split('\n').filter((l) => [...l].length > README_WIDTH)).toEqual([]);
       if (WRITE) {
         writeExcerpt(ex.spec, body);
         return;

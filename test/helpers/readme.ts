@@ -75,6 +75,7 @@ export function normalize(body: string, shape: boolean): string[] {
     .replace(/─+/g, '─')
     .replace(/ +/g, ' ')
     .trimEnd());
+  lines = unwrap(lines);
   if (shape) {
     // Keep titles, notes and each table's header row; drop the data rows.
     const kept: string[] = [];
@@ -95,6 +96,30 @@ export function normalize(body: string, shape: boolean): string[] {
     lines = kept;
   }
   return lines.filter((l) => l.length > 0);
+}
+
+/**
+ * Undo the terminal fitting, which reflows when a number is a digit wider: a table row whose
+ * first cell is blank continues the row above (cells joined, spaces dropped), and an indented
+ * line continues the text line above it.
+ */
+function unwrap(lines: string[]): string[] {
+  const out: string[] = [];
+  const cells = (l: string): string[] => l.split('│').slice(1, -1);
+  for (const l of lines) {
+    const prev = out[out.length - 1];
+    if (prev !== undefined && l.startsWith('│') && prev.startsWith('│') && cells(l)[0]?.trim() === '') {
+      const above = cells(prev);
+      out[out.length - 1] = `│${cells(l).map((c, i) => `${above[i] ?? ''}${c}`.replace(/ /g, '')).join('│')}│`;
+    } else if (l.startsWith('│')) {
+      out.push(l.replace(/ /g, ''));
+    } else if (prev !== undefined && /^ +\S/.test(l) && prev.trim() !== '' && !/^[│┌├└]/.test(prev)) {
+      out[out.length - 1] = `${prev} ${l.trim()}`;
+    } else {
+      out.push(l);
+    }
+  }
+  return out;
 }
 
 export function writeExcerpt(spec: string, body: string): void {

@@ -2,7 +2,7 @@
 // Writes still maintain it, but no query can use it. Indexes being built right now are skipped.
 // https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
 import { tableName } from '../../catalog/schema.js';
-import type { SchemaCheck } from './types.js';
+import { indexGroup, type SchemaCheck } from './types.js';
 
 export const invalidIndex: SchemaCheck = {
   kind: 'schema',
@@ -14,7 +14,7 @@ export const invalidIndex: SchemaCheck = {
     if (bad.length === 0) return [{ status: 'pass', message: 'every index is valid', subject: 'schema' }];
     return bad.map((i) => ({
       status: 'fail',
-      subject: tableName(i.schema, i.name),
+      subject: tableName(i.schema, i.name), group: indexGroup(i),
       message: `index ${tableName(i.schema, i.name)} on ${tableName(i.schema, i.table)} is INVALID: writes maintain it but no query can use it. Rebuild it: REINDEX INDEX CONCURRENTLY ${tableName(i.schema, i.name)} (or rerun dbopt migrate, which heals it).`,
     }));
   },

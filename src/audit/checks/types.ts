@@ -3,7 +3,8 @@
 // database, so each is tested with plain objects (test/unit/audit-checks.test.ts).
 import type { BaselineEntry } from '../baseline.js';
 import type { QueryRun } from '../runner.js';
-import type { SchemaFacts } from '../../catalog/schema.js';
+import { tableName, type SchemaFacts } from '../../catalog/schema.js';
+import type { IndexFact } from '../../catalog/indexes.js';
 
 export type Severity = 'error' | 'warning';
 
@@ -15,6 +16,8 @@ export interface Outcome {
   /** Defaults to the statement's line. */
   line?: number;
   column?: number;
+  /** Alike findings for members of one parent (partitions of a table, indexes of a table), shown together. */
+  group?: { parent: string; kind: string; member: string };
 }
 
 export interface CheckSettings {
@@ -64,4 +67,16 @@ export const ms = (n: number): string => (n < 10 ? `${n.toFixed(2)} ms` : `${Mat
 export function scanList(run: QueryRun): string {
   const scans = run.plan?.scans.map((s) => s.node) ?? [];
   return scans.length ? [...new Set(scans)].join(', ') : run.plan?.shape ?? 'no plan';
+}
+
+/**
+ * The group an index finding belongs to: the partitioned table when the index is on one of its
+ * partitions (the same finding on every partition is one problem), else the index's table.
+ */
+export function indexGroup(i: Pick<IndexFact, 'schema' | 'table' | 'name' | 'partitionOf'>): NonNullable<Outcome['group']> {
+  if (i.partitionOf) {
+    const [schema, table] = i.partitionOf.split(/\.(.*)/s);
+    return { parent: tableName(schema!, table ?? ''), kind: 'partitions', member: tableName(i.schema, i.table) };
+  }
+  return { parent: tableName(i.schema, i.table), kind: 'indexes', member: tableName(i.schema, i.name) };
 }

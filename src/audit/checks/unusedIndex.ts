@@ -7,7 +7,7 @@
 import { UNUSED_MIN_DAYS, unscannedIndexes } from '../../catalog/indexes.js';
 import { tableName } from '../../catalog/schema.js';
 import { formatBytes } from '../../bytes.js';
-import type { SchemaCheck } from './types.js';
+import { indexGroup, type SchemaCheck } from './types.js';
 
 const size = (b: number | null): string => (b === null ? 'size unknown: locked' : formatBytes(b));
 
@@ -25,7 +25,7 @@ export const unusedIndex: SchemaCheck = {
     if (unused.length === 0) return [{ status: 'pass', subject: 'schema', message: `every index was scanned in ${days.toFixed(0)} days` }];
     return unused.map((i) => ({
       status: 'fail',
-      subject: tableName(i.schema, i.name),
+      subject: tableName(i.schema, i.name), group: indexGroup(i),
       message: `index ${tableName(i.schema, i.name)} on ${tableName(i.schema, i.table)} (${size(i.sizeBytes)}) has not been scanned in ${days.toFixed(0)} days (idx_scan = 0 since ${facts.statsSince.slice(0, 10)}): it slows writes and takes memory. If no rare job needs it, DROP INDEX CONCURRENTLY ${tableName(i.schema, i.name)}.`,
     }));
   },

@@ -23,6 +23,7 @@ import {
   commandContext, embeddedDir, intOption, startEmbeddedServer, writeOutputFile, type CommandContext, type GlobalOptions,
 } from '../context.js';
 import { renderReport } from '../render/index.js';
+import { terminalWidth, wrapText } from '../render/fit.js';
 
 /** The package root: the reference workload ships beside dist/. */
 const PACKAGE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -57,6 +58,7 @@ function demoOutput(opts: GlobalOptions): {
   buffered: () => string;
 } {
   const format = opts.format ?? 'table';
+  if (format === 'html') throw new UsageError('dbopt demo prints five stages; --format html draws one report', { hint: 'After the demo, run dbopt audit --embedded --format html --output audit.html (or dbopt report).' });
   const stages: Record<string, Report> = {};
   let buffered = '';
   const out = (text: string): void => {
@@ -123,14 +125,20 @@ async function runStages(
 }
 
 function closingLines(pending: boolean): string {
-  return [
+  return wrapLines([
     '',
     pending ? 'Nothing was pending: the schema is up to date and the data already loaded (dbopt demo --reset starts over).' : 'Demo complete.',
     'Next: point dbopt at your database with DATABASE_URL=postgres://user@host:5432/db (or --database-url, or database.url in dbopt.config.json).',
     'Then run `dbopt migrate lint` and `dbopt migrate` in your deploy, and `dbopt refresh-views` from cron or as `--watch`.',
     'In CI, run `dbopt audit --format junit --output audit.xml` on every pull request: it exits 1 on a regression (see examples/github-actions.yml).',
     '',
-  ].join('\n');
+  ]).join('\n');
+}
+
+/** The closing lines, wrapped to the terminal like every table. */
+function wrapLines(lines: string[]): string[] {
+  const width = terminalWidth();
+  return lines.flatMap((l) => (l === '' ? [''] : wrapText(l, width)));
 }
 
 /**

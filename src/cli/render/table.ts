@@ -1,9 +1,11 @@
-// --format table: sections as cli-table3 tables, colour through chalk (NO_COLOR, FORCE_COLOR
-// and --color/--no-color are honoured).
+// --format table: sections as tables fitted to the terminal (fit.ts), findings as blocks
+// (blocks.ts), colour through chalk (NO_COLOR, FORCE_COLOR and --color/--no-color are
+// honoured; chalk colours only a TTY by default, so a CI log gets the same text uncoloured).
 import chalk, { Chalk, type ChalkInstance } from 'chalk';
-import Table from 'cli-table3';
 import { cellText, isTableSection, type Cell, type Report, type Tone } from '../../report.js';
 import type { RenderOptions } from './index.js';
+import { fitTable, terminalWidth, wrapText, type FitCell } from './fit.js';
+import { renderBlocks } from './blocks.js';
 
 function painter(opts: RenderOptions): ChalkInstance {
   if (opts.color === true) return new Chalk({ level: Math.max(chalk.level, 1) as 1 | 2 | 3 });
@@ -13,6 +15,7 @@ function painter(opts: RenderOptions): ChalkInstance {
 
 export function renderTable(report: Report, opts: RenderOptions = {}): string {
   const c = painter(opts);
+  const width = opts.width ?? terminalWidth();
   const tone = (t: Tone | undefined, s: string): string => {
     switch (t) {
       case 'ok': return c.green(s);
@@ -23,30 +26,48 @@ export function renderTable(report: Report, opts: RenderOptions = {}): string {
       default: return s;
     }
   };
-  const paint = (cell: Cell): string => (cell !== null && typeof cell === 'object' ? tone(cell.tone, cell.text) : cellText(cell));
+  const fitCell = (cell: Cell): FitCell => (cell !== null && typeof cell === 'object'
+    ? { text: cell.text, paint: (l) => tone(cell.tone, l) }
+    : { text: cellText(cell) });
+  const text = (s: string, indent: string, paint: (l: string) => string = (l) => l): string[] =>
+    wrapText(s, width - indent.length).map((l) => indent + paint(l));
   const out: string[] = [];
-  out.push(c.bold(report.title) + (report.server ? c.dim(`  ${report.server}`) : ''));
+  const blocks = (): void => {
+    const lines = renderBlocks(report.checks, {
+      width,
+      verbose: opts.verbose,
+      paint: { error: (s) => c.bold.red(s), warning: (s) => c.bold.yellow(s), dim: (s) => c.cyan(s), help: (s) => c.cyan(s) },
+    });
+    out.push('', c.bold('Findings'));
+    out.push(...(lines.length ? lines : [c.dim('  no findings')]));
+  };
+  let blocksShown = false;
+  out.push(...text(report.title + (report.server ? `  ${report.server}` : ''), '', c.bold));
   for (const section of report.sections) {
+    if (isTableSection(section) && section.role === 'findings') {
+      blocks();
+      blocksShown = true;
+      continue;
+    }
     out.push('');
-    out.push(c.bold(section.title));
+    out.push(...text(section.title, '', c.bold));
     if (isTableSection(section)) {
       if (section.rows.length === 0) {
-        out.push(c.dim(`  ${section.empty ?? 'nothing to show'}`));
+        out.push(...text(section.empty ?? 'nothing to show', '  ', c.dim));
       } else {
-        const table = new Table({
-          head: section.columns.map((h) => c.bold(h)),
-          style: { head: [], border: [] },
-          chars: { mid: '', 'left-mid': '', 'mid-mid': '', 'right-mid': '' },
-        });
-        for (const row of section.rows) table.push(row.map(paint));
-        out.push(table.toString());
+        const fitted = fitTable({ columns: section.columns, rows: section.rows.map((r) => r.map(fitCell)), drop: section.drop, width, head: (s) => c.bold(s) });
+        out.push(...fitted.lines);
+        if (fitted.dropped.length) {
+          out.push(...text(`(${fitted.dropped.join(', ')} not shown to fit ${width} columns; a wider terminal or --format json shows them)`, '', c.dim));
+        }
       }
-      if (section.note) out.push(c.dim(section.note));
+      if (section.note) out.push(...text(section.note, '', c.dim));
     } else {
-      for (const line of section.lines) out.push(`  ${tone(line.tone, line.text)}`);
+      for (const line of section.lines) out.push(...text(line.text, '  ', (l) => tone(line.tone, l)));
     }
   }
+  if (!blocksShown && report.checks.some((x) => x.status === 'fail' || x.status === 'warn')) blocks();
   out.push('');
-  out.push(report.ok ? c.green(report.summary) : c.red(report.summary));
+  out.push(...text(report.summary, '', report.ok ? c.green : c.red));
   return out.join('\n') + '\n';
 }

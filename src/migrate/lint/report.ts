@@ -4,6 +4,7 @@ import type { Report, ReportCheck } from '../../report.js';
 import type { LintResult } from './index.js';
 
 const DOCS = 'docs/migrate.md';
+const lowerFirst = (s: string): string => (/^[A-Z][a-z]/.test(s) ? s[0]!.toLowerCase() + s.slice(1) : s);
 
 export function lintReport(r: LintResult): Report {
   const checks: ReportCheck[] = [];
@@ -18,6 +19,7 @@ export function lintReport(r: LintResult): Report {
         code: x.code,
         status: x.severity === 'error' ? 'fail' : 'warn',
         message: `${x.message} Fix: ${x.fix} (${DOCS}#${x.doc})`,
+        help: `${lowerFirst(x.fix)} (${DOCS}#${x.doc})`,
         file: x.file,
         line: x.line,
         column: x.column,
@@ -31,6 +33,7 @@ export function lintReport(r: LintResult): Report {
     summary: `${r.files.length} file${r.files.length === 1 ? '' : 's'} checked: ${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}`,
     sections: [{
       title: 'Findings',
+      role: 'findings',
       columns: ['where', 'rule', 'severity', 'problem', 'fix'],
       rows: r.findings.map((x) => [
         `${x.file}${x.line ? `:${x.line}:${x.column ?? 1}` : ''}${x.section === 'down' ? ' (down)' : ''}`,
