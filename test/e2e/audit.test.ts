@@ -100,16 +100,13 @@ describe('dbopt audit (built CLI)', () => {
   });
 
   it('SELECT pg_sleep(10) with a 1 s budget is over budget (exit 1), cut by the statement_timeout', async () => {
-    const started = Date.now();
     const r = await audit(['--queries', queries('sleep', { 'sleep.sql': '-- name: sleepy\n-- budget: 1s\nSELECT pg_sleep(10);\n' }), '--format', 'json']);
-    const elapsed = Date.now() - started;
     expect(r.code).toBe(1);
     const out = JSON.parse(r.stdout) as { checks: { id: string; status: string; message: string }[] };
     const over = out.checks.find((c) => c.id === 'sleepy/over-budget')!;
     expect(over.status).toBe('fail');
+    // "> 4,000 ms": the statement_timeout (4x budget) ended each run, not the 10 s sleep.
     expect(over.message).toMatch(/^over budget: > 4,000 ms/);
-    // Generous on a shared machine: the point is it does not wait the full 10 s.
-    expect(elapsed).toBeLessThan(8000);
   });
 
   it('under GITHUB_ACTIONS: well-formed, escaped annotations on stderr (never stdout) and a job summary', async () => {
