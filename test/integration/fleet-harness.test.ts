@@ -1,0 +1,66 @@
+// The fleet harness itself: a real streaming standby of the run's server, and a real PgBouncer
+// in transaction mode in front of it.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
+import { pgbouncerAvailable, startPgBouncer, type TestPgBouncer } from '../helpers/pgbouncer.js';
+import { replicaSupport, startReplica, type TestReplica } from '../helpers/replica.js';
+
+const adminUrl = inject('pgAdminUrl');
+const dataDir = inject('pgDataDir') || undefined;
+const support = await replicaSupport(adminUrl, dataDir);
+
+describe.skipIf(!support.ok)(`streaming replica (${support.reason})`, () => {
+  let replica: TestReplica;
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase(adminUrl, 'dbopt_fleet_h');
+    replica = await startReplica(adminUrl, { primaryDataDir: dataDir });
+  });
+  afterAll(async () => {
+    await replica?.stop();
+    await db?.drop();
+  });
+
+  it('replays what the primary writes and refuses writes itself', async () => {
+    await db.client.query('CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t VALUES (1), (2)');
+    await replica.catchUp();
+    const c = new pg.Client({ connectionString: replica.url(db.name) });
+    await c.connect();
+    try {
+      const { rows } = await c.query<{ n: string; r: boolean }>('SELECT count(*) AS n, pg_is_in_recovery() AS r FROM t');
+      expect(rows[0]).toEqual({ n: '2', r: true });
+      await expect(c.query('INSERT INTO t VALUES (3)')).rejects.toThrow(/read-only transaction/);
+    } finally {
+      await c.end();
+    }
+  });
+});
+
+describe.skipIf(!pgbouncerAvailable())('PgBouncer in transaction mode', () => {
+  let bouncer: TestPgBouncer;
+  let db: TestDatabase;
+  beforeAll(async () => {
+    db = await createTestDatabase(adminUrl, 'dbopt_fleet_hb');
+    bouncer = await startPgBouncer(db.url, { poolSize: 1 });
+  });
+  afterAll(async () => {
+    await bouncer?.stop();
+    await db?.drop();
+  });
+
+  it('hands one server connection to two clients between their transactions', async () => {
+    const a = new pg.Client({ connectionString: bouncer.pooled(db.url) });
+    const b = new pg.Client({ connectionString: bouncer.pooled(db.url) });
+    await a.connect();
+    await b.connect();
+    try {
+      const pa = (await a.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      const pb = (await b.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+      expect(pb).toBe(pa);
+    } finally {
+      await a.end();
+      await b.end();
+    }
+  });
+});
