@@ -7,6 +7,7 @@ import path from 'node:path';
 import { UsageError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { nodeType, splitStatements, type SqlStatement } from '../sql/parse.js';
+import { refuseAdminCalls } from './adminFunctions.js';
 
 export type ExpectFact =
   | { kind: 'index'; index: string }
@@ -168,6 +169,7 @@ async function theStatement(fileText: string, file: string, h: Header): Promise<
   if (!['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'].includes(type)) {
     fail(file, stmt.line, `${type.replace(/Stmt$/, '')} statements cannot be audited`, 'Audit queries are SELECT (or, with -- allow-writes, INSERT/UPDATE/DELETE/MERGE); run DDL and maintenance through migrations.');
   }
+  await refuseAdminCalls(stmt.text, stmt.offset, fileText, file);
   const allowWrites = values['allow-writes'] !== undefined && values['allow-writes'] !== 'false';
   if (writes && !allowWrites) {
     fail(file, stmt.line, `the statement writes (${describeWrite(stmt.node)}) and the file has no "-- allow-writes"`,
@@ -231,6 +233,7 @@ async function paramsOf(
     if (sampling.length !== 1 || nodeType(sampling[0]!.node) !== 'SelectStmt' || isWrite(sampling[0]!.node)) {
       fail(file, lineNo, 'params-from must be one read-only SELECT', 'Write e.g. "-- params-from: SELECT bot_id, telegram_id FROM users ORDER BY id LIMIT 50".');
     }
+    await refuseAdminCalls(sqlText, valueOffset, fileText, file);
     paramsFrom = { text: sqlText, line: lineNo, offset: valueOffset };
   } else if (placeholders > 0) {
     fail(file, stmt.line, `the statement uses $1..$${placeholders} but the file gives no "-- params:" or "-- params-from:"`,
