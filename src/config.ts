@@ -15,7 +15,15 @@ type Leaf =
   | { type: 'integer'; description: string; default: number; minimum: number; maximum?: number }
   | { type: 'number'; description: string; default: number; minimum: number; maximum?: number }
   | { type: 'boolean'; description: string; default: boolean }
-  | { type: 'stringArray'; description: string; default: string[] };
+  | { type: 'stringArray'; description: string; default: string[] }
+  | { type: 'enum'; description: string; values: string[]; default?: string }
+  | { type: 'nodes'; description: string; default: NodeSpec[] };
+
+/** A read replica of database.replicas. */
+export interface NodeSpec {
+  name: string;
+  url: string;
+}
 
 interface Section {
   type: 'object';
@@ -34,13 +42,23 @@ export const CONFIG_SPEC: Record<string, Section> = {
     type: 'object',
     description: 'Where to connect. Overridden by --database-url and DATABASE_URL.',
     properties: {
-      url: { type: 'string', description: 'postgres://user@host:5432/db (keep the password in PGPASSWORD or ~/.pgpass, not here)' },
+      url: { type: 'string', description: 'postgres://user@host:5432/db (keep the password in PGPASSWORD or ~/.pgpass, not here); may be a pooler' },
+      directUrl: { type: 'string', description: 'A session-capable connection straight to the primary, for migrate, refresh-views and seed (default: url). Overridden by --direct-url and DATABASE_DIRECT_URL.' },
+      pooler: { type: 'enum', description: 'What url goes through: "transaction" (PgBouncer pool_mode=transaction: session work then needs directUrl), "session" or "none"', values: ['none', 'session', 'transaction'], default: 'none' },
+      replicas: { type: 'nodes', description: 'Read replicas audit --node and report --node measure: [{ "name": "replica-1", "url": "postgres://..." }]', default: [] },
       unresponsiveAfter: {
         type: 'duration',
         description: 'How long the server may give no answer on any connection (a frozen host, a silent network) before dbopt stops waiting and exits 3; slow but answering work is never cut short',
         default: '60s',
         min: 100,
       },
+    },
+  },
+  fleet: {
+    type: 'object',
+    description: 'Replicas and poolers',
+    properties: {
+      maxReplicaLag: { type: 'duration', description: 'Replay lag above this fails replica-lag-high', default: '30s' },
     },
   },
   migrate: {
@@ -102,7 +120,11 @@ export interface Config {
   configPath?: string;
   /** Directory that relative paths in the config are resolved against. */
   rootDir: string;
-  database: { url?: string; unresponsiveAfterMs: number };
+  database: {
+    url?: string; unresponsiveAfterMs: number;
+    directUrl?: string; pooler: 'none' | 'session' | 'transaction'; replicas: NodeSpec[];
+  };
+  fleet: { maxReplicaLagMs: number };
   migrate: {
     dir: string; lockTimeoutMs: number; lockRetries: number; lockWaitMs: number; buildLockTimeoutMs: number;
     maintenanceWorkMem: string; parallelWorkers: number; lint: boolean;
@@ -264,7 +286,7 @@ function layeredValue(
   const keyPath = `${sectionName}.${key}`;
   if (ctx.overrides[keyPath] !== undefined) return { value: ctx.overrides[keyPath], source: ctx.overrideSources?.[keyPath] ?? keyPath };
   const envName = envVarName(sectionName, key);
-  if (spec.type !== 'map' && spec.type !== 'stringArray' && ctx.env[envName] !== undefined && ctx.env[envName] !== '') {
+  if (spec.type !== 'map' && spec.type !== 'stringArray' && spec.type !== 'nodes' && ctx.env[envName] !== undefined && ctx.env[envName] !== '') {
     return { value: coerceEnv(spec, ctx.env[envName]!), source: envName };
   }
   if (fromFile !== undefined) return { value: fromFile, source: keyPath };
@@ -292,7 +314,14 @@ function typedConfig(values: Record<string, Record<string, unknown>>, ctx: Resol
   return {
     configPath: ctx.file,
     rootDir: ctx.rootDir,
-    database: { url: values.database!.url as string | undefined, unresponsiveAfterMs: values.database!.unresponsiveAfter as number },
+    database: {
+      url: values.database!.url as string | undefined,
+      unresponsiveAfterMs: values.database!.unresponsiveAfter as number,
+      directUrl: values.database!.directUrl as string | undefined,
+      pooler: values.database!.pooler as Config['database']['pooler'],
+      replicas: values.database!.replicas as NodeSpec[],
+    },
+    fleet: { maxReplicaLagMs: values.fleet!.maxReplicaLag as number },
     migrate: {
       dir: m.dir as string,
       lockTimeoutMs: m.lockTimeout as number,
@@ -381,7 +410,40 @@ function checkLeaf(spec: Leaf, value: unknown, keyPath: string, problems: string
       return typeof value === 'boolean' ? value : bad('must be true or false');
     case 'stringArray':
       return Array.isArray(value) && value.every((v) => typeof v === 'string' && v.length > 0) ? value : bad('must be an array of non-empty strings');
+    case 'enum':
+      return typeof value === 'string' && spec.values.includes(value) ? value : bad(`must be one of ${spec.values.map((v) => `"${v}"`).join(', ')}`);
+    case 'nodes':
+      return checkNodes(value, keyPath, problems);
   }
+}
+
+/** database.replicas: [{ name, url }], names unique and not "primary" or "all" (--node's words). */
+function checkNodes(value: unknown, keyPath: string, problems: string[]): NodeSpec[] | undefined {
+  if (!Array.isArray(value)) {
+    problems.push(`${keyPath}: must be an array of { "name": ..., "url": ... }, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  const seen = new Set<string>(['primary', 'all']);
+  let ok = true;
+  value.forEach((n: unknown, i) => {
+    const node = n as Record<string, unknown> | null;
+    const name = node && typeof node === 'object' ? node.name : undefined;
+    if (!node || typeof node !== 'object' || typeof name !== 'string' || !/^[\w.-]+$/.test(name) || typeof node.url !== 'string' || !node.url) {
+      problems.push(`${keyPath}[${i}]: must be { "name": "replica-1", "url": "postgres://..." } (name: letters, digits, _ . -)`);
+      ok = false;
+    } else if (seen.has(name)) {
+      problems.push(`${keyPath}[${i}].name: "${name}" is ${name === 'primary' || name === 'all' ? 'reserved by --node' : 'given twice'}`);
+      ok = false;
+    } else {
+      const extra = Object.keys(node).filter((k) => k !== 'name' && k !== 'url');
+      if (extra.length) {
+        problems.push(`${keyPath}[${i}]: unknown key ${extra.join(', ')} (known: name, url)`);
+        ok = false;
+      }
+      seen.add(name);
+    }
+  });
+  return ok ? (value as NodeSpec[]).map((n) => ({ name: n.name, url: n.url })) : undefined;
 }
 
 /** The JSON Schema (draft 2020-12) generated from CONFIG_SPEC; shipped as schema/dbopt.config.schema.json. */
@@ -398,6 +460,11 @@ export function configJsonSchema(): Record<string, unknown> {
       case 'number': return { ...base, type: 'number', minimum: spec.minimum, ...(spec.maximum !== undefined ? { maximum: spec.maximum } : {}) };
       case 'boolean': return { ...base, type: 'boolean' };
       case 'stringArray': return { ...base, type: 'array', items: { type: 'string', minLength: 1 } };
+      case 'enum': return { ...base, type: 'string', enum: spec.values };
+      case 'nodes': return {
+        ...base, type: 'array',
+        items: { type: 'object', additionalProperties: false, required: ['name', 'url'], properties: { name: { type: 'string', pattern: '^[\\w.-]+$' }, url: { type: 'string', minLength: 1 } } },
+      };
     }
   };
   const properties: Record<string, unknown> = { $schema: { type: 'string' } };

@@ -71,6 +71,7 @@ export function makeLogger(opts: GlobalOptions): Logger {
 /** The flag that sets each config key, named when its value is wrong. */
 export const FLAG_NAMES: Record<string, string> = {
   'database.url': '--database-url',
+  'database.directUrl': '--direct-url',
   'migrate.dir': '--dir',
   'audit.queries': '--queries',
   'audit.baseline': '--baseline',
@@ -131,6 +132,24 @@ export async function withDb<T>(opts: GlobalOptions, overrides: ConfigOverrides,
   } finally {
     await ctx.close();
   }
+}
+
+/**
+ * Like withDb, for session work (migrate, refresh-views, seed): ctx.target is the direct
+ * connection (database.directUrl, default url), refused through a transaction-mode pooler
+ * without one, and refused when it is a standby.
+ */
+export async function withSessionDb<T>(opts: GlobalOptions, overrides: ConfigOverrides, command: string, work: (ctx: DbContext) => Promise<T>): Promise<T> {
+  return withDb(opts, overrides, async (ctx) => {
+    const { refuseStandby, sessionTarget } = await import('../db/fleet.js');
+    const target = opts.embedded ? ctx.target : sessionTarget(command, { url: ctx.target, flagDirectUrl: opts.directUrl as string | undefined, database: ctx.config.database });
+    if (target !== ctx.target) {
+      secrets.push(...target.secrets);
+      ctx.logger.debug(`Session work connects to ${target.display} (from ${target.source})`);
+    }
+    await refuseStandby(command, target, ctx.config.database);
+    return work({ ...ctx, target });
+  });
 }
 
 /** --output FILE: a path that cannot be written is a usage error naming it, not a crash. */

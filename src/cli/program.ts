@@ -14,6 +14,7 @@ program
   .version(pkg.version, '-V, --version')
   .option('-c, --config <file>', 'config file (default: dbopt.config.json or .yaml, searched upward)')
   .option('-d, --database-url <url>', 'connection URL (overrides DATABASE_URL and the config)')
+  .option('--direct-url <url>', 'session connection straight to the primary for migrate, refresh-views, seed (overrides DATABASE_DIRECT_URL and database.directUrl)')
   .option('--embedded', 'use the embedded PostgreSQL kept in .dbopt/embedded/')
   .addOption(new Option('-f, --format <format>', 'output format (default: table)').choices(['table', 'json', 'junit', 'markdown', 'html']))
   .option('-o, --output <file>', 'write the report to a file instead of stdout')

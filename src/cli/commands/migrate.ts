@@ -1,7 +1,7 @@
 // dbopt migrate [up|down|status|create|lint]: flags -> library -> report.
 import path from 'node:path';
 import { createMigration, migrate, migrateReport, migrationStatus, migrationStatusReport } from '../../migrate/index.js';
-import { commandContext, emit, intOption, withDb, type GlobalOptions } from '../context.js';
+import { commandContext, emit, intOption, withDb, withSessionDb, type DbContext, type GlobalOptions } from '../context.js';
 
 export async function runMigrateCommand(sub: 'up' | 'down' | 'status' | 'create' | 'lint', opts: GlobalOptions, args: string[]): Promise<void> {
   const overrides = { 'migrate.dir': opts.dir };
@@ -17,7 +17,7 @@ export async function runMigrateCommand(sub: 'up' | 'down' | 'status' | 'create'
     return;
   }
   const count = intOption(opts.count, '--count');
-  const code = await withDb(opts, overrides, async (ctx) => {
+  const work = async (ctx: DbContext): Promise<number> => {
     const dir = ctx.resolvePath(ctx.config.migrate.dir);
     if (sub === 'status') return emit(migrationStatusReport(await migrationStatus({ target: ctx.target, dir })), opts);
     const m = ctx.config.migrate;
@@ -39,6 +39,8 @@ export async function runMigrateCommand(sub: 'up' | 'down' | 'status' | 'create'
       lint: opts.lint === false ? false : m.lint,
     });
     return emit(migrateReport(result), opts);
-  });
+  };
+  // status only reads; up and down are session work (the migration lock, concurrent builds).
+  const code = sub === 'status' ? await withDb(opts, overrides, work) : await withSessionDb(opts, overrides, 'migrate', work);
   process.exitCode = code;
 }

@@ -2,7 +2,7 @@
 import { UsageError } from '../../errors.js';
 import { refreshPlan, refreshStatus, refreshViews, watchViews } from '../../refresh/index.js';
 import { refreshPlanReport, refreshReport, refreshStatusReport, refreshWatchReport } from '../../refresh/report.js';
-import { emit, intOption, withDb, type GlobalOptions } from '../context.js';
+import { emit, intOption, withSessionDb, type GlobalOptions } from '../context.js';
 
 export async function runRefreshCommand(opts: GlobalOptions, args: string[] = []): Promise<void> {
   const concurrency = intOption(opts.concurrency, '--concurrency');
@@ -12,7 +12,7 @@ export async function runRefreshCommand(opts: GlobalOptions, args: string[] = []
     throw new UsageError(`${modes.map(flag).join(' and ')} cannot be used together`, { hint: 'Pick one of --all, --dry-run, --status, --watch (only --dry-run --all combine).' });
   }
   if (opts.status && args.length > 0) throw new UsageError('--status shows every managed view and takes no view names', { hint: 'Drop the view names.' });
-  const code = await withDb(opts, { 'refresh.concurrency': concurrency }, async (ctx) => {
+  const code = await withSessionDb(opts, { 'refresh.concurrency': concurrency }, 'refresh-views', async (ctx) => {
     const base = { target: ctx.target, settings: ctx.config.refresh, logger: ctx.logger, signal: ctx.signal };
     if (opts.status) return emit(refreshStatusReport(await refreshStatus(base)), opts);
     if (opts.dryRun) return emit(refreshPlanReport(await refreshPlan({ ...base, all: Boolean(opts.all), views: args })), opts);

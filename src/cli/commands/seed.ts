@@ -1,11 +1,11 @@
 // dbopt seed: flags -> seed() -> report.
 import { seed } from '../../seed/index.js';
 import { seedReport } from '../../seed/report.js';
-import { emit, intOption, withDb, type GlobalOptions } from '../context.js';
+import { emit, intOption, withSessionDb, type GlobalOptions } from '../context.js';
 
 export async function runSeedCommand(opts: GlobalOptions): Promise<void> {
   const scale = intOption(opts.scale, '--scale');
-  const code = await withDb(opts, { 'seed.scale': scale, 'seed.dir': opts.dir }, async (ctx) => {
+  const code = await withSessionDb(opts, { 'seed.scale': scale, 'seed.dir': opts.dir }, 'seed', async (ctx) => {
     const result = await seed({
       target: ctx.target,
       dir: ctx.resolvePath(ctx.config.seed.dir),
