@@ -109,6 +109,7 @@ program
   .option('--update-baseline', 'write the baseline from this run')
   .option('--strict', 'count warnings as findings (exit 1)')
   .option('--only <names...>', 'audit only these queries')
+  .option('--node <node>', 'primary, a replica name from database.replicas, or all (side by side, with replication lag)')
   .action(async (_opts, cmd: Command) => {
     const { runAuditCommand } = await import('./commands/audit.js');
     await runAuditCommand(globals(cmd));

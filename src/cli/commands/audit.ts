@@ -3,13 +3,13 @@ import path from 'node:path';
 import { audit } from '../../audit/index.js';
 import { auditReport } from '../../audit/report.js';
 import { emit, intOption, withDb, type GlobalOptions } from '../context.js';
+import { secrets } from '../runtime.js';
 
 export async function runAuditCommand(opts: GlobalOptions, _args: string[] = []): Promise<void> {
   const runs = intOption(opts.runs, '--runs');
   const overrides = { 'audit.queries': opts.queries, 'audit.baseline': opts.baseline, 'audit.runs': runs };
   const code = await withDb(opts, overrides, async (ctx) => {
-    const result = await audit({
-      target: ctx.target,
+    const common = {
       audit: ctx.config.audit,
       refresh: ctx.config.refresh,
       queriesDir: opts.queries === undefined ? ctx.resolvePath(ctx.config.audit.queries) : path.resolve(String(opts.queries)),
@@ -19,9 +19,24 @@ export async function runAuditCommand(opts: GlobalOptions, _args: string[] = [])
       only: Array.isArray(opts.only) ? (opts.only as string[]) : undefined,
       logger: ctx.logger,
       signal: ctx.signal,
-    });
+    };
+    const pooler = ctx.config.database.pooler;
+    if (opts.node !== undefined && !opts.embedded) {
+      const { selectNodes } = await import('../../db/fleet.js');
+      const { auditFleet } = await import('../../audit/fleet.js');
+      const { fleetAuditReport } = await import('../../audit/fleetReport.js');
+      const nodes = selectNodes(String(opts.node), ctx.target, ctx.config.database);
+      for (const n of nodes) secrets.push(...n.target.secrets);
+      const fleet = await auditFleet({ ...common, nodes, primary: ctx.target, maxReplicaLagMs: ctx.config.fleet.maxReplicaLagMs, pooler });
+      return emit(fleetAuditReport(fleet, { strict: Boolean(opts.strict) }), opts);
+    }
+    const result = await audit({ ...common, target: ctx.target });
     if (result.baseline.updated) ctx.logger.info(`Baseline written to ${result.baseline.file} (${result.baseline.entries} queries).`);
-    return emit(auditReport(result, { strict: Boolean(opts.strict) }), opts);
+    const report = auditReport(result, { strict: Boolean(opts.strict) });
+    // The result names the pooler mode it ran through (database.pooler).
+    if (pooler !== 'none') report.title += ` through a ${pooler}-mode pooler`;
+    report.data = { ...result, pooler };
+    return emit(report, opts);
   });
   process.exitCode = code;
 }
