@@ -1,0 +1,66 @@
+// The reference audit through a real PgBouncer in transaction mode gives the same verdicts as
+// connected directly: nothing in audit relies on session state between transactions (a pool of
+// two server connections shared with a busy second client moves it between them).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import path from 'node:path';
+import pg from 'pg';
+import { withWorkloadDatabase } from '../helpers/workload.js';
+import { pgbouncerAvailable, startPgBouncer, type TestPgBouncer } from '../helpers/pgbouncer.js';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { resolveConfig } from '../../src/config.js';
+import { targetFromUrl } from '../../src/db/connection.js';
+import { audit, type AuditResult } from '../../src/audit/index.js';
+
+const db = withWorkloadDatabase();
+const config = resolveConfig({}, { rootDir: REPO_ROOT, env: {}, overrides: {} });
+// Timing verdicts depend on the machine's noise, not on the path: compared apart.
+const TIMING = new Set(['over-budget', 'cache-hit-low']);
+
+describe.skipIf(!pgbouncerAvailable())('the reference audit through PgBouncer (transaction mode)', () => {
+  let bouncer: TestPgBouncer;
+  beforeAll(async () => {
+    const c = db.get().client;
+    for (const view of ['analytics.daily_bot_activity', 'analytics.user_engagement', 'analytics.bot_engagement_summary']) {
+      await c.query(`REFRESH MATERIALIZED VIEW ${view}`);
+    }
+    await c.query('VACUUM ANALYZE');
+    bouncer = await startPgBouncer(db.get().url, { poolSize: 2 });
+  });
+  afterAll(async () => {
+    await bouncer?.stop();
+  });
+
+  it('same verdicts as direct, no query error', async () => {
+    const run = (url: string): Promise<AuditResult> => audit({
+      target: targetFromUrl(url, 'test'),
+      audit: { ...config.audit, runs: 5, warmup: 1 },
+      refresh: config.refresh,
+      queriesDir: path.join(REPO_ROOT, 'queries'),
+      baselineFile: path.join(REPO_ROOT, 'queries', 'baseline.json'),
+    });
+    const direct = await run(db.get().url);
+    // A second client through the pooler keeps taking server connections between the audit's
+    // transactions, so they do not all run on one server connection.
+    const noise = new pg.Client({ connectionString: bouncer.pooled(db.get().url) });
+    await noise.connect();
+    let stop = false;
+    const pids = new Set<number>();
+    const loop = (async () => {
+      while (!stop) pids.add((await noise.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.005)')).rows[0]!.pid);
+    })();
+    let pooled: AuditResult;
+    try {
+      pooled = await run(bouncer.pooled(db.get().url));
+    } finally {
+      stop = true;
+      await loop;
+      await noise.end();
+    }
+    expect(pids.size).toBeGreaterThan(0);
+    const verdicts = (r: AuditResult) => r.findings.filter((f) => !TIMING.has(f.code)).map((f) => `${f.id} ${f.status}`).sort();
+    expect(pooled.queries.map((q) => [q.name, q.status])).toEqual(direct.queries.map((q) => [q.name, q.status]));
+    expect(pooled.queries.every((q) => q.status === 'measured')).toBe(true);
+    expect(verdicts(pooled)).toEqual(verdicts(direct));
+    expect(pooled.queries.map((q) => q.plan?.fingerprint)).toEqual(direct.queries.map((q) => q.plan?.fingerprint));
+  });
+});
