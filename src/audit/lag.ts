@@ -8,7 +8,7 @@
 // https://www.postgresql.org/docs/current/functions-admin.html#FUNCTIONS-RECOVERY-INFO-TABLE
 import type { Client } from 'pg';
 import { connect, type ConnectionTarget } from '../db/connection.js';
-import { readOnly } from './envelope.js';
+import { readOnly } from '../db/envelope.js';
 
 export interface StandbyOnPrimary {
   applicationName: string;

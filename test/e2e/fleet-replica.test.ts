@@ -113,4 +113,30 @@ describe.skipIf(!support.ok)(`a streaming replica (${support.reason})`, () => {
     expect(direct.code).toBe(2);
     expect(direct.stderr).toContain('(from --direct-url) is a standby in recovery');
   });
+  it('a refresh on the primary becomes visible on the replica, and --status shows how stale it is there', async () => {
+    await db.client.query('CREATE MATERIALIZED VIEW code_buckets AS SELECT code % 10 AS bucket, count(*) AS n FROM items GROUP BY 1 WITH NO DATA');
+    await db.client.query('CREATE UNIQUE INDEX code_buckets_bucket ON code_buckets (bucket)');
+    const r = await runCli(['refresh-views', '--all'], { cwd, env: { DATABASE_URL: db.url } });
+    expect(r.code, r.stderr).toBe(0);
+    await replica.catchUp();
+    const standby = new pg.Client({ connectionString: replica.url(db.name) });
+    await standby.connect();
+    try {
+      const seen = await standby.query<{ n: string }>('SELECT sum(n)::text AS n FROM code_buckets');
+      const truth = await db.client.query<{ n: string }>('SELECT count(*)::text AS n FROM items');
+      expect(seen.rows[0]!.n).toBe(truth.rows[0]!.n);
+    } finally {
+      await standby.end();
+    }
+    const s = await runCli(['refresh-views', '--status', '--format', 'json'], { cwd, env: { DATABASE_URL: db.url } });
+    expect(s.code, s.stderr).toBe(0);
+    const out = JSON.parse(s.stdout) as { result: { views: { view: string; lastSuccess?: string }[]; replicas: { views: { replica: string; view: string; lastSuccess?: string; stalenessMs?: number; lagMs: number | null }[] } } };
+    const primaryView = out.result.views.find((v) => v.view === 'public.code_buckets')!;
+    const onReplica = out.result.replicas.views.find((v) => v.view === 'public.code_buckets' && v.replica === 'replica-1')!;
+    expect(onReplica.lastSuccess).toBe(primaryView.lastSuccess);
+    expect(typeof onReplica.stalenessMs).toBe('number');
+    const table = await runCli(['refresh-views', '--status'], { cwd, env: { DATABASE_URL: db.url, COLUMNS: '200' } });
+    expect(table.stdout).toContain('On replicas');
+    expect(table.stdout).toMatch(/replica-1\s.*public\.code_buckets/);
+  });
 });

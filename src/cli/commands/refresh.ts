@@ -3,6 +3,9 @@ import { UsageError } from '../../errors.js';
 import { refreshPlan, refreshStatus, refreshViews, watchViews } from '../../refresh/index.js';
 import { refreshPlanReport, refreshReport, refreshStatusReport, refreshWatchReport } from '../../refresh/report.js';
 import { emit, intOption, withSessionDb, type GlobalOptions } from '../context.js';
+import { secrets } from '../runtime.js';
+import { formatDuration } from '../../duration.js';
+import type { Cell } from '../../report.js';
 
 export async function runRefreshCommand(opts: GlobalOptions, args: string[] = []): Promise<void> {
   const concurrency = intOption(opts.concurrency, '--concurrency');
@@ -14,7 +17,29 @@ export async function runRefreshCommand(opts: GlobalOptions, args: string[] = []
   if (opts.status && args.length > 0) throw new UsageError('--status shows every managed view and takes no view names', { hint: 'Drop the view names.' });
   const code = await withSessionDb(opts, { 'refresh.concurrency': concurrency }, 'refresh-views', async (ctx) => {
     const base = { target: ctx.target, settings: ctx.config.refresh, logger: ctx.logger, signal: ctx.signal };
-    if (opts.status) return emit(refreshStatusReport(await refreshStatus(base)), opts);
+    if (opts.status) {
+      const status = await refreshStatus(base);
+      const report = refreshStatusReport(status);
+      if (ctx.config.database.replicas.length > 0) {
+        const { selectNodes } = await import('../../db/fleet.js');
+        const { replicaStaleness } = await import('../../refresh/replicas.js');
+        const replicas = selectNodes('all', ctx.target, ctx.config.database).filter((n) => n.name !== 'primary');
+        for (const n of replicas) secrets.push(...n.target.secrets);
+        const onReplicas = await replicaStaleness(status, ctx.target, replicas);
+        report.sections.splice(1, 0, {
+          title: 'On replicas',
+          columns: ['replica', 'view', 'last success (primary)', 'replay lag', 'stale by'],
+          rows: onReplicas.views.map((v): Cell[] => [
+            v.replica, v.view, v.lastSuccess ?? { text: 'never', tone: 'warn' },
+            v.lagMs === null ? 'unknown' : formatDuration(v.lagMs),
+            v.stalenessMs === undefined ? '' : formatDuration(v.stalenessMs),
+          ]),
+          note: `stale by: the primary's last success age plus the replica's replay lag. ${onReplicas.replicas.map((r) => `${r.name}: ${r.lag.note}`).join('; ')}`,
+        });
+        report.data = { ...status, replicas: onReplicas };
+      }
+      return emit(report, opts);
+    }
     if (opts.dryRun) return emit(refreshPlanReport(await refreshPlan({ ...base, all: Boolean(opts.all), views: args })), opts);
     if (opts.watch) {
       // A watcher asked to stop exits 0 once stopped (PRODUCT.md), not 130/143.
