@@ -120,6 +120,7 @@ program
   .description('health figures for a person: cache hit ratios, index usage, view staleness, top statements')
   .option('--watch', 'redraw the report every --interval in the terminal until q or Ctrl-C')
   .option('--interval <duration>', 'time between redraws with --watch (default: 5s)')
+  .option('--node <node>', 'primary, a replica name from database.replicas, or all (side by side, with replication lag)')
   .action(async (_opts, cmd: Command) => {
     const { runReportCommand } = await import('./commands/report.js');
     await runReportCommand(globals(cmd));

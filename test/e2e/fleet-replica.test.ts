@@ -139,4 +139,14 @@ describe.skipIf(!support.ok)(`a streaming replica (${support.reason})`, () => {
     expect(table.stdout).toContain('On replicas');
     expect(table.stdout).toMatch(/replica-1\s.*public\.code_buckets/);
   });
+  it('report --node all shows each node\'s figures side by side and the replication lag', async () => {
+    const r = await runCli(['report', '--node', 'all', '--format', 'json'], { cwd, env: { DATABASE_URL: db.url } });
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { title: string; result: { nodes: { name: string }[]; replication: { nodes: { node: string; inRecovery: boolean }[] } } };
+    expect(out.result.nodes.map((n) => n.name)).toEqual(['primary', 'replica-1']);
+    expect(out.result.replication.nodes).toMatchObject([{ node: 'replica-1', inRecovery: true }]);
+    const table = await runCli(['report', '--node', 'all'], { cwd, env: { DATABASE_URL: db.url, COLUMNS: '200' } });
+    expect(table.stdout).toContain('primary: Cache hit ratios');
+    expect(table.stdout).toContain('replica-1: Cache hit ratios');
+  });
 });

@@ -1,11 +1,13 @@
 // dbopt report: health figures for a person; no gate (exit 0 unless it cannot connect).
 // --watch [--interval 5s] redraws them in the terminal like top until q, Ctrl-C or SIGTERM;
 // off a terminal each refresh is printed in turn under a rule.
+// --node primary|NAME|all: each node's figures side by side, with replication lag.
 import { health } from '../../health/index.js';
 import { healthReport } from '../../health/report.js';
 import { parseDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { emit, withDb, type GlobalOptions } from '../context.js';
+import { secrets } from '../runtime.js';
 
 export async function runReportCommand(opts: GlobalOptions, _args: string[] = []): Promise<void> {
   if (opts.watch) {
@@ -14,8 +16,19 @@ export async function runReportCommand(opts: GlobalOptions, _args: string[] = []
     return;
   }
   await withDb(opts, {}, async (ctx) => {
-    const result = await health({ target: ctx.target, audit: ctx.config.audit, refresh: ctx.config.refresh });
-    await emit(healthReport(result), opts);
+    const pooler = ctx.config.database.pooler;
+    if (opts.node !== undefined && !opts.embedded) {
+      const { selectNodes } = await import('../../db/fleet.js');
+      const { fleetHealth, fleetHealthReport } = await import('../../health/fleet.js');
+      const nodes = selectNodes(String(opts.node), ctx.target, ctx.config.database);
+      for (const n of nodes) secrets.push(...n.target.secrets);
+      const r = await fleetHealth({ nodes, primary: ctx.target, pooler, audit: ctx.config.audit, refresh: ctx.config.refresh });
+      await emit(fleetHealthReport(r), opts);
+      return;
+    }
+    const report = healthReport(await health({ target: ctx.target, audit: ctx.config.audit, refresh: ctx.config.refresh }));
+    if (pooler !== 'none') report.title += ` through a ${pooler}-mode pooler`;
+    await emit(report, opts);
   });
   process.exitCode = 0;
 }
