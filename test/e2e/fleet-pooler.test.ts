@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { pgbouncerAvailable, startPgBouncer, type TestPgBouncer } from '../helpers/pgbouncer.js';
-import { runCli } from '../helpers/cli.js';
+import { runCli, type CliResult } from '../helpers/cli.js';
+import type { ChildProcess } from 'node:child_process';
 
 const MIGRATIONS = {
   '0001_orders.sql': '-- Up Migration\nCREATE TABLE ledger (name text NOT NULL);\nCREATE TABLE orders (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, customer int NOT NULL);\nINSERT INTO orders (customer) SELECT i % 500 FROM generate_series(1, 50000) AS i;\nINSERT INTO ledger VALUES (\'0001\');\n',
@@ -62,5 +63,36 @@ describe.skipIf(!pgbouncerAvailable())('through PgBouncer in transaction mode', 
     expect(ledger.rows).toEqual([{ name: '0001', n: 1 }, { name: '0003', n: 1 }]);
     const applied = runs.flatMap((r) => (r.code === 0 ? JSON.parse(r.stdout).result.ran.map((m: { name: string }) => m.name) : []));
     expect(applied.sort()).toEqual(['0001_orders', '0002_orders_customer', '0003_backfill']);
+  });
+  it('two refresh-views --watch with directUrl never refresh one view twice at a time', async () => {
+    await db.client.query('CREATE MATERIALIZED VIEW w_slow AS SELECT 1 AS id, pg_sleep(0.3) IS NULL AS slept');
+    await db.client.query('CREATE UNIQUE INDEX ON w_slow (id)');
+    const cwd = project(root, { database: { pooler: 'transaction' }, refresh: { include: ['public.w_*'], schedules: { 'public.w_slow': '1s' } } });
+    const env = { DATABASE_URL: bouncer.pooled(db.url), DATABASE_DIRECT_URL: db.url };
+    const children: ChildProcess[] = [];
+    const runs: Promise<CliResult>[] = [0, 1].map(() => runCli(['refresh-views', '--watch'], { cwd, env, onSpawn: (c) => children.push(c) }));
+    const okCount = async (): Promise<number> => {
+      const { rows } = await db.client.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM pg_class WHERE relname = 'refresh_history' AND relnamespace = to_regnamespace('dbopt')`);
+      if (!rows[0]!.n) return 0;
+      return (await db.client.query<{ n: number }>(`SELECT count(*)::int AS n FROM dbopt.refresh_history WHERE view_name = 'public.w_slow' AND outcome = 'ok'`)).rows[0]!.n;
+    };
+    try {
+      const until = Date.now() + 90_000;
+      while ((await okCount()) < 4 && Date.now() < until) await new Promise((r) => setTimeout(r, 200));
+    } finally {
+      for (const c of children) c.kill('SIGTERM');
+    }
+    const results = await Promise.all(runs);
+    for (const r of results) expect(r.code, `${r.stderr}\n${r.stdout}`).toBe(0);
+    expect(await okCount()).toBeGreaterThanOrEqual(4);
+    const { rows } = await db.client.query(
+      `SELECT a.id, b.id
+         FROM dbopt.refresh_history AS a
+         JOIN dbopt.refresh_history AS b
+           ON a.view_name = b.view_name AND a.id < b.id
+          AND tstzrange(a.started_at, coalesce(a.finished_at, 'infinity')) && tstzrange(b.started_at, coalesce(b.finished_at, 'infinity'))
+        WHERE a.view_name = 'public.w_slow'`);
+    expect(rows).toEqual([]);
   });
 });
