@@ -2,23 +2,21 @@
 // audit --node all reports both nodes and the lag; paused replay fires replica-lag-high;
 // migrate, refresh-views and seed against the standby exit 2 naming it; the cold tier evicts
 // on the standby too.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
-import { replicaSupport, startReplica, type TestReplica } from '../helpers/replica.js';
+import { startPrimaryWithReplica, type TestFleet, type TestReplica } from '../helpers/replica.js';
 import { runCli } from '../helpers/cli.js';
 
-const adminUrl = inject('pgAdminUrl');
-const dataDir = inject('pgDataDir') || undefined;
-const support = await replicaSupport(adminUrl, dataDir);
 
 const HOT = '-- name: item_by_code\n-- tier: hot\n-- params: [[17], [4242]]\n-- expect: index items_code_idx\nSELECT id, note FROM items WHERE code = $1;\n';
 const COLD = '-- name: item_notes\n-- tier: cold\n-- budget: 2s\nSELECT count(*) FROM items WHERE note LIKE \'note 1%\';\n';
 
-describe.skipIf(!support.ok)(`a streaming replica (${support.reason})`, () => {
+describe('a streaming replica (file-level copy of an embedded primary of its own)', () => {
+  let fleet: TestFleet;
   let db: TestDatabase;
   let replica: TestReplica;
   let cwd: string;
@@ -36,19 +34,20 @@ describe.skipIf(!support.ok)(`a streaming replica (${support.reason})`, () => {
     writeFileSync(path.join(cwd, 'queries', 'item_by_code.sql'), HOT);
     writeFileSync(path.join(cwd, 'queries', 'item_notes.sql'), COLD);
     writeFileSync(path.join(cwd, 'migrations', '0001_t.sql'), '-- Up Migration\nCREATE TABLE t (id int);\n');
-    db = await createTestDatabase(adminUrl, 'dbopt_e2e_repl');
+    fleet = await startPrimaryWithReplica('dbopt_e2e_replica');
+    replica = fleet.replica;
+    db = await createTestDatabase(fleet.primaryUrl, 'dbopt_e2e_repl');
     await db.client.query(`CREATE TABLE items (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY, code int NOT NULL, note text NOT NULL)`);
     await db.client.query(`INSERT INTO items (code, note) SELECT i, 'note ' || i FROM generate_series(1, 20000) AS i`);
     await db.client.query('CREATE INDEX items_code_idx ON items (code)');
     await db.client.query('CREATE EXTENSION IF NOT EXISTS pg_buffercache');
     await db.client.query('VACUUM ANALYZE items');
-    replica = await startReplica(adminUrl, { primaryDataDir: dataDir, name: 'dbopt_e2e_replica' });
     await replica.catchUp();
     config();
   });
   afterAll(async () => {
-    await replica?.stop();
     await db?.drop();
+    await fleet?.stop();
     if (cwd) rmSync(cwd, { recursive: true, force: true });
   });
 

@@ -208,12 +208,39 @@ function copyDataDir(from: string, to: string): void {
       if (entry === 'pg_wal') mkdirSync(path.join(dst, 'archive_status'), { recursive: true, mode: 0o700 });
       continue;
     }
-    // Files may vanish while the server runs (dropped databases, temp files): skip those.
+    copyTree(src, dst);
+  }
+}
+
+/**
+ * Recursive copy that skips what vanishes meanwhile (other tests drop databases and temp files
+ * while the copy runs; replaying the WAL from the backup's start repairs the rest).
+ */
+function copyTree(src: string, dst: string): void {
+  let st;
+  try {
+    st = statSync(src);
+  } catch (err) {
+    if ((err as { code?: string }).code === 'ENOENT') return;
+    throw err;
+  }
+  if (st.isDirectory()) {
+    if (/pgsql_tmp/.test(path.basename(src))) return;
+    mkdirSync(dst, { recursive: true, mode: 0o700 });
+    let entries: string[];
     try {
-      cpSync(src, dst, { recursive: true, filter: (s) => !/pgsql_tmp/.test(s) && existsSync(s) });
+      entries = readdirSync(src);
     } catch (err) {
-      if ((err as { code?: string }).code !== 'ENOENT') throw err;
+      if ((err as { code?: string }).code === 'ENOENT') return;
+      throw err;
     }
+    for (const e of entries) copyTree(path.join(src, e), path.join(dst, e));
+    return;
+  }
+  try {
+    cpSync(src, dst);
+  } catch (err) {
+    if ((err as { code?: string }).code !== 'ENOENT') throw err;
   }
 }
 
@@ -236,4 +263,42 @@ function chownTree(dir: string, ids: { uid: number; gid: number }): void {
     if (entry.isDirectory()) chownTree(p, ids);
     else chownSync(p, ids.uid, ids.gid);
   }
+}
+
+export interface TestFleet {
+  /** The primary: an embedded PostgreSQL 18 of this test file's own. */
+  primaryUrl: string;
+  primaryDataDir: string;
+  replica: TestReplica;
+  stop(): Promise<void>;
+}
+
+/**
+ * A primary of its own with a streaming standby. The standby copies the whole cluster, so the
+ * run's shared server (many databases, other files' timings) is left alone: this primary holds
+ * only what the test file creates.
+ */
+export async function startPrimaryWithReplica(name?: string): Promise<TestFleet> {
+  const { startEmbedded } = await import('../../src/db/embedded.js');
+  const base = mkdtempSync(path.join(tmpdir(), 'dbopt-test-primary-'));
+  chmodSync(base, 0o755);
+  const server = await startEmbedded({ dir: base, database: 'postgres' });
+  let replica: TestReplica;
+  try {
+    replica = await startReplica(server.adminUrl, { primaryDataDir: server.dataDir, name });
+  } catch (err) {
+    await server.stop();
+    rmSync(base, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    primaryUrl: server.adminUrl,
+    primaryDataDir: server.dataDir,
+    replica,
+    stop: async () => {
+      await replica.stop();
+      await server.stop();
+      rmSync(base, { recursive: true, force: true });
+    },
+  };
 }

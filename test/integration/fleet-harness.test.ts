@@ -4,22 +4,22 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { pgbouncerAvailable, startPgBouncer, type TestPgBouncer } from '../helpers/pgbouncer.js';
-import { replicaSupport, startReplica, type TestReplica } from '../helpers/replica.js';
+import { startPrimaryWithReplica, type TestFleet } from '../helpers/replica.js';
 
 const adminUrl = inject('pgAdminUrl');
-const dataDir = inject('pgDataDir') || undefined;
-const support = await replicaSupport(adminUrl, dataDir);
 
-describe.skipIf(!support.ok)(`streaming replica (${support.reason})`, () => {
-  let replica: TestReplica;
+describe('streaming replica of an embedded primary (file-level copy)', () => {
+  let fleet: TestFleet;
+  let replica: TestFleet['replica'];
   let db: TestDatabase;
   beforeAll(async () => {
-    db = await createTestDatabase(adminUrl, 'dbopt_fleet_h');
-    replica = await startReplica(adminUrl, { primaryDataDir: dataDir });
+    fleet = await startPrimaryWithReplica();
+    replica = fleet.replica;
+    db = await createTestDatabase(fleet.primaryUrl, 'dbopt_fleet_h');
   });
   afterAll(async () => {
-    await replica?.stop();
     await db?.drop();
+    await fleet?.stop();
   });
 
   it('replays what the primary writes and refuses writes itself', async () => {
