@@ -4,7 +4,7 @@
 // or a SET lives on whichever server connection took it and protects nothing
 // (https://www.pgbouncer.org/features.html). A node in recovery is refused for writes.
 import type { Config } from '../config.js';
-import { UsageError } from '../errors.js';
+import { ConnectionError, UsageError } from '../errors.js';
 import { connect, targetFromUrl, type ConnectionTarget } from './connection.js';
 
 export interface FleetNode {
@@ -73,7 +73,15 @@ export function nodeNameOf(target: ConnectionTarget, database: Config['database'
 
 /** Refuse `command` (exit 2) when `target` is a standby: it writes, so it must run on the primary. */
 export async function refuseStandby(command: string, target: ConnectionTarget, database: Config['database']): Promise<void> {
-  const client = await connect(target);
+  let client;
+  try {
+    client = await connect(target);
+  } catch (err) {
+    // Unreachable: the command reports it itself, after the checks it makes before connecting
+    // (migrate refuses a bad migration file without a server).
+    if (err instanceof ConnectionError) return;
+    throw err;
+  }
   let inRecovery: boolean;
   try {
     inRecovery = (await client.query<{ r: boolean }>('SELECT pg_is_in_recovery() AS r')).rows[0]!.r;

@@ -80,7 +80,7 @@ describe('dbopt migrate under faults', () => {
     expect(stopped.stderr).toContain('stopped by SIGTERM');
     const busy = await db.client.query(`SELECT 1 FROM pg_stat_activity WHERE query LIKE 'CREATE INDEX CONCURRENTLY big_k2_idx%' AND state = 'active'`);
     expect(busy.rows).toEqual([]);
-    const locks = await db.client.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 1684172656`);
+    const locks = await db.client.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND classid = 1684172656 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`);
     expect(locks.rows).toEqual([]);
     expect(await recorded(db, '0002_big_k2')).toBe(0);
     expect(await indexValid(db, 'big_k2_idx')).toBe(false); // the cancelled build's leftover
