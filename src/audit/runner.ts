@@ -199,10 +199,6 @@ export async function runQuery(client: Client, q: AuditQuery, settings: RunSetti
     await measure(client, q, settings, params, result);
     result.plan = analyzePlan(await explain(client, q, params[0] ?? [], true));
     await relationRows(client, result.plan);
-    // The prepared statement is this transaction's alone (a fresh name per query, never reused):
-    // through a transaction-mode pooler the next transaction may run on another server
-    // connection, so it goes with the transaction rather than linger on this one.
-    await client.query(`DEALLOCATE ${client.escapeIdentifier(statementName)}`);
   } catch (err) {
     await client.query('ROLLBACK').catch(() => undefined);
     await judgeFailure(err, client, q, settings, phase, result);
@@ -269,6 +265,10 @@ async function measure(client: Client, q: AuditQuery, settings: RunSettings, par
     result.cold!.buffersReloaded = reloaded;
   }
   result.latency = summarize(timings);
+  // The prepared statement is this transaction's alone (a fresh name per query, never reused):
+  // through a transaction-mode pooler the next transaction may run on another server
+  // connection, so it goes with the transaction rather than linger on this one.
+  await client.query(`DEALLOCATE ${client.escapeIdentifier(statementName)}`);
 }
 
 /**
