@@ -5,7 +5,7 @@
 import type { FleetNode } from '../db/fleet.js';
 import type { ConnectionTarget } from '../db/connection.js';
 import { audit, type AuditOptions, type AuditResult, type Finding, type FindingStatus } from './index.js';
-import { replicationFacts, type ReplicationFacts } from './lag.js';
+import { replicationFacts, type ReplicationFacts } from '../catalog/replication.js';
 import { replicaLagHigh } from './checks/replicaLagHigh.js';
 import { replicaPlanDiffers } from './checks/replicaPlanDiffers.js';
 import type { Outcome, Severity } from './checks/types.js';

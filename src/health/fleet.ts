@@ -2,7 +2,7 @@
 // side by side in one report, with the replication lag of each standby.
 import type { ConnectionTarget } from '../db/connection.js';
 import type { FleetNode } from '../db/fleet.js';
-import { replicationFacts, type ReplicationFacts } from '../audit/lag.js';
+import { replicationFacts, type ReplicationFacts } from '../catalog/replication.js';
 import type { Report, ReportSection } from '../report.js';
 import { health, type HealthOptions, type HealthResult } from './index.js';
 import { healthReport } from './report.js';

@@ -3,7 +3,7 @@
 // staleness is that refresh's age plus the replica's replay lag (0 when caught up).
 import type { ConnectionTarget } from '../db/connection.js';
 import type { FleetNode } from '../db/fleet.js';
-import { replicationFacts, type NodeLag } from '../audit/lag.js';
+import { replicationFacts, type NodeLag } from '../catalog/replication.js';
 import type { StatusResult } from './index.js';
 
 export interface ReplicaViewStaleness {

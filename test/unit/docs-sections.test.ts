@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { QUERY_CHECKS, SCHEMA_CHECKS } from '../../src/audit/checks/index.js';
+import { FLEET_CHECKS, QUERY_CHECKS, SCHEMA_CHECKS } from '../../src/audit/checks/index.js';
 import { RULES } from '../../src/migrate/lint/index.js';
 
 const DOCS = path.resolve(__dirname, '../../docs');
@@ -35,7 +35,7 @@ const wellFormed = (body: string): void => {
 
 describe('doc sections', () => {
   const audit = sections('audit.md', 'Checks');
-  const checks = [...QUERY_CHECKS, ...SCHEMA_CHECKS];
+  const checks = [...QUERY_CHECKS, ...SCHEMA_CHECKS, ...FLEET_CHECKS];
 
   it.each(checks.map((c) => [c.code, c] as const))('audit check %s has a section in docs/audit.md', (_code, c) => {
     const heading = `${c.code} (${c.severity})`;

@@ -4,7 +4,7 @@ import { replicaLagHigh } from '../../src/audit/checks/replicaLagHigh.js';
 import { replicaPlanDiffers } from '../../src/audit/checks/replicaPlanDiffers.js';
 import { fleetFindings } from '../../src/audit/fleet.js';
 import { analyzePlan } from '../../src/audit/plan.js';
-import type { NodeLag } from '../../src/audit/lag.js';
+import type { NodeLag } from '../../src/catalog/replication.js';
 import { fakeRun } from '../fixtures/audit/runs.js';
 
 const lag = (over: Partial<NodeLag> = {}): NodeLag => ({

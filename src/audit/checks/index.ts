@@ -26,3 +26,10 @@ export const QUERY_CHECKS: QueryCheck[] = [
 export const SCHEMA_CHECKS: SchemaCheck[] = [invalidIndex, duplicateIndex, unusedIndex, fkWithoutIndex, viewOverdue];
 
 export type { QueryCheck, SchemaCheck, CheckSettings, Outcome, Severity } from './types.js';
+
+// Checks across nodes (audit --node): src/audit/fleet.ts runs them.
+export { replicaLagHigh } from './replicaLagHigh.js';
+export { replicaPlanDiffers } from './replicaPlanDiffers.js';
+import { replicaLagHigh } from './replicaLagHigh.js';
+import { replicaPlanDiffers } from './replicaPlanDiffers.js';
+export const FLEET_CHECKS = [replicaLagHigh, replicaPlanDiffers];

@@ -1,7 +1,7 @@
 // replica-lag-high: a standby replays more than fleet.maxReplicaLag behind the primary, so
 // reads sent to it see data that old. Judged only while it is behind in bytes: a caught-up
 // standby of an idle primary has no lag however long ago the last commit was.
-import type { NodeLag } from '../lag.js';
+import type { NodeLag } from '../../catalog/replication.js';
 import type { Outcome, Severity } from './types.js';
 
 export const replicaLagHigh = {
