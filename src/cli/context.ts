@@ -119,7 +119,9 @@ export async function startEmbeddedServer(rootDir: string, logger: Logger): Prom
   logger.info(`Starting the embedded PostgreSQL (data in ${path.relative(process.cwd(), dir) || dir}) ...`);
   const server = await startEmbedded({ dir, resetHint: 'dbopt demo --reset does that' });
   secrets.push(...server.target.secrets);
-  for (const d of server.openedDirectories) logger.warn(`opened ${d} for traversal by the postgres user (chmod o+x) so it can reach its data directory`);
+  for (const d of server.openedDirectories) {
+    logger.warn(`opened ${d} for traversal by the postgres user (chmod o+x) so it can reach its data directory`);
+  }
   logger.info(`Using the embedded PostgreSQL ${server.target.display}${server.startedHere ? '' : ' (already running)'}`);
   return server;
 }

@@ -10,7 +10,9 @@ import type { Client } from 'pg';
 import type { Config } from '../config.js';
 import { connect, connectionFailure, isConnectionLost, type ConnectionTarget } from '../db/connection.js';
 import { cacheRatios, cacheSnapshot, type RatioRow } from '../catalog/cacheStats.js';
-import { duplicateIndexes, unindexedForeignKeys, unscannedIndexes, UNUSED_MIN_DAYS, type IndexFact } from '../catalog/indexes.js';
+import {
+  duplicateIndexes, unindexedForeignKeys, unscannedIndexes, UNUSED_MIN_DAYS, type IndexFact,
+} from '../catalog/indexes.js';
 import { lockedNote, schemaFacts, tableName } from '../catalog/schema.js';
 import { serverInfo } from '../catalog/server.js';
 import { isManagedView } from '../catalog/views.js';
@@ -150,7 +152,9 @@ export function indexUsage(all: IndexFact[], statsDays: number): IndexUsage[] {
     if (!i.valid) notes.push(i.building ? 'being built' : 'INVALID');
     const dup = dupes.find(([a]) => a === i);
     if (dup) notes.push(`duplicate of ${dup[1].name}`);
-    if (unscanned.has(i)) notes.push(statsDays >= UNUSED_MIN_DAYS ? 'unused' : `no scans yet (stats cover ${statsDays.toFixed(1)} d)`);
+    if (unscanned.has(i)) {
+      notes.push(statsDays >= UNUSED_MIN_DAYS ? 'unused' : `no scans yet (stats cover ${statsDays.toFixed(1)} d)`);
+    }
     const [index, table] = [tableName(i.schema, i.name), tableName(i.schema, i.table)];
     return { index, table, scans: i.scans, sizeBytes: i.sizeBytes, unique: i.unique, valid: i.valid, notes };
   });

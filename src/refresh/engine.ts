@@ -149,6 +149,10 @@ export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<
 
 
 type LockRow = { locked: boolean; pid: number; now: Date; version: number; populated: boolean | null };
+/** The refresher stops before refreshing: this outcome, and why. */
+type Stopped = { pid: number; stop: Pick<ViewResult, 'outcome' | 'why'> };
+/** What a failed refresh had got to: its history row (attempt) and when the REFRESH began (t0, 0 if not). */
+type FailedAttempt = { view: ManagedView; mode: RefreshMode; s: EngineSettings; attempt?: { id: string }; t0: number };
 
 /**
  * BEGIN, then try the view's transaction-scoped advisory lock, and check the view still
@@ -158,7 +162,7 @@ type LockRow = { locked: boolean; pid: number; now: Date; version: number; popul
  */
 async function lockView(
   client: PoolClient, view: ManagedView, s: EngineSettings, schedule: string,
-): Promise<{ pid: number; row: LockRow & { populated: boolean } } | { pid: number; stop: Pick<ViewResult, 'outcome' | 'why'> }> {
+): Promise<{ pid: number; row: LockRow & { populated: boolean } } | Stopped> {
   await client.query('BEGIN');
   const lock = await client.query<LockRow>(`
     SELECT pg_try_advisory_xact_lock(hashtextextended('dbopt.refresh:' || $1, 0)) AS locked,
@@ -167,7 +171,7 @@ async function lockView(
            current_setting('server_version_num')::int AS version,
            (SELECT relispopulated FROM pg_class WHERE oid = $2) AS populated`, [view.qualified, view.oid]);
   const row = lock.rows[0]!;
-  const stop = async (outcome: ViewResult['outcome'], why: string): Promise<{ pid: number; stop: Pick<ViewResult, 'outcome' | 'why'> }> => {
+  const stop = async (outcome: ViewResult['outcome'], why: string): Promise<Stopped> => {
     await client.query('ROLLBACK');
     return { pid: row.pid, stop: { outcome, why } };
   };
@@ -177,7 +181,9 @@ async function lockView(
     const h = (await readHistory(client, [view.qualified])).get(view.qualified);
     const due = dueState(schedule, h, row.now);
     if (due.at.getTime() > row.now.getTime()) {
-      const why = due.backoff ? notDueWhy(schedule, due) : `refreshed elsewhere at ${h?.lastSuccess?.toISOString()}; next due ${due.at.toISOString()}`;
+      const why = due.backoff
+        ? notDueWhy(schedule, due)
+        : `refreshed elsewhere at ${h?.lastSuccess?.toISOString()}; next due ${due.at.toISOString()}`;
       return stop('skipped-not-due', why);
     }
   }
@@ -189,7 +195,7 @@ async function lockView(
  * which error, if any, the client must be released with (a lost connection is not reused).
  */
 async function recordFailure(
-  err: unknown, at: { view: ManagedView; mode: RefreshMode; s: EngineSettings; attempt?: { id: string }; t0: number }, client: PoolClient,
+  err: unknown, at: FailedAttempt, client: PoolClient,
 ): Promise<{
   result: Pick<ViewResult, 'outcome' | 'why' | 'durationMs' | 'error' | 'connectionLost' | 'unresponsive'>;
   releaseErr?: Error;

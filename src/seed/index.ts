@@ -50,7 +50,8 @@ export async function seed(opts: SeedOptions): Promise<SeedResult> {
     const t0 = performance.now();
     const timings = await load(client, files, opts, started);
     const rows = await countRows(client);
-    return { server: opts.target.display, scale: opts.scale, skipped: false, files: timings, durationMs: Math.round(performance.now() - t0), rows };
+    const durationMs = Math.round(performance.now() - t0);
+    return { server: opts.target.display, scale: opts.scale, skipped: false, files: timings, durationMs, rows };
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
     throw err;
@@ -77,7 +78,9 @@ function cancelOnAbort(client: Client, target: ConnectionTarget): () => void {
 }
 
 /** The last recorded load, when its rows are still there and --force is not given: then skip. */
-async function alreadySeeded(client: Client, force: boolean): Promise<Pick<SeedResult, 'scale' | 'rows' | 'reason'> | undefined> {
+async function alreadySeeded(
+  client: Client, force: boolean,
+): Promise<Pick<SeedResult, 'scale' | 'rows' | 'reason'> | undefined> {
   await client.query(`CREATE SCHEMA IF NOT EXISTS dbopt`);
   await client.query(`CREATE TABLE IF NOT EXISTS dbopt.seed_runs (
     id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
