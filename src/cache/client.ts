@@ -75,9 +75,8 @@ export async function connectRaw(target: RedisTarget, timeoutMs: number): Promis
   return client;
 }
 
-export async function openReader(target: RedisTarget, timeoutMs: number): Promise<RedisReader> {
+export async function openReader(target: RedisTarget, timeoutMs: number, sent = new Map<string, number>()): Promise<RedisReader> {
   const client = await connectRaw(target, timeoutMs);
-  const sent = new Map<string, number>();
   const send = (args: string[]): Promise<unknown> => {
     const name = commandName(args);
     if (!READ_COMMANDS.has(name)) return Promise.reject(new RefusedCommandError(name));

@@ -90,8 +90,11 @@ export interface CacheTierOptions {
   config: CacheConfig;
   /** Overrides cache.window (--window). */
   windowMs?: number;
-  /** Called between the two INFO reads with the time left (tests make traffic there). */
-  duringWindow?: () => Promise<void>;
+  /**
+   * Work done inside the window, right after the first INFO read and before the sampling:
+   * dbopt audit runs its PostgreSQL audit here, so the window spans the whole run.
+   */
+  duringWindow?: () => Promise<unknown>;
   signal?: AbortSignal;
 }
 
@@ -108,25 +111,37 @@ export const TARGET_MARGIN = 0.05;
 export async function cacheTier(opts: CacheTierOptions): Promise<CacheTierResult> {
   const t0 = performance.now();
   const target = redisTarget(opts.config.url);
-  const reader = await openReader(target, opts.config.timeoutMs);
+  const sent = new Map<string, number>();
+  const open = async (): Promise<RedisReader> => openReader(target, opts.config.timeoutMs, sent);
+  let reader = await open();
   try {
-    return await gather(reader, opts, t0);
+    const info1 = parseInfo(String(await reader.read(['INFO'])));
+    const w0 = performance.now();
+    const eviction = await evictionSettings(reader, info1);
+    if (opts.duringWindow) {
+      // Not idle on a connection while the audit runs (servers close idle clients): reconnect after.
+      await reader.close();
+      await opts.duringWindow();
+      reader = await open();
+    }
+    return await gather(reader, opts, t0, info1, w0, eviction);
   } finally {
     await reader.close();
   }
 }
 
-async function gather(r: RedisReader, opts: CacheTierOptions, t0: number): Promise<CacheTierResult> {
+async function gather(
+  r: RedisReader, opts: CacheTierOptions, t0: number, info1: Record<string, string>, w0: number,
+  { policy, policySource, maxmemory }: { policy: string | null; policySource: string; maxmemory: number | null },
+): Promise<CacheTierResult> {
   const cfg = opts.config;
   const windowMs = opts.windowMs ?? cfg.windowMs;
-  const info1 = parseInfo(String(await r.read(['INFO'])));
-  const w0 = performance.now();
   const before = countersOf(info1);
-  const { policy, policySource, maxmemory } = await evictionSettings(r, info1);
   const dbKeys = Number(await r.read(['DBSIZE'])) || 0;
   const namespaces = cfg.namespaces.map(compileNamespace);
   const deadline = performance.now() + cfg.sampleTimeMs;
   const notes: string[] = [];
+  const sampleStart = performance.now();
 
   // 1. The SCAN sample.
   const sample = new Set<string>();
@@ -205,11 +220,8 @@ async function gather(r: RedisReader, opts: CacheTierOptions, t0: number): Promi
     figures.push(namespaceFigures(n, est, keys, rows, exact.has(n.name)));
   }
 
-  if (windowMs > 0 || opts.duringWindow) {
-    await opts.duringWindow?.();
-    const left = windowMs - (performance.now() - w0);
-    if (left > 0) await sleep(left, opts.signal);
-  }
+  const left = windowMs - (performance.now() - w0);
+  if (left > 0) await sleep(left, opts.signal);
   const info2 = parseInfo(String(await r.read(['INFO'])));
   const wMs = performance.now() - w0;
   const delta = windowCounters(before, countersOf(info2));
@@ -236,7 +248,7 @@ async function gather(r: RedisReader, opts: CacheTierOptions, t0: number): Promi
     dbKeysWithTtl: ks.expires,
     sinceStart: hitRatio(countersOf(info2)),
     window: { ...windowed, ms: wMs, ownLookups: own },
-    sample: { scanned, complete, timeMs: performance.now() - t0, budgetMs: cfg.sampleTimeMs, budgetHit, notes },
+    sample: { scanned, complete, timeMs: performance.now() - sampleStart, budgetMs: cfg.sampleTimeMs, budgetHit, notes },
     namespaces: figures,
     unknown: { keys: unknownEst.estimate, share: scanned ? unknownCount / scanned : 0, prefixes },
     settings: { minHitRatio: cfg.minHitRatio, minLookups: cfg.minLookups, maxBotShare: cfg.maxBotShare },

@@ -3,12 +3,15 @@ import path from 'node:path';
 import { audit } from '../../audit/index.js';
 import { auditReport } from '../../audit/report.js';
 import { emit, intOption, withDb, type GlobalOptions } from '../context.js';
+import { readCacheTier, windowOption } from '../cache.js';
+import { withCacheTier } from '../../cache/report.js';
 
 export async function runAuditCommand(opts: GlobalOptions, _args: string[] = []): Promise<void> {
   const runs = intOption(opts.runs, '--runs');
+  windowOption(opts);
   const overrides = { 'audit.queries': opts.queries, 'audit.baseline': opts.baseline, 'audit.runs': runs };
   const code = await withDb(opts, overrides, async (ctx) => {
-    const result = await audit({
+    const run = (): ReturnType<typeof audit> => audit({
       target: ctx.target,
       audit: ctx.config.audit,
       refresh: ctx.config.refresh,
@@ -20,6 +23,12 @@ export async function runAuditCommand(opts: GlobalOptions, _args: string[] = [])
       logger: ctx.logger,
       signal: ctx.signal,
     });
+    // With a cache section the PostgreSQL audit runs inside the Redis hit-ratio window.
+    let pg: Awaited<ReturnType<typeof audit>> | undefined;
+    const tier = await readCacheTier(ctx, async () => {
+      pg = await run();
+    });
+    const result = tier ? withCacheTier(pg!, tier) : pg!;
     if (result.baseline.updated) ctx.logger.info(`Baseline written to ${result.baseline.file} (${result.baseline.entries} queries).`);
     return emit(auditReport(result, { strict: Boolean(opts.strict) }), opts);
   });

@@ -6,8 +6,10 @@ import { healthReport } from '../../health/report.js';
 import { parseDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { emit, withDb, type GlobalOptions } from '../context.js';
+import { readCacheTier, windowOption } from '../cache.js';
 
 export async function runReportCommand(opts: GlobalOptions, _args: string[] = []): Promise<void> {
+  windowOption(opts);
   if (opts.watch) {
     await watchReport(opts);
     process.exitCode = 0;
@@ -15,7 +17,8 @@ export async function runReportCommand(opts: GlobalOptions, _args: string[] = []
   }
   await withDb(opts, {}, async (ctx) => {
     const result = await health({ target: ctx.target, audit: ctx.config.audit, refresh: ctx.config.refresh });
-    await emit(healthReport(result), opts);
+    const cacheTier = await readCacheTier(ctx);
+    await emit(healthReport(cacheTier ? { ...result, cacheTier } : result), opts);
   });
   process.exitCode = 0;
 }

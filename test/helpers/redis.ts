@@ -1,0 +1,87 @@
+// Redis for the cache-tier tests: the shared test server at DBOPT_TEST_REDIS_URL (default
+// redis://127.0.0.1:6379; each test file writes only to its own logical database and empties
+// it after), and private redis-server processes on free ports for what needs a server of its
+// own (exact global counters, commandstats, requirepass). Under CI=true a missing Redis fails
+// the tests instead of skipping them.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { createClient } from '@redis/client';
+
+export const TEST_REDIS_URL = process.env.DBOPT_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
+
+/** The shared test server's URL for logical database `db`. */
+export function testRedisUrl(db: number): string {
+  const u = new URL(TEST_REDIS_URL);
+  u.pathname = `/${db}`;
+  return u.toString();
+}
+
+function ping(url: string): boolean {
+  const u = new URL(url);
+  const args = ['-h', u.hostname, '-p', u.port || '6379', '--no-auth-warning'];
+  if (u.password) args.push('-a', decodeURIComponent(u.password));
+  const r = spawnSync('redis-cli', [...args, 'PING'], { encoding: 'utf8', timeout: 5000 });
+  return r.status === 0 && r.stdout.trim() === 'PONG';
+}
+
+const hasServerBinary = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
+const reachable = hasServerBinary && ping(TEST_REDIS_URL);
+if (!reachable && process.env.CI === 'true') {
+  throw new Error(`Redis is required under CI=true: no redis-server binary or nothing answers at ${TEST_REDIS_URL} (.ci/run starts one)`);
+}
+/** True when the cache tests must be skipped (never under CI=true, where they fail instead). */
+export const noRedis = !reachable;
+
+export type Raw = ReturnType<typeof createClient>;
+
+/** A plain client for the test's own set-up writes (not dbopt's reader). */
+export async function rawClient(url: string): Promise<Raw> {
+  const c = createClient({ url, RESP: 2, disableClientInfo: true });
+  c.on('error', () => undefined);
+  await c.connect();
+  return c;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+export interface PrivateRedis {
+  port: number;
+  /** redis://[:password@]127.0.0.1:port/0 (password percent-encoded). */
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** A redis-server of the test's own on a free port (no persistence); stop() ends it. */
+export async function startPrivateRedis(opts: { password?: string } = {}): Promise<PrivateRedis> {
+  const port = await freePort();
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  if (opts.password) args.push('--requirepass', opts.password);
+  const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
+  const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : '';
+  const url = `redis://${auth}127.0.0.1:${port}/0`;
+  for (let i = 0; i < 100 && !ping(url); i++) await new Promise((r) => setTimeout(r, 50));
+  return {
+    port,
+    url,
+    stop: () => new Promise<void>((resolve) => {
+      if (child.exitCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    }),
+  };
+}
+
+/** INFO commandstats as name -> calls ("config|get": 1). */
+export async function commandStats(c: Raw): Promise<Record<string, number>> {
+  const text = String(await c.sendCommand(['INFO', 'commandstats']));
+  const out: Record<string, number> = {};
+  for (const m of text.matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) out[m[1]!] = Number(m[2]);
+  return out;
+}
