@@ -1,5 +1,6 @@
 // Every cache check with an ok and a failing case, on plain figures (checks never touch Redis).
 import { describe, expect, it } from 'vitest';
+import { readFileSync } from 'node:fs';
 import { CACHE_CHECKS } from '../../src/audit/checks/index.js';
 import { fakeNamespace, fakeTier } from '../fixtures/cache/tier.js';
 
@@ -62,5 +63,10 @@ describe('cache checks', () => {
     expect(o!.status).toBe('fail');
     expect(o!.message).toContain('bot 42 holds 80 % of namespace session');
     expect(statuses('cache-bot-imbalance', fakeTier({ namespaces: [fakeNamespace('session', { sampled: 10 })] }))).toEqual(['skip']);
+  });
+
+  it('every cache check has a doc section in docs/cache.md', () => {
+    const doc = readFileSync(new URL('../../docs/cache.md', import.meta.url), 'utf8');
+    for (const c of CACHE_CHECKS) expect(doc).toContain(`### ${c.code} (${c.severity})`);
   });
 });
