@@ -32,8 +32,11 @@ export interface NamespaceFigures {
   name: string;
   pattern: string;
   policy: Pick<NamespacePolicy, 'ttlMs' | 'minTtlMs' | 'maxTtlMs'>;
-  /** exact: complete SCAN or SCAN MATCH; sampled: share of a partial SCAN. */
-  method: 'exact' | 'sampled';
+  /**
+   * exact: complete SCAN or SCAN MATCH; probed: one key per bot, TYPE on it for every bot the
+   * sample saw; sampled: share of a partial SCAN.
+   */
+  method: 'exact' | 'probed' | 'sampled';
   keys: number;
   /** Relative half-width of the 95 % interval of `keys` (0 = exact, null = unbounded: none sampled). */
   margin: number | null;
@@ -77,7 +80,13 @@ export interface CacheTierResult {
   dbKeysWithTtl: number;
   sinceStart: HitRatio;
   window: HitRatio & { ms: number; ownLookups: number };
-  sample: { scanned: number; complete: boolean; timeMs: number; budgetMs: number; budgetHit: boolean; notes: string[] };
+  sample: {
+    scanned: number; complete: boolean; timeMs: number; budgetMs: number; budgetHit: boolean; notes: string[];
+    /** Keys the counts are scaled to: DBSIZE less the expired keys Redis has not reclaimed yet (expired_stale_perc). */
+    liveKeys: number;
+    /** Time of the SCAN sample, the exact SCAN MATCH counts and the TTL/memory reads. */
+    phasesMs: { scan: number; match: number; detail: number };
+  };
   namespaces: NamespaceFigures[];
   unknown: { keys: number; share: number; prefixes: UnknownPrefix[] };
   settings: Pick<CacheConfig, 'minHitRatio' | 'minLookups' | 'maxBotShare'>;
@@ -107,6 +116,8 @@ const MATCH_COUNT = '10000';
 const DETAIL_BATCH = 200;
 /** A sampled count whose 95 % margin is wider than this is counted exactly (SCAN MATCH) while the budget lasts. */
 export const TARGET_MARGIN = 0.05;
+/** Bots seen in the sample up to which a one-key-per-bot namespace is counted by probing. */
+const MAX_PROBES = 20_000;
 
 export async function cacheTier(opts: CacheTierOptions): Promise<CacheTierResult> {
   const t0 = performance.now();
@@ -157,7 +168,10 @@ async function gather(
     opts.signal?.throwIfAborted();
   } while (!complete && !budgetHit && sample.size < cfg.sampleKeys);
   const scanned = sample.size;
-  const total = complete ? scanned : Math.max(dbKeys, scanned);
+  // DBSIZE counts keys that expired but are not reclaimed yet; SCAN skips them. Redis estimates their share.
+  const stale = Math.min(0.9, Math.max(0, Number(info1.expired_stale_perc ?? 0) / 100));
+  const total = complete ? scanned : Math.max(Math.round(dbKeys * (1 - stale)), scanned);
+  const scanMs = performance.now() - sampleStart;
 
   const members = new Map<string, string[]>(namespaces.map((n) => [n.name, []]));
   const unknownKeys = new Map<string, string[]>();
@@ -180,7 +194,38 @@ async function gather(
   const wide = namespaces
     .filter((n) => !complete && (shareEstimate(members.get(n.name)!.length, scanned, total).margin > TARGET_MARGIN))
     .sort((a, b) => members.get(a.name)!.length - members.get(b.name)!.length);
+  let ownHits = 0, ownMisses = 0;
+  const probed = new Set<string>();
+  const seenBots = new Set<string>();
+  for (const n of namespaces) {
+    if (!n.hasBot) continue;
+    for (const k of members.get(n.name)!) {
+      const bot = n.regex.exec(k)?.[1];
+      if (bot !== undefined) seenBots.add(bot);
+    }
+  }
   for (const n of wide) {
+    if (n.hasBot && !/[*?[]/.test(n.pattern.replace('{bot}', '')) && seenBots.size > 0 && seenBots.size <= MAX_PROBES) {
+      // One key per bot (bot:{bot}:config): TYPE on that key for every bot the sample saw.
+      const candidates = [...seenBots].map((b) => n.pattern.replace('{bot}', b));
+      const found: string[] = [];
+      for (let i = 0; i < candidates.length; i += 500) {
+        const part = candidates.slice(i, i + 500);
+        const types = await r.readMany(part.map((k) => ['TYPE', k]));
+        part.forEach((k, j) => {
+          if (String(types[j]) === 'none') ownMisses++;
+          else {
+            ownHits++;
+            found.push(k);
+          }
+        });
+      }
+      members.set(n.name, found);
+      exact.add(n.name);
+      probed.add(n.name);
+      notes.push(`${n.name}: counted by probing its key for each of the ${seenBots.size.toLocaleString('en-US')} bots seen in the sample (a bot with no other key would be missed)`);
+      continue;
+    }
     if (performance.now() > deadline) {
       budgetHit = true;
       notes.push(`${n.name}: sampled only (the time budget cache.sampleTime ran out before an exact count)`);
@@ -196,8 +241,8 @@ async function gather(
     }
   }
 
+  const matchMs = performance.now() - sampleStart - scanMs;
   // 3. TTL, type and memory of up to detailKeys keys per namespace.
-  let ownHits = 0, ownMisses = 0;
   const figures: NamespaceFigures[] = [];
   for (const n of namespaces) {
     const keys = members.get(n.name)!;
@@ -217,9 +262,10 @@ async function gather(
         rows.push({ key, type, pttl, bytes: typeof mem === 'number' ? mem : mem === null || mem instanceof Error ? null : Number(mem) });
       });
     }
-    figures.push(namespaceFigures(n, est, keys, rows, exact.has(n.name)));
+    figures.push(namespaceFigures(n, est, keys, rows, probed.has(n.name) ? 'probed' : exact.has(n.name) ? 'exact' : 'sampled'));
   }
 
+  const detailEnd = performance.now();
   const left = windowMs - (performance.now() - w0);
   if (left > 0) await sleep(left, opts.signal);
   const info2 = parseInfo(String(await r.read(['INFO'])));
@@ -248,7 +294,10 @@ async function gather(
     dbKeysWithTtl: ks.expires,
     sinceStart: hitRatio(countersOf(info2)),
     window: { ...windowed, ms: wMs, ownLookups: own },
-    sample: { scanned, complete, timeMs: performance.now() - sampleStart, budgetMs: cfg.sampleTimeMs, budgetHit, notes },
+    sample: {
+      scanned, complete, timeMs: performance.now() - sampleStart, budgetMs: cfg.sampleTimeMs, budgetHit, notes, liveKeys: total,
+      phasesMs: { scan: scanMs, match: matchMs, detail: detailEnd - sampleStart - scanMs - matchMs },
+    },
     namespaces: figures,
     unknown: { keys: unknownEst.estimate, share: scanned ? unknownCount / scanned : 0, prefixes },
     settings: { minHitRatio: cfg.minHitRatio, minLookups: cfg.minLookups, maxBotShare: cfg.maxBotShare },
@@ -273,7 +322,7 @@ async function matchScan(r: RedisReader, n: CompiledNamespace, deadline: number,
 
 function namespaceFigures(
   n: CompiledNamespace, est: { estimate: number; margin: number }, keys: string[],
-  rows: { key: string; type: string; pttl: number; bytes: number | null }[], exact: boolean,
+  rows: { key: string; type: string; pttl: number; bytes: number | null }[], method: NamespaceFigures['method'],
 ): NamespaceFigures {
   const withTtl = rows.filter((x) => x.pttl >= 0).map((x) => x.pttl).sort((a, b) => a - b);
   const noTtl = rows.filter((x) => x.pttl === -1);
@@ -313,7 +362,7 @@ function namespaceFigures(
     name: n.name,
     pattern: n.pattern,
     policy: { ttlMs: n.ttlMs, minTtlMs: n.minTtlMs, maxTtlMs: n.maxTtlMs },
-    method: exact ? 'exact' : 'sampled',
+    method,
     keys: est.estimate,
     margin: Number.isFinite(est.margin) ? est.margin : null,
     sampled: keys.length,

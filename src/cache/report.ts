@@ -34,7 +34,7 @@ export function cacheSections(t: CacheTierResult): ReportSection[] {
     columns: ['namespace', 'pattern', 'keys', 'memory', 'no TTL', 'TTL p50', 'TTL p95', 'policy', 'over policy'],
     rows: t.namespaces.map((ns): Cell[] => {
       const max = ns.policy.maxTtlMs ?? ns.policy.ttlMs;
-      const keys = ns.method === 'exact' ? n(ns.keys) : ns.margin === null ? `< ${n(Math.ceil((3 / Math.max(1, t.sample.scanned)) * t.dbKeys))} (none sampled)` : `~${n(ns.keys)} ±${(ns.margin * 100).toFixed(1)} %`;
+      const keys = ns.method === 'exact' ? n(ns.keys) : ns.method === 'probed' ? `${n(ns.keys)} (probed)` : ns.margin === null ? `< ${n(Math.ceil((3 / Math.max(1, t.sample.scanned)) * t.dbKeys))} (none sampled)` : `~${n(ns.keys)} ±${(ns.margin * 100).toFixed(1)} %`;
       return [
         ns.name, ns.pattern, keys, ns.bytes === null ? '-' : `~${bytes(ns.bytes)}`,
         ns.noTtlShare === null ? '-' : { text: pct(ns.noTtlShare), tone: ns.noTtl > 0 && max !== undefined ? 'bad' : 'ok' },

@@ -32,14 +32,17 @@ if (!reachable && process.env.CI === 'true') {
 /** True when the cache tests must be skipped (never under CI=true, where they fail instead). */
 export const noRedis = !reachable;
 
-export type Raw = ReturnType<typeof createClient>;
+export interface Raw {
+  sendCommand(args: string[]): Promise<unknown>;
+  close(): Promise<void>;
+}
 
 /** A plain client for the test's own set-up writes (not dbopt's reader). */
 export async function rawClient(url: string): Promise<Raw> {
   const c = createClient({ url, RESP: 2, disableClientInfo: true });
   c.on('error', () => undefined);
   await c.connect();
-  return c;
+  return c as unknown as Raw;
 }
 
 async function freePort(): Promise<number> {

@@ -19,9 +19,9 @@ const NAMESPACES = {
   analytics: { pattern: 'bot:{bot}:analytics:*', ttl: '1h' },
 };
 
-function config(url: string, extra: Record<string, unknown> = {}): CacheConfig {
+function config(url: string, extra: Record<string, unknown> = {}, namespaces: Record<string, unknown> = NAMESPACES): CacheConfig {
   const problems: string[] = [];
-  const c = resolveCacheSection({ url, namespaces: NAMESPACES, ...extra }, {}, problems);
+  const c = resolveCacheSection({ url, namespaces, ...extra }, {}, problems);
   if (!c) throw new Error(problems.join('\n'));
   return c;
 }
@@ -45,16 +45,19 @@ describe.skipIf(noRedis)('cache tier on a real Redis', () => {
   });
 
   it('seeded namespaces: a partial SCAN sample sizes each within 5 % of the exact count; small ones are counted exactly', async () => {
-    await client(DB_SEEDED);
+    const c = await client(DB_SEEDED);
     const keysPerNamespace = { sessions: 40_000, conversations: 30_000, profiles: 20_000, analytics: 10_000 };
-    const cfg = config(testRedisUrl(DB_SEEDED), { sampleKeys: 30_000, sampleTime: '20s' });
-    const seeded = await seedCache({ config: cfg, scale: 2, keysPerNamespace });
+    const seeded = await seedCache({ config: config(testRedisUrl(DB_SEEDED)), scale: 2, keysPerNamespace });
     expect(seeded.keys).toBe(100_010);
+    // A small namespace with a wildcard: too few in the sample, so counted by SCAN MATCH.
+    for (let i = 0; i < 40; i++) await c.sendCommand(['SET', `bot:${1 + (i % 4)}:flag:${i}`, '1', 'PX', '600000']);
+    const exactCounts: Record<string, number> = { ...Object.fromEntries(seeded.namespaces.map((s) => [s.name, s.keys])), flags: 40 };
+    const cfg = config(testRedisUrl(DB_SEEDED), { sampleKeys: 30_000, sampleTime: '20s' }, { ...NAMESPACES, flags: { pattern: 'bot:{bot}:flag:*', ttl: '15m' } });
     const tier = await cacheTier({ config: cfg });
     expect(tier.sample.complete).toBe(false);
-    expect(tier.dbKeys).toBe(100_010);
+    expect(tier.dbKeys).toBe(100_050);
     for (const ns of tier.namespaces) {
-      const exact = seeded.namespaces.find((s) => s.name === ns.name)!.keys;
+      const exact = exactCounts[ns.name]!;
       expect(Math.abs(ns.keys - exact) / exact, `${ns.name}: ${ns.keys} vs ${exact}`).toBeLessThanOrEqual(0.05);
       expect(ns.noTtl).toBe(0);
       expect(ns.overPolicy).toBe(0);
@@ -63,7 +66,8 @@ describe.skipIf(noRedis)('cache tier on a real Redis', () => {
     }
     const byName = Object.fromEntries(tier.namespaces.map((n) => [n.name, n]));
     expect(byName.sessions!.method).toBe('sampled');
-    expect(byName.config).toMatchObject({ method: 'exact', keys: 10, margin: 0, botCount: 10 });
+    expect(byName.config).toMatchObject({ method: 'probed', keys: 10, margin: 0, botCount: 10 });
+    expect(byName.flags).toMatchObject({ method: 'exact', keys: 40, margin: 0, botCount: 4 });
     expect(tier.unknown.keys).toBe(0);
     // The busiest bot comes first, and every bot of the seed is seen.
     expect(byName.sessions!.bots[0]!.bot).toBe('1');
