@@ -24,7 +24,7 @@ export interface CacheConfig {
   minLookups: number;
   /** SCAN stops after this many keys (the sample the shares come from). */
   sampleKeys: number;
-  /** Keys per namespace whose TYPE, PTTL and MEMORY USAGE are read. */
+  /** Keys per namespace whose PTTL and MEMORY USAGE are read. */
   detailKeys: number;
   /** Wall-clock budget of all sampling. */
   sampleTimeMs: number;
@@ -40,7 +40,7 @@ export const CACHE_DEFAULTS = {
   minHitRatio: 0.9,
   minLookups: 1000,
   sampleKeys: 50_000,
-  detailKeys: 500,
+  detailKeys: 300,
   sampleTime: '2s',
   window: '0ms',
   maxBotShare: 0.5,

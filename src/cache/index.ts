@@ -6,7 +6,7 @@
 //      share of the sample scaled to DBSIZE, with its 95 % margin; a complete SCAN is exact.
 //   2. A namespace whose margin is wider than ±5 % (a small one, like one config key per bot)
 //      is counted exactly by SCAN MATCH on its glob, while the budget lasts.
-//   3. Up to cache.detailKeys keys per namespace: TYPE, PTTL, MEMORY USAGE, giving the share
+//   3. Up to cache.detailKeys keys per namespace: PTTL and MEMORY USAGE, giving the share
 //      without TTL, remaining-TTL p50/p95 against the policy and the memory estimate.
 // Per bot (from {bot}): keys and memory, largest first. Keys no namespace matches: by prefix.
 // Per-namespace hit ratios cannot be read from Redis (it keeps global counters only).
@@ -54,7 +54,6 @@ export interface NamespaceFigures {
   overPolicyExample?: string;
   maxTtlSeenMs: number | null;
   underPolicy: number;
-  types: Record<string, number>;
   bots: BotFigures[];
   botCount: number;
 }
@@ -242,24 +241,25 @@ async function gather(
   }
 
   const matchMs = performance.now() - sampleStart - scanMs;
-  // 3. TTL, type and memory of up to detailKeys keys per namespace.
+  // 3. TTL and memory of up to detailKeys keys per namespace (MEMORY USAGE counts no lookup).
   const figures: NamespaceFigures[] = [];
   for (const n of namespaces) {
     const keys = members.get(n.name)!;
     const est = exact.has(n.name) ? { estimate: keys.length, margin: 0 } : shareEstimate(keys.length, scanned, total);
     const detail = keys.slice(0, cfg.detailKeys);
-    const rows: { key: string; type: string; pttl: number; bytes: number | null }[] = [];
+    const rows: { key: string; pttl: number; bytes: number | null }[] = [];
     for (let i = 0; i < detail.length; i += DETAIL_BATCH) {
       const part = detail.slice(i, i + DETAIL_BATCH);
-      const replies = await r.readMany(part.flatMap((k) => [['TYPE', k], ['PTTL', k], ['MEMORY', 'USAGE', k]]));
+      const replies = await r.readMany(part.flatMap((k) => [['PTTL', k], ['MEMORY', 'USAGE', k]]));
       part.forEach((key, j) => {
-        const type = String(replies[3 * j] as Reply);
-        const pttl = Number(replies[3 * j + 1] as Reply);
-        const mem = replies[3 * j + 2];
-        if (type === 'none') ownMisses++; else ownHits++;
-        if (pttl === -2) ownMisses++; else ownHits++;
-        if (type === 'none' || pttl === -2) return; // expired or deleted since the SCAN
-        rows.push({ key, type, pttl, bytes: typeof mem === 'number' ? mem : mem === null || mem instanceof Error ? null : Number(mem) });
+        const pttl = Number(replies[2 * j] as Reply);
+        const mem = replies[2 * j + 1];
+        if (pttl === -2) {
+          ownMisses++;
+          return; // expired or deleted since the SCAN
+        }
+        ownHits++;
+        rows.push({ key, pttl, bytes: typeof mem === 'number' ? mem : mem === null || mem instanceof Error ? null : Number(mem) });
       });
     }
     figures.push(namespaceFigures(n, est, keys, rows, probed.has(n.name) ? 'probed' : exact.has(n.name) ? 'exact' : 'sampled'));
@@ -322,7 +322,7 @@ async function matchScan(r: RedisReader, n: CompiledNamespace, deadline: number,
 
 function namespaceFigures(
   n: CompiledNamespace, est: { estimate: number; margin: number }, keys: string[],
-  rows: { key: string; type: string; pttl: number; bytes: number | null }[], method: NamespaceFigures['method'],
+  rows: { key: string; pttl: number; bytes: number | null }[], method: NamespaceFigures['method'],
 ): NamespaceFigures {
   const withTtl = rows.filter((x) => x.pttl >= 0).map((x) => x.pttl).sort((a, b) => a - b);
   const noTtl = rows.filter((x) => x.pttl === -1);
@@ -331,8 +331,6 @@ function namespaceFigures(
   const under = n.minTtlMs === undefined ? [] : rows.filter((x) => x.pttl >= 0 && x.pttl < n.minTtlMs!);
   const sized = rows.filter((x) => x.bytes !== null);
   const meanBytes = sized.length ? sized.reduce((s, x) => s + x.bytes!, 0) / sized.length : null;
-  const types: Record<string, number> = {};
-  for (const x of rows) types[x.type] = (types[x.type] ?? 0) + 1;
 
   const perBot = new Map<string, { sampled: number; bytes: number; sized: number }>();
   if (n.hasBot) {
@@ -377,7 +375,6 @@ function namespaceFigures(
     overPolicyExample: over[0]?.key,
     maxTtlSeenMs: withTtl.length ? withTtl[withTtl.length - 1]! : null,
     underPolicy: under.length,
-    types,
     bots: bots.slice(0, 10),
     botCount: perBot.size,
   };
