@@ -134,6 +134,27 @@ describe.skipIf(noRedis)('dbopt with a cache section (built CLI)', () => {
       expect(bad.stderr).not.toContain('n0t');
     });
 
+    it('rediss:// speaks TLS (the CA from NODE_EXTRA_CA_CERTS); an untrusted certificate exits 3', async () => {
+      const tls = await startPrivateRedis({ tls: true, password: PASSWORD });
+      try {
+        const dir = project('tls', tls.url);
+        const env = { NODE_EXTRA_CA_CERTS: tls.caFile };
+        const seeded = await dbopt(['seed', '--cache'], dir, env);
+        expect(seeded.code, seeded.stderr).toBe(0);
+        const r = await dbopt(['report'], dir, env);
+        expect(r.code, r.stderr).toBe(0);
+        expect(r.stdout).toContain(`Cache tier (Redis `);
+        expect(r.stdout).toContain(`rediss://127.0.0.1:${tls.port}/0`);
+        expect(leaks(r)).toEqual([]);
+        const untrusted = await dbopt(['report'], dir, { NODE_EXTRA_CA_CERTS: undefined });
+        expect(untrusted.code).toBe(3);
+        expect(untrusted.stderr).toContain(`cannot connect to Redis at rediss://127.0.0.1:${tls.port}/0`);
+        expect(leaks(untrusted)).toEqual([]);
+      } finally {
+        await tls.stop();
+      }
+    });
+
     it('an unreachable Redis exits 3 naming it without its password', async () => {
       const dir = project('down', `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:1/0`);
       const r = await dbopt(['audit'], dir);

@@ -5,6 +5,9 @@
 // the tests instead of skipping them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { createClient } from '@redis/client';
 
 export const TEST_REDIS_URL = process.env.DBOPT_TEST_REDIS_URL || 'redis://127.0.0.1:6379';
@@ -16,9 +19,10 @@ export function testRedisUrl(db: number): string {
   return u.toString();
 }
 
-function ping(url: string): boolean {
+function ping(url: string, caFile?: string): boolean {
   const u = new URL(url);
   const args = ['-h', u.hostname, '-p', u.port || '6379', '--no-auth-warning'];
+  if (caFile) args.push('--tls', '--cacert', caFile);
   if (u.password) args.push('-a', decodeURIComponent(u.password));
   const r = spawnSync('redis-cli', [...args, 'PING'], { encoding: 'utf8', timeout: 5000 });
   return r.status === 0 && r.stdout.trim() === 'PONG';
@@ -56,22 +60,49 @@ async function freePort(): Promise<number> {
 
 export interface PrivateRedis {
   port: number;
+  /** With tls: the CA that signed the server's certificate (for NODE_EXTRA_CA_CERTS). */
+  caFile?: string;
   /** redis://[:password@]127.0.0.1:port/0 (password percent-encoded). */
   url: string;
   stop(): Promise<void>;
 }
 
-/** A redis-server of the test's own on a free port (no persistence); stop() ends it. */
-export async function startPrivateRedis(opts: { password?: string } = {}): Promise<PrivateRedis> {
+/** A throwaway CA and a server certificate for 127.0.0.1 (openssl), in a temporary directory. */
+function testCertificates(): { dir: string; ca: string; cert: string; key: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-redis-tls-'));
+  const f = (n: string): string => path.join(dir, n);
+  const run = (args: string[]): void => {
+    const r = spawnSync('openssl', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
+  };
+  writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
+  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=dbopt test CA']);
+  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
+  run(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '1', '-extfile', f('ext.cnf')]);
+  return { dir, ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
+}
+
+/** A redis-server of the test's own on a free port (no persistence, TLS only with tls); stop() ends it. */
+export async function startPrivateRedis(opts: { password?: string; tls?: boolean } = {}): Promise<PrivateRedis> {
   const port = await freePort();
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  const certs = opts.tls ? testCertificates() : undefined;
+  if (certs) {
+    args.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no');
+  } else {
+    args.push('--port', String(port));
+  }
   if (opts.password) args.push('--requirepass', opts.password);
   const child: ChildProcess = spawn('redis-server', args, { stdio: 'ignore' });
   const auth = opts.password ? `:${encodeURIComponent(opts.password)}@` : '';
-  const url = `redis://${auth}127.0.0.1:${port}/0`;
-  for (let i = 0; i < 100 && !ping(url); i++) await new Promise((r) => setTimeout(r, 50));
+  const url = `${certs ? 'rediss' : 'redis'}://${auth}127.0.0.1:${port}/0`;
+  for (let i = 0; i < 100 && !ping(url, certs?.ca); i++) await new Promise((r) => setTimeout(r, 50));
+  child.once('exit', () => {
+    if (certs) rmSync(certs.dir, { recursive: true, force: true });
+  });
   return {
     port,
+    caFile: certs?.ca,
     url,
     stop: () => new Promise<void>((resolve) => {
       if (child.exitCode !== null) return resolve();
