@@ -159,7 +159,7 @@ export function redisFailure(err: unknown, target: RedisTarget): DbOptError {
   for (const s of target.secrets) if (s) raw = raw.split(s).join('***');
   raw = redactRedisUrl(raw);
   const auth = /WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH .*without any password/i.test(raw);
-  return new ConnectionError(`${auth ? 'cannot authenticate to' : 'cannot connect to'} Redis at ${target.display} (from cache.url): ${raw}`, {
+  return new ConnectionError(`${auth ? 'cannot authenticate to' : 'cannot connect to'} Redis at ${target.display} (from ${target.source}): ${raw}`, {
     hint: auth
       ? 'Check the user and password in cache.url (percent-encode special characters), or set DBOPT_CACHE_URL.'
       : 'Check that Redis is running and reachable at that address (rediss:// for TLS), or fix cache.url / DBOPT_CACHE_URL.',

@@ -18,6 +18,8 @@ export interface NamespacePolicy {
 
 export interface CacheConfig {
   url: string;
+  /** Where the URL came from, for messages: cache.url or DBOPT_CACHE_URL. */
+  urlSource?: string;
   namespaces: NamespacePolicy[];
   minHitRatio: number;
   /** Lookups (hits + misses) over the window before the hit ratio is judged. */
@@ -137,6 +139,7 @@ export function resolveCacheSection(raw: unknown, env: NodeJS.ProcessEnv, proble
   }
   const config: CacheConfig = {
     url: typeof url === 'string' ? url : '',
+    urlSource,
     namespaces,
     minHitRatio: num('minHitRatio', CACHE_DEFAULTS.minHitRatio, 0, 1),
     minLookups: num('minLookups', CACHE_DEFAULTS.minLookups, 0, undefined, true),
@@ -196,10 +199,11 @@ export interface RedisTarget {
   tls: boolean;
   db: number;
   secrets: string[];
+  source: string;
 }
 
 /** Parse a redis:// or rediss:// URL into what the client needs and what may be shown. */
-export function redisTarget(url: string): RedisTarget {
+export function redisTarget(url: string, source = 'cache.url'): RedisTarget {
   const u = new URL(url);
   const tls = u.protocol === 'rediss:';
   const db = u.pathname && u.pathname !== '/' ? Number(u.pathname.slice(1)) : 0;
@@ -207,7 +211,7 @@ export function redisTarget(url: string): RedisTarget {
   const user = u.username ? safeDecode(u.username) : '';
   const secrets = password ? [...new Set([password, u.password, encodeURIComponent(password)])] : [];
   const display = `${tls ? 'rediss' : 'redis'}://${user ? `${user}@` : ''}${u.hostname}:${u.port || 6379}/${Number.isFinite(db) ? db : 0}`;
-  return { url, display, tls, db: Number.isFinite(db) ? db : 0, secrets };
+  return { url, display, tls, db: Number.isFinite(db) ? db : 0, secrets, source };
 }
 
 function safeDecode(s: string): string {

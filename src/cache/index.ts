@@ -120,7 +120,7 @@ const MAX_PROBES = 20_000;
 
 export async function cacheTier(opts: CacheTierOptions): Promise<CacheTierResult> {
   const t0 = performance.now();
-  const target = redisTarget(opts.config.url);
+  const target = redisTarget(opts.config.url, opts.config.urlSource);
   const sent = new Map<string, number>();
   const open = async (): Promise<RedisReader> => openReader(target, opts.config.timeoutMs, sent);
   let reader = await open();

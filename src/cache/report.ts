@@ -47,6 +47,7 @@ export function cacheSections(t: CacheTierResult): ReportSection[] {
       t.sample.complete ? `Exact: SCAN read all ${n(t.sample.scanned)} keys.` : `Keys: exact where counted by SCAN MATCH, else a SCAN sample of ${n(t.sample.scanned)} keys scaled to ${n(t.dbKeys)} (±95 % margin).`,
       `TTL and memory from up to ${n(Math.max(0, ...t.namespaces.map((x) => x.detailed)))} keys per namespace (PTTL, MEMORY USAGE); sampling took ${formatDuration(t.sample.timeMs)} of a ${formatDuration(t.sample.budgetMs)} budget.`,
       ...t.sample.notes.filter((x) => !x.startsWith('SCAN sample')),
+      ...(t.dbKeys === 0 ? [`db ${t.db} is empty: dbopt seed --cache fills the namespaces for the seeded bots.`] : []),
     ].join('\n'),
   };
   const botRows: Cell[][] = [];

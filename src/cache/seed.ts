@@ -13,7 +13,7 @@ import { compileNamespace, type CompiledNamespace } from './estimate.js';
 export const KEYS_PER_SCALE: Record<string, number> = { sessions: 4000, conversations: 3000, profiles: 2000, analytics: 1000 };
 
 export interface CacheSeedOptions {
-  config: Pick<CacheConfig, 'url' | 'namespaces' | 'timeoutMs'>;
+  config: Pick<CacheConfig, 'url' | 'urlSource' | 'namespaces' | 'timeoutMs'>;
   scale: number;
   /** Keys per namespace instead of KEYS_PER_SCALE x scale (bench, tests). */
   keysPerNamespace?: Record<string, number>;
@@ -85,7 +85,7 @@ function value(name: string, bot: number, id: number): string {
 
 export async function seedCache(opts: CacheSeedOptions): Promise<CacheSeedResult> {
   const t0 = performance.now();
-  const target = redisTarget(opts.config.url);
+  const target = redisTarget(opts.config.url, opts.config.urlSource);
   const bots = 5 * opts.scale;
   const client = await connectRaw(target, opts.config.timeoutMs);
   const namespaces: CacheSeedResult['namespaces'] = [];
