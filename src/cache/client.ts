@@ -77,6 +77,7 @@ export async function connectRaw(target: RedisTarget, timeoutMs: number): Promis
 
 export async function openReader(target: RedisTarget, timeoutMs: number, sent = new Map<string, number>()): Promise<RedisReader> {
   const client = await connectRaw(target, timeoutMs);
+  let closed = false;
   const send = (args: string[]): Promise<unknown> => {
     const name = commandName(args);
     if (!READ_COMMANDS.has(name)) return Promise.reject(new RefusedCommandError(name));
@@ -113,11 +114,17 @@ export async function openReader(target: RedisTarget, timeoutMs: number, sent = 
       }
     },
     close: async () => {
+      if (closed) return;
+      closed = true;
       try {
         if (client.close) await client.close();
         else await client.quit?.();
       } catch {
-        client.destroy();
+        try {
+          client.destroy();
+        } catch {
+          // already gone
+        }
       }
     },
   };
