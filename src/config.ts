@@ -233,7 +233,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): Config {
       hint: 'Fix every key listed above; the JSON Schema in schema/dbopt.config.schema.json gives editors completion.',
     });
   }
-  return typedConfig(values, ctx);
+  const config = typedConfig(values, ctx);
+  return cache ? { ...config, cache } : config;
 }
 
 /** One section's checked values (file < environment < overrides < defaults filled in); problems are collected. */
@@ -330,7 +331,6 @@ function typedConfig(values: Record<string, Record<string, unknown>>, ctx: Resol
       lockTimeoutMs: a.lockTimeout as number,
     },
     seed: { dir: s.dir as string, scale: s.scale as number },
-    ...(cache ? { cache } : {}),
   };
 }
 
