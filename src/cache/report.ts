@@ -1,8 +1,6 @@
-// The "Cache tier" sections of dbopt report and dbopt audit, and the cache checks turned into
-// audit findings. Every figure says whether it is exact or estimated (± its 95 % margin).
+// The "Cache tier" sections of dbopt report and dbopt audit, and dbopt seed --cache's report.
+// Every figure says whether it is exact or estimated (± its 95 % margin).
 import type { Cell, Report, ReportSection, Tone } from '../report.js';
-import type { AuditResult, Finding } from '../audit/index.js';
-import { CACHE_CHECKS } from '../audit/checks/index.js';
 import { formatDuration } from '../duration.js';
 import type { CacheTierResult } from './index.js';
 import type { CacheSeedResult } from './seed.js';
@@ -71,33 +69,10 @@ export function cacheSections(t: CacheTierResult): ReportSection[] {
   return [server, namespaces, bots, unknown];
 }
 
-/** The cache checks as audit findings (same statuses as the query and schema checks). */
-export function cacheFindings(t: CacheTierResult): Finding[] {
-  const findings: Finding[] = [];
-  for (const check of CACHE_CHECKS) {
-    for (const o of check.check(t)) {
-      const subject = o.subject ?? 'cache';
-      const status = o.status === 'fail' ? (check.severity === 'error' ? 'fail' : 'warn') : o.status;
-      findings.push({ id: `${subject}/${check.code}`, subject, code: check.code, severity: check.severity, status, message: o.message });
-    }
-  }
-  return findings;
-}
-
 /** A one-line summary for the report's header area. */
 export function cacheSummary(t: CacheTierResult): string {
   const noTtl = t.namespaces.filter((x) => x.noTtl > 0 && x.policy.ttlMs !== undefined).map((x) => x.name);
   return `cache: ${n(t.dbKeys)} keys, hit ratio ${pct(t.sinceStart.ratio)} since start${noTtl.length ? `, keys without TTL in ${noTtl.join(', ')}` : ''}`;
-}
-
-/** The audit's result with the cache findings added and the counts recomputed. */
-export function withCacheTier(r: AuditResult, t: CacheTierResult): AuditResult {
-  const findings = [...r.findings, ...cacheFindings(t)];
-  return {
-    ...r, findings, cacheTier: t,
-    errors: findings.filter((f) => f.status === 'fail').length,
-    warnings: findings.filter((f) => f.status === 'warn').length,
-  };
 }
 
 /** dbopt seed --cache's report. */

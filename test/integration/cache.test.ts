@@ -4,7 +4,7 @@
 // outside the read allow-list reaching the server (INFO commandstats of a private server).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cacheTier } from '../../src/cache/index.js';
-import { cacheFindings } from '../../src/cache/report.js';
+import { cacheFindings } from '../../src/audit/cacheFindings.js';
 import { resolveCacheSection, type CacheConfig } from '../../src/cache/config.js';
 import { seedCache } from '../../src/cache/seed.js';
 import { openReader, RefusedCommandError, READ_COMMANDS } from '../../src/cache/client.js';

@@ -4,7 +4,7 @@ import { audit } from '../../audit/index.js';
 import { auditReport } from '../../audit/report.js';
 import { emit, intOption, withDb, type GlobalOptions } from '../context.js';
 import { readCacheTier, windowOption } from '../cache.js';
-import { withCacheTier } from '../../cache/report.js';
+import { withCacheTier } from '../../audit/cacheFindings.js';
 
 export async function runAuditCommand(opts: GlobalOptions, _args: string[] = []): Promise<void> {
   const runs = intOption(opts.runs, '--runs');
