@@ -72,7 +72,10 @@ describe.skipIf(noRedis)('dbopt with a cache section (built CLI)', () => {
     const report = await dbopt(['report'], dir);
     expect(report.code, report.stderr).toBe(0);
     for (const title of ['Cache tier (Redis', 'Cache namespaces', 'Cache bots', 'Keys outside every namespace']) expect(report.stdout).toContain(title);
-    expect(report.stdout).toMatch(/profiles\s+│\s+bot:\{bot\}:profile:\*/);
+    const json = await dbopt(['report', '--format', 'json'], dir);
+    const tier = (JSON.parse(json.stdout) as { result: { cacheTier: { namespaces: { name: string; pattern: string; noTtl: number }[] } } }).result.cacheTier;
+    expect(tier.namespaces.find((x) => x.name === 'profiles')).toMatchObject({ pattern: 'bot:{bot}:profile:*' });
+    expect(tier.namespaces.find((x) => x.name === 'profiles')!.noTtl).toBeGreaterThan(0);
   });
 
   it('without a cache section nothing about Redis runs; seed --cache says what to add (exit 2)', async () => {
