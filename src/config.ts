@@ -6,6 +6,7 @@ import path from 'node:path';
 import { ConfigError } from './errors.js';
 import { parseDuration } from './duration.js';
 import { isCronExpression } from './schedule.js';
+import { cacheJsonSchema, resolveCacheSection, type CacheConfig } from './cache/config.js';
 
 type Leaf =
   | { type: 'string'; description: string; default?: string }
@@ -139,6 +140,8 @@ export interface Config {
     statementTimeoutMs: number; lockTimeoutMs: number;
   };
   seed: { dir: string; scale: number };
+  /** Absent: nothing about Redis runs (src/cache/config.ts validates the section). */
+  cache?: CacheConfig;
 }
 
 /** Values given by the caller (the CLI's flags), keyed by config path ("migrate.dir"). Undefined = not given. */
@@ -238,20 +241,22 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): Config {
   const top = (raw ?? {}) as Record<string, unknown>;
   const problems: string[] = [];
   for (const key of Object.keys(top)) {
-    if (key === '$schema') continue;
-    if (!(key in CONFIG_SPEC)) problems.push(`${key}: unknown key (known: ${Object.keys(CONFIG_SPEC).join(', ')})`);
+    if (key === '$schema' || key === 'cache') continue;
+    if (!(key in CONFIG_SPEC)) problems.push(`${key}: unknown key (known: ${[...Object.keys(CONFIG_SPEC), 'cache'].join(', ')})`);
   }
   const values: Record<string, Record<string, unknown>> = {};
   for (const [sectionName, section] of Object.entries(CONFIG_SPEC)) {
     values[sectionName] = resolveSection(sectionName, section, top[sectionName], ctx, problems);
   }
+  const cache = resolveCacheSection(top.cache, ctx.env, problems);
   if (problems.length > 0) {
     throw new ConfigError(`${ctx.file ?? 'configuration'}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, {
       details: problems,
       hint: 'Fix every key listed above; the JSON Schema in schema/dbopt.config.schema.json gives editors completion.',
     });
   }
-  return typedConfig(values, ctx);
+  const config = typedConfig(values, ctx);
+  return cache ? { ...config, cache } : config;
 }
 
 /** One section's checked values (file < environment < overrides < defaults filled in); problems are collected. */
@@ -477,6 +482,7 @@ export function configJsonSchema(): Record<string, unknown> {
     }
     properties[name] = { description: section.description, type: 'object', additionalProperties: false, properties: props };
   }
+  properties.cache = cacheJsonSchema();
   return {
     $schema: 'https://json-schema.org/draft/2020-12/schema',
     $id: 'https://dbopt.dev/dbopt.config.schema.json',

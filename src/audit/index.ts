@@ -60,6 +60,8 @@ export interface AuditResult {
   errors: number;
   warnings: number;
   durationMs: number;
+  /** With a cache section: the Redis tier's figures (its findings are in `findings`). */
+  cacheTier?: import('../cache/index.js').CacheTierResult;
 }
 
 export async function audit(opts: AuditOptions): Promise<AuditResult> {

@@ -5,6 +5,7 @@ import type { Cell, Report, ReportCheck, ReportSection, Tone } from '../report.j
 import type { AuditResult } from './index.js';
 import type { Ratio } from '../catalog/cacheStats.js';
 import { lockedNote } from '../catalog/schema.js';
+import { cacheSections } from '../cache/report.js';
 
 const ms = (n: number | undefined): string => (n === undefined ? '' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US'));
 const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)} %`);
@@ -25,7 +26,9 @@ export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Re
   const sections: ReportSection[] = [queriesSection(r), findingsSection(r, strict)];
   const notJudged = notJudgedSection(r);
   if (notJudged) sections.push(notJudged);
-  sections.push(cacheSection(r), baselineSection(r));
+  sections.push(cacheSection(r));
+  if (r.cacheTier) sections.push(...cacheSections(r.cacheTier));
+  sections.push(baselineSection(r));
   const checks: ReportCheck[] = r.findings.map((f) => ({
     id: f.id, subject: f.subject, code: f.code,
     status: strict && f.status === 'warn' ? 'fail' : f.status,

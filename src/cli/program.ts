@@ -82,6 +82,7 @@ program
   .option('--scale <n>', 'scale factor: 1 ≈ 20k users, 300k messages; 10 ≈ 200k users, 3M messages')
   .option('--dir <dir>', 'seed directory (config seed.dir)')
   .option('--force', 'empty the workload tables and load again even when data is present')
+  .option('--cache', 'fill the configured Redis (cache.namespaces) for the seeded bots instead; no PostgreSQL needed')
   .action(async (_opts, cmd: Command) => {
     const { runSeedCommand } = await import('./commands/seed.js');
     await runSeedCommand(globals(cmd));
@@ -110,6 +111,7 @@ program
   .option('--strict', 'count warnings as findings (exit 1)')
   .option('--only <names...>', 'audit only these queries')
   .option('--node <node>', 'primary, a replica name from database.replicas, or all (side by side, with replication lag)')
+  .option('--window <duration>', 'minimum Redis hit-ratio window (config cache.window); the audit runs inside it')
   .action(async (_opts, cmd: Command) => {
     const { runAuditCommand } = await import('./commands/audit.js');
     await runAuditCommand(globals(cmd));
@@ -117,10 +119,11 @@ program
 
 program
   .command('report')
-  .description('health figures for a person: cache hit ratios, index usage, view staleness, top statements')
+  .description('health figures for a person: cache hit ratios, index usage, view staleness, top statements, the Redis cache tier')
   .option('--watch', 'redraw the report every --interval in the terminal until q or Ctrl-C')
   .option('--interval <duration>', 'time between redraws with --watch (default: 5s)')
   .option('--node <node>', 'primary, a replica name from database.replicas, or all (side by side, with replication lag)')
+  .option('--window <duration>', 'time between the two Redis INFO reads of the window hit ratio (config cache.window)')
   .action(async (_opts, cmd: Command) => {
     const { runReportCommand } = await import('./commands/report.js');
     await runReportCommand(globals(cmd));

@@ -1,5 +1,6 @@
 // Resolves where to connect (flag > DATABASE_URL > config > libpq PG* variables), opens
 // clients and pools tagged application_name=dbopt, and keeps passwords out of every message.
+import { redactRedisUrl } from '../cache/config.js';
 import type { ClientConfig, Pool, PoolClient, Client } from 'pg';
 import { ConfigError, ConnectionError } from '../errors.js';
 import { guardClient, serverSilent, UnresponsiveError } from './deadline.js';
@@ -126,9 +127,9 @@ export function redact(text: string, secrets: string[]): string {
   return redactUrls(out);
 }
 
-/** Mask the password of any postgres:// URL with credentials that slipped into a text. */
+/** Mask the password of any postgres://, redis:// or rediss:// URL with credentials that slipped into a text. */
 export function redactUrls(text: string): string {
-  return text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@');
+  return redactRedisUrl(text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@'));
 }
 
 const AUTH_CODES = new Set(['28P01', '28000']);

@@ -88,6 +88,9 @@ export interface HealthResult {
   /** "not judged: ... locked" when `locked` is not empty. */
   lockedNote?: string;
   statements: { available: boolean; reason?: string; top: TopStatement[] };
+  /** With a cache section: the Redis tier's figures; `cacheSkipped` says why they are missing. */
+  cacheTier?: import('../cache/index.js').CacheTierResult;
+  cacheSkipped?: string;
 }
 
 export async function health(opts: HealthOptions): Promise<HealthResult> {

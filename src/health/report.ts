@@ -2,6 +2,7 @@
 import { formatBytes } from '../bytes.js';
 import type { Cell, Report, ReportSection } from '../report.js';
 import type { HealthResult } from './index.js';
+import { cacheSections } from '../cache/report.js';
 
 const size = (b: number | null): string => (b === null ? 'locked' : formatBytes(b));
 const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)} %`);
@@ -53,6 +54,8 @@ export function healthReport(r: HealthResult): Report {
       }
       : { title: 'Top statements', lines: [{ text: r.statements.reason ?? 'pg_stat_statements unavailable', tone: 'dim' }] },
   ];
+  if (r.cacheTier) sections.push(...cacheSections(r.cacheTier));
+  else if (r.cacheSkipped) sections.push({ title: 'Cache tier', lines: [{ text: r.cacheSkipped, tone: 'dim' }] });
   return {
     command: 'report',
     title: `dbopt report (PostgreSQL ${r.serverVersion})`,

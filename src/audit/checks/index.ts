@@ -1,5 +1,5 @@
 // Every check of dbopt audit, in report order. docs/audit.md has a section per code.
-import type { QueryCheck, SchemaCheck } from './types.js';
+import type { CacheCheck, QueryCheck, SchemaCheck } from './types.js';
 import { queryError } from './queryError.js';
 import { viewNotPopulated } from './viewNotPopulated.js';
 import { overBudget } from './overBudget.js';
@@ -17,6 +17,12 @@ import { duplicateIndex } from './duplicateIndex.js';
 import { unusedIndex } from './unusedIndex.js';
 import { fkWithoutIndex } from './fkWithoutIndex.js';
 import { viewOverdue } from './viewOverdue.js';
+import { cacheTtlMissing } from './cacheTtlMissing.js';
+import { cacheTtlOverPolicy } from './cacheTtlOverPolicy.js';
+import { cacheUnknownKeys } from './cacheUnknownKeys.js';
+import { cacheHitRatioLow } from './cacheHitRatioLow.js';
+import { cacheEvictionPolicy } from './cacheEvictionPolicy.js';
+import { cacheBotImbalance } from './cacheBotImbalance.js';
 
 export const QUERY_CHECKS: QueryCheck[] = [
   queryError, viewNotPopulated, overBudget, expectedIndexMissing, indexOnlyHeapFetches, noSeqScan, seqScanLarge,
@@ -25,7 +31,12 @@ export const QUERY_CHECKS: QueryCheck[] = [
 
 export const SCHEMA_CHECKS: SchemaCheck[] = [invalidIndex, duplicateIndex, unusedIndex, fkWithoutIndex, viewOverdue];
 
-export type { QueryCheck, SchemaCheck, CheckSettings, Outcome, Severity } from './types.js';
+/** Checks of the Redis cache tier; they run only when the config has a cache section. */
+export const CACHE_CHECKS: CacheCheck[] = [
+  cacheTtlMissing, cacheTtlOverPolicy, cacheUnknownKeys, cacheHitRatioLow, cacheEvictionPolicy, cacheBotImbalance,
+];
+
+export type { CacheCheck, QueryCheck, SchemaCheck, CheckSettings, Outcome, Severity } from './types.js';
 
 // Checks across nodes (audit --node): src/audit/fleet.ts runs them.
 export { replicaLagHigh } from './replicaLagHigh.js';

@@ -80,3 +80,13 @@ export function indexGroup(i: Pick<IndexFact, 'schema' | 'table' | 'name' | 'par
   }
   return { parent: tableName(i.schema, i.table), kind: 'indexes', member: tableName(i.schema, i.name) };
 }
+
+/** A check of the Redis cache tier: a pure function of the figures src/cache/ read. */
+export interface CacheCheck {
+  kind: 'cache';
+  code: string;
+  severity: Severity;
+  summary: string;
+  /** At least one outcome; subject defaults to "cache". */
+  check(tier: import('../../cache/index.js').CacheTierResult): Outcome[];
+}

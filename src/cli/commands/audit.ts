@@ -4,9 +4,12 @@ import { audit } from '../../audit/index.js';
 import { auditReport } from '../../audit/report.js';
 import { emit, intOption, withDb, type GlobalOptions } from '../context.js';
 import { secrets } from '../runtime.js';
+import { readCacheTier, windowOption } from '../cache.js';
+import { withCacheTier } from '../../audit/cacheFindings.js';
 
 export async function runAuditCommand(opts: GlobalOptions, _args: string[] = []): Promise<void> {
   const runs = intOption(opts.runs, '--runs');
+  windowOption(opts);
   const overrides = { 'audit.queries': opts.queries, 'audit.baseline': opts.baseline, 'audit.runs': runs };
   const code = await withDb(opts, overrides, async (ctx) => {
     const common = {
@@ -30,7 +33,12 @@ export async function runAuditCommand(opts: GlobalOptions, _args: string[] = [])
       const fleet = await auditFleet({ ...common, nodes, primary: ctx.target, maxReplicaLagMs: ctx.config.fleet.maxReplicaLagMs, pooler });
       return emit(fleetAuditReport(fleet, { strict: Boolean(opts.strict) }), opts);
     }
-    const result = await audit({ ...common, target: ctx.target });
+    // With a cache section the PostgreSQL audit runs inside the Redis hit-ratio window.
+    let pg: Awaited<ReturnType<typeof audit>> | undefined;
+    const tier = await readCacheTier(ctx, async () => {
+      pg = await audit({ ...common, target: ctx.target });
+    });
+    const result = tier ? withCacheTier(pg!, tier) : pg!;
     if (result.baseline.updated) ctx.logger.info(`Baseline written to ${result.baseline.file} (${result.baseline.entries} queries).`);
     const report = auditReport(result, { strict: Boolean(opts.strict) });
     // The result names the pooler mode it ran through (database.pooler).

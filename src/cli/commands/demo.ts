@@ -16,7 +16,9 @@ import { health } from '../../health/index.js';
 import { healthReport } from '../../health/report.js';
 import { isPostmasterOf } from '../../db/embedded.js';
 import { connect, type ConnectionTarget } from '../../db/connection.js';
-import { UsageError } from '../../errors.js';
+import { ConnectionError, UsageError } from '../../errors.js';
+import type { HealthResult } from '../../health/index.js';
+import { readCacheTier } from '../cache.js';
 import type { Report } from '../../report.js';
 import { stableStringify } from '../../stableJson.js';
 import {
@@ -120,7 +122,7 @@ async function runStages(
   await stage('4/5 audit: declared queries against budgets, plans and the baseline', ar);
 
   const h = await health({ target, audit: ctx.config.audit, refresh: refreshSettings });
-  await stage('5/5 report: cache hit ratios, index usage, view staleness', healthReport(h));
+  await stage('5/5 report: cache hit ratios, index usage, view staleness', healthReport({ ...h, ...(await demoCacheTier(ctx)) }));
   return { ok: r.ok && ar.ok, pending: m.ran.length === 0 && s.skipped };
 }
 
@@ -176,5 +178,17 @@ async function resetCluster(dir: string, info: (m: string) => void): Promise<voi
   if (existsSync(dir)) {
     info(`Removing ${path.relative(process.cwd(), dir) || dir} (--reset) ...`);
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The cache tier when a Redis answers; otherwise why it was skipped (the demo goes on). */
+async function demoCacheTier(ctx: CommandContext): Promise<Pick<HealthResult, 'cacheTier' | 'cacheSkipped'>> {
+  if (!ctx.config.cache) return { cacheSkipped: 'skipped: the config has no cache section (see docs/cache.md to add the Redis tier)' };
+  try {
+    return { cacheTier: await readCacheTier(ctx) };
+  } catch (err) {
+    if (!(err instanceof ConnectionError)) throw err;
+    ctx.logger.info(`Cache tier skipped: ${err.message}`);
+    return { cacheSkipped: `skipped: ${err.message}. Start Redis (redis-server) and run the demo again, or dbopt seed --cache to fill it.` };
   }
 }

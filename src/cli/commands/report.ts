@@ -8,8 +8,10 @@ import { parseDuration } from '../../duration.js';
 import { UsageError } from '../../errors.js';
 import { emit, withDb, type GlobalOptions } from '../context.js';
 import { secrets } from '../runtime.js';
+import { readCacheTier, windowOption } from '../cache.js';
 
 export async function runReportCommand(opts: GlobalOptions, _args: string[] = []): Promise<void> {
+  windowOption(opts);
   if (opts.watch) {
     await watchReport(opts);
     process.exitCode = 0;
@@ -26,7 +28,9 @@ export async function runReportCommand(opts: GlobalOptions, _args: string[] = []
       await emit(fleetHealthReport(r), opts);
       return;
     }
-    const report = healthReport(await health({ target: ctx.target, audit: ctx.config.audit, refresh: ctx.config.refresh }));
+    const result = await health({ target: ctx.target, audit: ctx.config.audit, refresh: ctx.config.refresh });
+    const cacheTier = await readCacheTier(ctx);
+    const report = healthReport(cacheTier ? { ...result, cacheTier } : result);
     if (pooler !== 'none') report.title += ` through a ${pooler}-mode pooler`;
     await emit(report, opts);
   });
