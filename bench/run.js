@@ -18,6 +18,7 @@ const benches = [
   ['guard.js', quick ? ['--n', '2000'] : []],
   // Render time barely depends on the data (8 queries, 20 histogram buckets each): scale 1.
   ['html.js', ['--scale', '1']],
+  ['lint.js', []],
 ];
 
 const results = [];

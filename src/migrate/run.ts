@@ -19,6 +19,8 @@ import {
 } from './files.js';
 import type { MigrateOptions, MigrateResult, MigrationRun } from './index.js';
 import { formatFinding, lintFiles, type LintFinding } from './lint/index.js';
+import { lintPendingSized } from './lintGate.js';
+import { DEFAULT_SMALL_TABLE } from '../config.js';
 import { jsLoader, migrationStarts, sqlLoader } from './loaders.js';
 import { acquireMigrateLock, releaseMigrateLock } from './lock.js';
 import {
@@ -46,7 +48,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     await ensureTables(session);
     const pending = await loadApplied(session.build, files, prepared, opts.dir);
     const plan = planRun(pending, direction, opts.count);
-    const lintWarnings = gatePending(lint, plan.names, run.logger);
+    const lintWarnings = await gatePending(session, files, plan.names, run);
     const progress = await runEach(run, session, prepared, plan.wanted);
     // Everything is applied and recorded: losing the lock connection now stops nothing.
     run.closing = true;
@@ -227,20 +229,28 @@ async function lintBeforeConnecting(
 ): Promise<LintGate> {
   let findings: LintFinding[] = [];
   if (direction === 'up' && settings.lint) {
-    findings = (await lintFiles(files.map((f) => f.file))).findings;
+    findings = (await lintFiles(files.map((f) => f.file), { rules: settings.lintRules })).findings;
     const fatal = findings.filter((f) => f.fatal);
     if (fatal.length > 0) throw lintRefusal(fatal, 'before connecting');
   }
   return { of: (names) => findings.filter((f) => names.has(files.find((x) => rel(x.file) === f.file)?.name ?? '')) };
 }
 
-/** Step "lint gate", once connected: errors in what this run applies refuse it; warnings are logged and kept. */
-function gatePending(lint: LintGate, names: Set<string>, logger: Logger): LintFinding[] {
-  const findings = lint.of(names);
+/**
+ * Step "lint gate", once connected: the migrations this run applies, linted as one pending set
+ * and sized by the real tables (a lock on a small or newly created table is a note); errors
+ * refuse the run, warnings are logged and kept, notes go to --verbose.
+ */
+async function gatePending(session: MigrationSession, files: MigrationFile[], names: Set<string>, run: Run): Promise<LintFinding[]> {
+  if (!run.settings.lint || names.size === 0) return [];
+  const findings = await lintPendingSized(session.build, files.filter((f) => names.has(f.name)).map((f) => f.file), {
+    rules: run.settings.lintRules, smallTable: run.settings.lintSmallTable ?? DEFAULT_SMALL_TABLE, server: run.opts.target.display,
+  });
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) throw lintRefusal(errors, 'in pending migrations');
   const warnings = findings.filter((f) => f.severity === 'warning');
-  for (const w of warnings) logger.warn(formatFinding(w));
+  for (const w of warnings) run.logger.warn(formatFinding(w));
+  for (const n of findings.filter((f) => f.severity === 'note')) run.logger.debug(formatFinding(n));
   return warnings;
 }
 

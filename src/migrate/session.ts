@@ -2,7 +2,7 @@
 // advisory lock and, from outside, watches the build connection (who blocks it, how far an
 // index build is) and cancels its statement on SIGINT/SIGTERM.
 import type { Client } from 'pg';
-import { CONFIG_SPEC } from '../config.js';
+import { CONFIG_SPEC, DEFAULT_SMALL_TABLE } from '../config.js';
 import { parseDuration } from '../duration.js';
 import type { Logger } from '../logger.js';
 import { sleep } from './wait.js';
@@ -15,6 +15,10 @@ export interface MigrateSettings {
   maintenanceWorkMem: string;
   parallelWorkers: number;
   lint: boolean;
+  /** migrate.lint.rules: rule code -> off | warning | error. */
+  lintRules?: Record<string, 'off' | 'warning' | 'error'>;
+  /** migrate.lint.smallTable: lock findings on smaller tables are notes. */
+  lintSmallTable?: number;
 }
 
 /** Defaults of the migrate.* config keys, for library callers that pass none. */
@@ -42,6 +46,8 @@ export function settingsOf(opts: Partial<MigrateSettings>): MigrateSettings {
     maintenanceWorkMem: opts.maintenanceWorkMem ?? d.maintenanceWorkMem,
     parallelWorkers: opts.parallelWorkers ?? d.parallelWorkers,
     lint: opts.lint ?? d.lint,
+    lintRules: opts.lintRules,
+    lintSmallTable: opts.lintSmallTable ?? DEFAULT_SMALL_TABLE,
   };
 }
 
