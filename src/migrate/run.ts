@@ -20,6 +20,7 @@ import {
 import type { MigrateOptions, MigrateResult, MigrationRun } from './index.js';
 import { formatFinding, lintFiles, type LintFinding } from './lint/index.js';
 import { lintPendingSized } from './lintGate.js';
+import type { SqlMigrationFile } from './sqlFile.js';
 import { DEFAULT_SMALL_TABLE } from '../config.js';
 import { jsLoader, migrationStarts, sqlLoader } from './loaders.js';
 import { acquireMigrateLock, releaseMigrateLock } from './lock.js';
@@ -35,7 +36,8 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   const settings = settingsOf(opts);
   const files = listMigrationFiles(opts.dir);
   const prepared = await prepare(files);
-  const lint = await lintBeforeConnecting(files, direction, settings);
+  const parsed = parsedFiles(prepared);
+  const lint = await lintBeforeConnecting(files, direction, settings, parsed);
   if (opts.dryRun) {
     const result = await dryRun(opts, files, prepared, settings, []);
     result.lintWarnings = lint.of(new Set(result.ran.map((r) => r.name)));
@@ -48,7 +50,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     await ensureTables(session);
     const pending = await loadApplied(session.build, files, prepared, opts.dir);
     const plan = planRun(pending, direction, opts.count);
-    const lintWarnings = await gatePending(session, files, plan.names, run);
+    const lintWarnings = await gatePending(session, files, plan.names, run, parsed);
     const progress = await runEach(run, session, prepared, plan.wanted);
     // Everything is applied and recorded: losing the lock connection now stops nothing.
     run.closing = true;
@@ -59,6 +61,13 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   } finally {
     await closeRun(run);
   }
+}
+
+/** SQL files parsed once by prepare(), by path, for the lint. */
+function parsedFiles(prepared: Map<string, Prepared>): Map<string, SqlMigrationFile> {
+  const out = new Map<string, SqlMigrationFile>();
+  for (const p of prepared.values()) if (p.sql) out.set(p.file.file, p.sql);
+  return out;
 }
 
 /** What a run holds open and how it stops; closeRun() releases all of it. */
@@ -138,9 +147,9 @@ async function takeLock(run: Run): Promise<void> {
 async function openSession(run: Run): Promise<MigrationSession> {
   const build = await connect(withApplicationName(run.opts.target, 'dbopt migrate'));
   run.build = build;
-  const { rows } = await build.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const { rows } = await build.query<{ pid: number; version: number }>(`SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version`);
   const session: MigrationSession = {
-    build, buildPid: rows[0]!.pid, lock: run.lock, settings: run.settings, logger: run.logger, signal: run.stop.signal,
+    build, buildPid: rows[0]!.pid, serverVersion: rows[0]!.version, lock: run.lock, settings: run.settings, logger: run.logger, signal: run.stop.signal,
     blockers: new Map(), notes: new Map(),
   };
   run.session = session;
@@ -225,11 +234,11 @@ interface LintGate {
  * transaction) is refused here; other errors refuse once we know which files are pending.
  */
 async function lintBeforeConnecting(
-  files: MigrationFile[], direction: Direction, settings: MigrateSettings,
+  files: MigrationFile[], direction: Direction, settings: MigrateSettings, parsed: Map<string, SqlMigrationFile>,
 ): Promise<LintGate> {
   let findings: LintFinding[] = [];
   if (direction === 'up' && settings.lint) {
-    findings = (await lintFiles(files.map((f) => f.file), { rules: settings.lintRules })).findings;
+    findings = (await lintFiles(files.map((f) => f.file), { rules: settings.lintRules, parsed })).findings;
     const fatal = findings.filter((f) => f.fatal);
     if (fatal.length > 0) throw lintRefusal(fatal, 'before connecting');
   }
@@ -241,10 +250,12 @@ async function lintBeforeConnecting(
  * and sized by the real tables (a lock on a small or newly created table is a note); errors
  * refuse the run, warnings are logged and kept, notes go to --verbose.
  */
-async function gatePending(session: MigrationSession, files: MigrationFile[], names: Set<string>, run: Run): Promise<LintFinding[]> {
+async function gatePending(
+  session: MigrationSession, files: MigrationFile[], names: Set<string>, run: Run, parsed: Map<string, SqlMigrationFile>,
+): Promise<LintFinding[]> {
   if (!run.settings.lint || names.size === 0) return [];
   const findings = await lintPendingSized(session.build, files.filter((f) => names.has(f.name)).map((f) => f.file), {
-    rules: run.settings.lintRules, smallTable: run.settings.lintSmallTable ?? DEFAULT_SMALL_TABLE, server: run.opts.target.display,
+    rules: run.settings.lintRules, parsed, smallTable: run.settings.lintSmallTable ?? DEFAULT_SMALL_TABLE, server: run.opts.target.display,
   });
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) throw lintRefusal(errors, 'in pending migrations');

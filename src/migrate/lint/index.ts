@@ -3,7 +3,7 @@
 // with a connection, context.ts sizes the findings by the real tables afterwards.
 import path from 'node:path';
 import { splitStatements, SqlSyntaxError, type SqlStatement } from '../../sql/parse.js';
-import { readSqlMigration } from '../sqlFile.js';
+import { readSqlMigration, type SqlMigrationFile } from '../sqlFile.js';
 import { jsMigrationSql } from '../jsMigrationSql.js';
 import { createdBy, createdInUnit, kind, type LintFinding, type LintRule, type LintUnit, type UnitFacts } from './types.js';
 import { indexNotConcurrent } from './rules/indexNotConcurrent.js';
@@ -94,6 +94,8 @@ export type RuleSettings = Record<string, 'off' | 'warning' | 'error'>;
 
 export interface LintOptions {
   rules?: RuleSettings;
+  /** SQL files already read and parsed (by absolute path), so a migrate run parses each file once. */
+  parsed?: Map<string, SqlMigrationFile>;
 }
 
 /** The rules a configuration turns on, each with its severity. */
@@ -215,7 +217,7 @@ export async function lintFile(file: string, display = path.relative(process.cwd
   let creates: string[] = [];
   try {
     if (file.endsWith('.sql')) {
-      const parsed = await readSqlMigration(file, display);
+      const parsed = opts.parsed?.get(file) ?? await readSqlMigration(file, display);
       creates = [...createdBy(parsed.up.statements)];
       for (const section of ['up', 'down'] as const) {
         const s = parsed[section];
