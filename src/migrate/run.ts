@@ -100,15 +100,19 @@ async function openRun(opts: MigrateOptions, settings: MigrateSettings, directio
   if (opts.signal?.aborted) forwardSignal();
   else opts.signal?.addEventListener('abort', forwardSignal, { once: true });
   const detach = [(): void => opts.signal?.removeEventListener('abort', forwardSignal)];
-  let lock: Client;
-  try {
-    lock = await connect(withApplicationName(opts.target, 'dbopt migrate (lock)'));
-  } catch (err) {
+  // Both connections at once (one connection set-up of latency, not two); the build connection
+  // sends nothing until the lock is held.
+  const [lock, build] = await Promise.allSettled([
+    connect(withApplicationName(opts.target, 'dbopt migrate (lock)')),
+    connect(withApplicationName(opts.target, 'dbopt migrate')),
+  ]);
+  if (lock.status === 'rejected' || build.status === 'rejected') {
     detach[0]!();
-    throw err;
+    for (const c of [lock, build]) if (c.status === 'fulfilled') await c.value.end().catch(() => undefined);
+    throw lock.status === 'rejected' ? lock.reason : (build as PromiseRejectedResult).reason;
   }
   const logger = opts.logger ?? silentLogger;
-  return { opts, settings, logger, direction, stop, lock, locked: false, closing: false, detach };
+  return { opts, settings, logger, direction, stop, lock: lock.value, build: build.value, locked: false, closing: false, detach };
 }
 
 /** Step "lock": one migrator at a time; the run stops if the lock's connection breaks. */
@@ -145,7 +149,7 @@ async function takeLock(run: Run): Promise<void> {
 
 /** Step "lock", second half: the build connection every statement of the run goes through. */
 async function openSession(run: Run): Promise<MigrationSession> {
-  const build = await connect(withApplicationName(run.opts.target, 'dbopt migrate'));
+  const build = run.build ?? await connect(withApplicationName(run.opts.target, 'dbopt migrate'));
   run.build = build;
   const { rows } = await build.query<{ pid: number; version: number }>(`SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version`);
   const session: MigrationSession = {
