@@ -51,7 +51,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     const pending = await loadApplied(session.build, files, prepared, opts.dir);
     const plan = planRun(pending, direction, opts.count);
     const lintWarnings = await gatePending(session, files, plan.names, run, parsed);
-    const progress = await runEach(run, session, prepared, plan.wanted);
+    const progress = await runEach(run, session, prepared, plan.wanted, pending.applied);
     // Everything is applied and recorded: losing the lock connection now stops nothing.
     run.closing = true;
     return {
@@ -201,6 +201,9 @@ function cancelOnStop(run: Run, session: MigrationSession): void {
 /** Step "tables": dbopt's session settings, the dbopt schema and the checksums table. */
 async function ensureTables(session: MigrationSession): Promise<void> {
   await resetSessionSettings(session);
+  // Once they exist (every run after the first), one look instead of two DDL statements.
+  const { rows } = await session.build.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [CHECKSUMS_TABLE]);
+  if (rows[0]?.ok) return;
   await session.build.query(`CREATE SCHEMA IF NOT EXISTS ${MIGRATIONS_SCHEMA}`);
   await ensureChecksumsTable(session.build);
 }
@@ -212,7 +215,7 @@ async function ensureTables(session: MigrationSession): Promise<void> {
  */
 async function loadApplied(
   build: Client, files: MigrationFile[], prepared: Map<string, Prepared>, dir: string,
-): Promise<MigrationFile[]> {
+): Promise<MigrationFile[] & { applied: string[] }> {
   const applied = await appliedNames(build);
   const sums = await readChecksums(build);
   refuseChecksumProblems(checksumProblems(files, applied, sums), dir);
@@ -221,7 +224,7 @@ async function loadApplied(
     if (p && !sums.has(name)) await recordChecksum(build, name, p.checksum);
   }
   const appliedSet = new Set(applied);
-  return files.filter((f) => !appliedSet.has(f.name));
+  return Object.assign(files.filter((f) => !appliedSet.has(f.name)), { applied });
 }
 
 async function appliedNames(client: Client): Promise<string[]> {
@@ -308,14 +311,17 @@ type Jiti = { import(p: string): Promise<unknown> };
  * transaction; any other failure stops the run, pointed at the file line.
  */
 async function runEach(
-  run: Run, session: MigrationSession, prepared: Map<string, Prepared>, wanted: number,
+  run: Run, session: MigrationSession, prepared: Map<string, Prepared>, wanted: number, appliedAtStart: string[],
 ): Promise<Progress> {
   const { runner, jiti } = await import('node-pg-migrate');
   run.watcher = startWatcher(session);
   const progress: Progress = { done: [], ends: new Map(), retries: 0, started: performance.now() };
   let attempt = 0;
+  // What loadApplied read is still true for the first pass (we hold the migrate lock).
+  let known: string[] | undefined = appliedAtStart;
   for (;;) {
-    const before = await appliedNames(session.build);
+    const before = known ?? await appliedNames(session.build);
+    known = undefined;
     const failure = await runnerPass(run, session, prepared, wanted - progress.done.length, runner, jiti);
     const progressed = await record(session.build, run.direction, before, prepared, progress);
     if (!failure) return progress;
@@ -494,6 +500,8 @@ async function closeRun(run: Run): Promise<void> {
   for (const d of run.detach) d();
   await run.watcher?.stop();
   run.logger.progressDone?.();
+  // The build connection is rolled back and closed before the lock goes: nothing of this run can
+  // still be running when another migrator starts.
   if (run.build) {
     await run.build.query('ROLLBACK').catch(() => undefined);
     await run.build.end().catch(() => undefined);
