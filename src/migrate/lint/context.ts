@@ -18,14 +18,17 @@ function quoteRelation(client: Client, relation: string): string {
 }
 
 /** Facts of each relation (as written in the migration); an index stands for its table. */
-export async function tableFacts(client: Client, relations: string[]): Promise<Map<string, TableFacts & { table: string }>> {
-  const out = new Map<string, TableFacts & { table: string }>();
+type Sized = TableFacts & { table: string };
+
+export async function tableFacts(client: Client, relations: string[]): Promise<Map<string, Sized>> {
+  const out = new Map<string, Sized>();
   if (relations.length === 0) return out;
   await client.query('BEGIN READ ONLY');
   try {
     await client.query(`SET LOCAL statement_timeout = '5s'`);
     await client.query(`SET LOCAL lock_timeout = '1s'`);
-    const { rows } = await client.query<{ name: string; table: string; rows: number | null; bytes: string; writes: string | null; seconds: number | null }>(
+    type Row = { name: string; table: string; rows: number | null; bytes: string; writes: string | null; seconds: number | null };
+    const { rows } = await client.query<Row>(
       `SELECT r.name,
               n.nspname || '.' || c.relname AS table,
               CASE WHEN c.reltuples >= 0 THEN c.reltuples::float8 ELSE s.n_live_tup::float8 END AS rows,
@@ -33,7 +36,9 @@ export async function tableFacts(client: Client, relations: string[]): Promise<M
               s.n_tup_ins + s.n_tup_upd + s.n_tup_del AS writes,
               extract(epoch FROM now() - coalesce(d.stats_reset, pg_postmaster_start_time()))::float8 AS seconds
          FROM unnest($1::text[], $2::text[]) AS r(name, quoted)
-         JOIN LATERAL (SELECT coalesce((SELECT x.indrelid FROM pg_index AS x WHERE x.indexrelid = to_regclass(r.quoted)),
+         JOIN LATERAL (SELECT coalesce((SELECT x.indrelid
+                                          FROM pg_index AS x
+                                         WHERE x.indexrelid = to_regclass(r.quoted)),
                                        to_regclass(r.quoted)) AS oid) AS t ON t.oid IS NOT NULL
          JOIN pg_class AS c ON c.oid = t.oid
          JOIN pg_namespace AS n ON n.oid = c.relnamespace
@@ -76,30 +81,40 @@ function formatDuration(ms: number): string {
   return `about ${(ms / 3_600_000).toFixed(1)} h`;
 }
 
-function describe(f: LintFinding, t: TableFacts & { table: string }): string {
-  const writes = t.writesPerSec === null ? 'writes/s unknown' : `${t.writesPerSec < 10 ? t.writesPerSec.toFixed(1) : Math.round(t.writesPerSec).toLocaleString('en-US')} writes/s`;
-  const held = t.estimatedLockMs !== undefined ? `; lock held ${formatDuration(t.estimatedLockMs)} (estimated from its size at a typical ${f.impact === 'scan' ? 'scan' : 'rewrite or build'} rate)` : '';
+function describe(f: LintFinding, t: Sized): string {
+  const rate = t.writesPerSec;
+  const writes = rate === null ? 'writes/s unknown' : `${rate < 10 ? rate.toFixed(1) : Math.round(rate).toLocaleString('en-US')} writes/s`;
+  const kind = f.impact === 'scan' ? 'scan' : 'rewrite or build';
+  const held = t.estimatedLockMs === undefined
+    ? ''
+    : `; lock held ${formatDuration(t.estimatedLockMs)} (estimated from its size at a typical ${kind} rate)`;
   return `${t.table}: ${t.rows.toLocaleString('en-US')} rows, ${formatBytes(t.bytes)}, ${writes}${held}`;
 }
 
 /** Size the lock findings of a lint result by the tables of the database `client` is connected to. */
-export async function sizeFindings(client: Client, result: LintResult, smallTable: number, server: string): Promise<LintResult> {
-  const wanted = [...new Set(result.findings.filter((f) => f.relation && SIZED.has(f.impact ?? '') && f.severity !== 'note').map((f) => f.relation!))];
-  const facts = await tableFacts(client, wanted);
+export async function sizeFindings(
+  client: Client, result: LintResult, smallTable: number, server: string,
+): Promise<LintResult> {
+  const sizable = (f: LintFinding): boolean =>
+    Boolean(f.relation) && SIZED.has(f.impact ?? '') && f.severity !== 'note';
+  const facts = await tableFacts(client, [...new Set(result.findings.filter(sizable).map((f) => f.relation!))]);
   for (const f of result.findings) {
-    if (!f.relation || !SIZED.has(f.impact ?? '') || f.severity === 'note') continue;
-    const t = facts.get(f.relation);
+    if (!sizable(f)) continue;
+    const t = facts.get(f.relation!);
     if (!t) continue;
-    const estimatedLockMs = f.impact === 'rewrite' ? (t.bytes / REWRITE_BYTES_PER_SEC) * 1000 : f.impact === 'scan' ? (t.bytes / SCAN_BYTES_PER_SEC) * 1000 : undefined;
-    f.table = { rows: t.rows, bytes: t.bytes, writesPerSec: t.writesPerSec, ...(estimatedLockMs !== undefined ? { estimatedLockMs: Math.round(estimatedLockMs) } : {}) };
+    const perSec = { rewrite: REWRITE_BYTES_PER_SEC, scan: SCAN_BYTES_PER_SEC }[f.impact as string];
+    f.table = { rows: t.rows, bytes: t.bytes, writesPerSec: t.writesPerSec };
+    if (perSec) f.table.estimatedLockMs = Math.round((t.bytes / perSec) * 1000);
     const sized = describe(f, { ...f.table, table: t.table });
     if (t.rows < smallTable) {
       f.severity = 'note';
       f.fatal = false;
-      f.message += ` Note: ${sized}, under migrate.lint.smallTable (${smallTable.toLocaleString('en-US')} rows), so the lock is brief.`;
+      const limit = smallTable.toLocaleString('en-US');
+      f.message += ` Note: ${sized}, under migrate.lint.smallTable (${limit} rows), so the lock is brief.`;
     } else {
       f.message += ` Sized: ${sized}.`;
     }
   }
-  return summarize(result.files, true, `sized by the tables on ${server}; lock findings under ${smallTable.toLocaleString('en-US')} rows are notes`);
+  const limit = smallTable.toLocaleString('en-US');
+  return summarize(result.files, true, `sized by the tables on ${server}; lock findings under ${limit} rows are notes`);
 }
