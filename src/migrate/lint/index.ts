@@ -2,6 +2,7 @@
 // PostgreSQL parser and runs every rule of rules/ over each section. The rules never connect;
 // with a connection, context.ts sizes the findings by the real tables afterwards.
 import path from 'node:path';
+import { ConfigError } from '../../errors.js';
 import { splitStatements, SqlSyntaxError, type SqlStatement } from '../../sql/parse.js';
 import { readSqlMigration, type SqlMigrationFile } from '../sqlFile.js';
 import { jsMigrationSql } from '../jsMigrationSql.js';
@@ -100,6 +101,13 @@ export interface LintOptions {
 
 /** The rules a configuration turns on, each with its severity. */
 export function activeRules(settings: RuleSettings = {}): LintRule[] {
+  const unknown = Object.keys(settings).filter((code) => !RULES.some((r) => r.code === code));
+  if (unknown.length > 0) {
+    throw new ConfigError(`migrate.lint.rules: unknown rule ${unknown.join(', ')}`, {
+      details: [`known rules: ${RULES.map((r) => r.code).join(', ')}`],
+      hint: 'Fix the rule code in dbopt.config.json (docs/migrate.md lists every rule).',
+    });
+  }
   const out: LintRule[] = [];
   for (const rule of RULES) {
     const s = settings[rule.code];
