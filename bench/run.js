@@ -20,6 +20,7 @@ const benches = [
   ['html.js', ['--scale', '1']],
   ['fleet.js', ['--scale', '1']],
   ['cache.js', ['--keys', quick ? '200000' : '1000000']],
+  ['lint.js', []],
 ];
 
 const results = [];

@@ -18,7 +18,8 @@ type Leaf =
   | { type: 'boolean'; description: string; default: boolean }
   | { type: 'stringArray'; description: string; default: string[] }
   | { type: 'enum'; description: string; values: string[]; default?: string }
-  | { type: 'nodes'; description: string; default: NodeSpec[] };
+  | { type: 'nodes'; description: string; default: NodeSpec[] }
+  | { type: 'lint'; description: string; default: boolean };
 
 /** A read replica of database.replicas. */
 export interface NodeSpec {
@@ -73,7 +74,11 @@ export const CONFIG_SPEC: Record<string, Section> = {
       buildLockTimeout: { type: 'duration', description: 'lock_timeout for CREATE INDEX CONCURRENTLY (it waits for older transactions)', default: '10m' },
       maintenanceWorkMem: { type: 'size', description: 'maintenance_work_mem for index builds', default: '256MB' },
       parallelWorkers: { type: 'integer', description: 'max_parallel_maintenance_workers for index builds', default: 2, minimum: 0, maximum: 64 },
-      lint: { type: 'boolean', description: 'Run dbopt migrate lint before applying and refuse on errors', default: true },
+      lint: {
+        type: 'lint',
+        description: 'Run dbopt migrate lint before applying and refuse on errors: true/false, or { "enabled": true, "rules": { "prefer-bigint": "warning" }, "smallTable": 10000 }',
+        default: true,
+      },
     },
   },
   refresh: {
@@ -129,6 +134,10 @@ export interface Config {
   migrate: {
     dir: string; lockTimeoutMs: number; lockRetries: number; lockWaitMs: number; buildLockTimeoutMs: number;
     maintenanceWorkMem: string; parallelWorkers: number; lint: boolean;
+    /** migrate.lint.rules: rule code -> off | warning | error (turns opt-in rules on). */
+    lintRules: Record<string, 'off' | 'warning' | 'error'>;
+    /** migrate.lint.smallTable: lock findings on tables with fewer rows are notes. */
+    lintSmallTable: number;
   };
   refresh: {
     include: string[]; exclude: string[]; concurrency: number; defaultSchedule: string;
@@ -335,7 +344,9 @@ function typedConfig(values: Record<string, Record<string, unknown>>, ctx: Resol
       buildLockTimeoutMs: m.buildLockTimeout as number,
       maintenanceWorkMem: m.maintenanceWorkMem as string,
       parallelWorkers: m.parallelWorkers as number,
-      lint: m.lint as boolean,
+      lint: (m.lint as LintSettings).enabled,
+      lintRules: (m.lint as LintSettings).rules,
+      lintSmallTable: (m.lint as LintSettings).smallTable,
     },
     refresh: {
       include: r.include as string[],
@@ -370,7 +381,7 @@ export function envVarName(section: string, key: string): string {
 
 function coerceEnv(spec: Leaf, text: string): unknown {
   if (spec.type === 'integer' || spec.type === 'number') return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
-  if (spec.type === 'boolean') return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : text;
+  if (spec.type === 'boolean' || spec.type === 'lint') return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : text;
   return text;
 }
 
@@ -419,6 +430,8 @@ function checkLeaf(spec: Leaf, value: unknown, keyPath: string, problems: string
       return typeof value === 'string' && spec.values.includes(value) ? value : bad(`must be one of ${spec.values.map((v) => `"${v}"`).join(', ')}`);
     case 'nodes':
       return checkNodes(value, keyPath, problems);
+    case 'lint':
+      return checkLint(value, keyPath, problems);
   }
 }
 
@@ -451,6 +464,41 @@ function checkNodes(value: unknown, keyPath: string, problems: string[]): NodeSp
   return ok ? (value as NodeSpec[]).map((n) => ({ name: n.name, url: n.url })) : undefined;
 }
 
+interface LintSettings { enabled: boolean; rules: Record<string, 'off' | 'warning' | 'error'>; smallTable: number }
+export const DEFAULT_SMALL_TABLE = 10_000;
+
+/** migrate.lint: a boolean, or { enabled, rules: { code: "off" | "warning" | "error" }, smallTable }. */
+function checkLint(value: unknown, keyPath: string, problems: string[]): LintSettings | undefined {
+  if (typeof value === 'boolean') return { enabled: value, rules: {}, smallTable: DEFAULT_SMALL_TABLE };
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    problems.push(`${keyPath}: must be true, false or an object { enabled, rules, smallTable }, got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  const obj = value as Record<string, unknown>;
+  const before = problems.length;
+  for (const k of Object.keys(obj)) {
+    if (!['enabled', 'rules', 'smallTable'].includes(k)) problems.push(`${keyPath}.${k}: unknown key (known: enabled, rules, smallTable)`);
+  }
+  if (obj.enabled !== undefined && typeof obj.enabled !== 'boolean') problems.push(`${keyPath}.enabled: must be true or false, got ${JSON.stringify(obj.enabled)}`);
+  const small = obj.smallTable ?? DEFAULT_SMALL_TABLE;
+  if (typeof small !== 'number' || !Number.isInteger(small) || small < 0) problems.push(`${keyPath}.smallTable: must be an integer of at least 0 (rows), got ${JSON.stringify(small)}`);
+  const rules: Record<string, 'off' | 'warning' | 'error'> = {};
+  if (obj.rules !== undefined) {
+    if (obj.rules === null || typeof obj.rules !== 'object' || Array.isArray(obj.rules)) {
+      problems.push(`${keyPath}.rules: must be an object of rule code: "off" | "warning" | "error", got ${JSON.stringify(obj.rules)}`);
+    } else {
+      // Rule codes are checked against the rules by the lint itself (config sits below migrate/).
+      for (const [code, level] of Object.entries(obj.rules as Record<string, unknown>)) {
+        if (!/^[a-z][a-z0-9-]*$/.test(code)) problems.push(`${keyPath}.rules.${code}: not a rule code (lower-case words joined by dashes)`);
+        else if (level !== 'off' && level !== 'warning' && level !== 'error') problems.push(`${keyPath}.rules.${code}: must be "off", "warning" or "error", got ${JSON.stringify(level)}`);
+        else rules[code] = level;
+      }
+    }
+  }
+  if (problems.length > before) return undefined;
+  return { enabled: (obj.enabled as boolean | undefined) ?? true, rules, smallTable: small as number };
+}
+
 /** The JSON Schema (draft 2020-12) generated from CONFIG_SPEC; shipped as schema/dbopt.config.schema.json. */
 export function configJsonSchema(): Record<string, unknown> {
   const leafSchema = (spec: Leaf): Record<string, unknown> => {
@@ -469,6 +517,21 @@ export function configJsonSchema(): Record<string, unknown> {
       case 'nodes': return {
         ...base, type: 'array',
         items: { type: 'object', additionalProperties: false, required: ['name', 'url'], properties: { name: { type: 'string', pattern: '^[\\w.-]+$' }, url: { type: 'string', minLength: 1 } } },
+      };
+      case 'lint': return {
+        ...base,
+        oneOf: [
+          { type: 'boolean' },
+          {
+            type: 'object',
+            additionalProperties: false,
+            properties: {
+              enabled: { type: 'boolean', default: true },
+              rules: { type: 'object', additionalProperties: { enum: ['off', 'warning', 'error'] }, propertyNames: { pattern: '^[a-z][a-z0-9-]*$' } },
+              smallTable: { type: 'integer', minimum: 0, default: DEFAULT_SMALL_TABLE, description: 'Lock findings on tables with fewer rows are notes' },
+            },
+          },
+        ],
       };
     }
   };

@@ -68,8 +68,9 @@ migrate
     await runMigrateCommand('create', globals(cmd), [name]);
   });
 migrate
-  .command('lint [files...]')
-  .description('check migrations for statements that lock production tables (no connection needed)')
+  .command('lint [paths...]')
+  .description('check migration files or directories for statements that lock production tables (sized by the '
+    + 'real tables when given a connection)')
   .option('--dir <dir>', 'migrations directory (config migrate.dir)')
   .action(async (files: string[], _opts, cmd: Command) => {
     const { runMigrateCommand } = await import('./commands/migrate.js');

@@ -6,7 +6,7 @@
 import { FindingsError, BusyError } from '../errors.js';
 import { formatPgError, isPgError } from '../db/pgerror.js';
 import { nodeBody, nodeType, type SqlStatement } from '../sql/parse.js';
-import { describeBlockers, note, setSetting, type MigrationSession } from './session.js';
+import { describeBlockers, note, type MigrationSession } from './session.js';
 import { sleep } from './wait.js';
 
 interface IndexState {
@@ -28,22 +28,33 @@ export function isConcurrentIndexBuild(stmt: SqlStatement): boolean {
   return nodeType(stmt.node) === 'IndexStmt' && Boolean(nodeBody(stmt.node).concurrent);
 }
 
-async function resolveTarget(session: MigrationSession, stmt: SqlStatement): Promise<BuildTarget | undefined> {
+/** The table the build is on, and the state of an index of that name, in one round trip. */
+async function resolveTarget(session: MigrationSession, stmt: SqlStatement): Promise<{ target: BuildTarget; state?: IndexState } | undefined> {
   const b = nodeBody(stmt.node) as { idxname?: string; relation: { schemaname?: string; relname: string } };
   if (!b.idxname) return undefined;
   const c = session.build;
   const rel = b.relation.schemaname ? `${c.escapeIdentifier(b.relation.schemaname)}.${c.escapeIdentifier(b.relation.relname)}` : c.escapeIdentifier(b.relation.relname);
-  const { rows } = await c.query<{ schema: string; table: string }>(
+  // An index lives in its table's schema: that is where a leftover of the same name would be.
+  const { rows } = await c.query<{ schema: string; table: string; oid: number | null; valid: boolean | null; unique: boolean | null; index_table: string | null }>(
     `SELECT n.nspname AS schema,
-            t.relname AS table
+            t.relname AS table,
+            x.indexrelid AS oid,
+            x.indisvalid AS valid,
+            x.indisunique AS unique,
+            it.relname AS index_table
        FROM pg_class AS t
        JOIN pg_namespace AS n ON n.oid = t.relnamespace
+       LEFT JOIN pg_class AS i ON i.relnamespace = t.relnamespace AND i.relname = $2
+       LEFT JOIN pg_index AS x ON x.indexrelid = i.oid
+       LEFT JOIN pg_class AS it ON it.oid = x.indrelid
       WHERE t.oid = to_regclass($1)`,
-    [rel],
+    [rel, b.idxname],
   );
   const r = rows[0];
   if (!r) return undefined; // no such table: let PostgreSQL say so
-  return { schema: r.schema, index: b.idxname, table: `${r.schema}.${r.table}`, tableSql: `${c.escapeIdentifier(r.schema)}.${c.escapeIdentifier(r.table)}` };
+  const target = { schema: r.schema, index: b.idxname, table: `${r.schema}.${r.table}`, tableSql: `${c.escapeIdentifier(r.schema)}.${c.escapeIdentifier(r.table)}` };
+  const state = r.oid === null ? undefined : { oid: r.oid, valid: Boolean(r.valid), unique: Boolean(r.unique), table: r.index_table ?? r.table };
+  return { target, state };
 }
 
 async function indexState(session: MigrationSession, t: BuildTarget): Promise<IndexState | undefined> {
@@ -80,22 +91,21 @@ function indexSql(session: MigrationSession, t: BuildTarget): string {
   return `${session.build.escapeIdentifier(t.schema)}.${session.build.escapeIdentifier(t.index)}`;
 }
 
-/** Session settings of a build: no statement_timeout, the long lock budget, tuned memory and workers. */
+/** Session settings of a build: no statement_timeout, the long lock budget, tuned memory and workers (one round trip). */
 export async function useBuildSettings(session: MigrationSession): Promise<void> {
-  const c = session.build;
-  await setSetting(c, 'statement_timeout', '0');
-  await setSetting(c, 'lock_timeout', `${session.settings.buildLockTimeoutMs}ms`);
-  await setSetting(c, 'maintenance_work_mem', session.settings.maintenanceWorkMem);
-  await setSetting(c, 'max_parallel_maintenance_workers', String(session.settings.parallelWorkers));
+  await session.build.query(
+    `SELECT set_config('statement_timeout', '0', false),
+            set_config('lock_timeout', $1, false),
+            set_config('maintenance_work_mem', $2, false),
+            set_config('max_parallel_maintenance_workers', $3, false)`,
+    [`${session.settings.buildLockTimeoutMs}ms`, session.settings.maintenanceWorkMem, String(session.settings.parallelWorkers)],
+  );
 }
 
-/** Back to the settings of ordinary DDL: the short lock budget. */
+/** Back to the settings of ordinary DDL: the short lock budget (one round trip; the value is an integer). */
 export async function useDdlSettings(session: MigrationSession): Promise<void> {
-  const c = session.build;
-  await c.query('RESET statement_timeout');
-  await c.query('RESET maintenance_work_mem');
-  await c.query('RESET max_parallel_maintenance_workers');
-  await setSetting(c, 'lock_timeout', `${session.settings.lockTimeoutMs}ms`);
+  const ms = Math.round(session.settings.lockTimeoutMs);
+  await session.build.query(`RESET statement_timeout; RESET maintenance_work_mem; RESET max_parallel_maintenance_workers; SET lock_timeout = '${ms}ms'`);
 }
 
 async function dropConcurrently(session: MigrationSession, t: BuildTarget): Promise<void> {
@@ -137,33 +147,38 @@ async function healLeftover(session: MigrationSession, t: BuildTarget, state: In
   note(session, `dropped leftover INVALID index ${t.index}`);
 }
 
-/**
- * ANALYZE after a build. PostgreSQL keeps statistics per index only for expression columns, so
- * those (and a table never analyzed) get a full ANALYZE; a plain-column index gets its key
- * columns re-analyzed, which skips the costly columns (JSONB documents) it adds nothing to.
- * https://www.postgresql.org/docs/current/sql-analyze.html
- */
-async function analyzeAfterBuild(session: MigrationSession, t: BuildTarget, indexOid: number): Promise<string> {
-  const c = session.build;
-  const { rows } = await c.query<{ expressions: boolean; analyzed: boolean; columns: string[] | null }>(
-    `SELECT x.indexprs IS NOT NULL AS expressions,
-            coalesce(s.last_analyze, s.last_autoanalyze) IS NOT NULL AS analyzed,
-            (SELECT array_agg(a.attname::text ORDER BY k.n)
-               FROM unnest(x.indkey[0:x.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, n)
-               JOIN pg_attribute AS a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
-              WHERE k.attnum > 0) AS columns
-       FROM pg_index AS x
+/** The index after its build, with what decides whether ANALYZE adds anything (one round trip). */
+async function stateAfterBuild(session: MigrationSession, t: BuildTarget): Promise<(IndexState & { expressions: boolean; analyzed: boolean }) | undefined> {
+  const { rows } = await session.build.query<IndexState & { expressions: boolean; analyzed: boolean }>(
+    `SELECT i.oid,
+            x.indisvalid AS valid,
+            x.indisunique AS unique,
+            t.relname AS table,
+            x.indexprs IS NOT NULL AS expressions,
+            coalesce(s.last_analyze, s.last_autoanalyze) IS NOT NULL AS analyzed
+       FROM pg_class AS i
+       JOIN pg_namespace AS n ON n.oid = i.relnamespace
+       JOIN pg_index AS x ON x.indexrelid = i.oid
+       JOIN pg_class AS t ON t.oid = x.indrelid
        LEFT JOIN pg_stat_user_tables AS s ON s.relid = x.indrelid
-      WHERE x.indexrelid = $1`,
-    [indexOid],
+      WHERE n.nspname = $1
+        AND i.relname = $2`,
+    [t.schema, t.index],
   );
-  const r = rows[0];
-  if (!r || r.expressions || !r.analyzed || !r.columns?.length) {
-    await c.query(`ANALYZE ${t.tableSql}`);
-    return `analyzed ${t.table}`;
-  }
-  await c.query(`ANALYZE ${t.tableSql} (${r.columns.map((col) => c.escapeIdentifier(col)).join(', ')})`);
-  return `analyzed ${t.table} (${r.columns.join(', ')})`;
+  return rows[0];
+}
+
+/**
+ * ANALYZE after a build, only where it adds statistics. PostgreSQL keeps statistics per index
+ * only for expression columns, which exist after the next ANALYZE of the table; an index on
+ * plain columns (partial or not) is planned from the columns' statistics, which an analyzed
+ * table already has. So: the whole table for an expression index or a table never analyzed,
+ * nothing otherwise. https://www.postgresql.org/docs/current/sql-analyze.html
+ */
+async function analyzeAfterBuild(session: MigrationSession, t: BuildTarget, after: { expressions: boolean; analyzed: boolean }): Promise<string> {
+  if (!after.expressions && after.analyzed) return `${t.table} already has statistics on the index's columns: no ANALYZE needed`;
+  await session.build.query(`ANALYZE ${t.tableSql}`);
+  return `analyzed ${t.table}`;
 }
 
 /**
@@ -174,14 +189,15 @@ export async function buildIndexConcurrently(session: MigrationSession, stmt: Sq
   const c = session.build;
   await useBuildSettings(session);
   try {
-    const t = await resolveTarget(session, stmt);
-    if (!t) {
+    const resolved = await resolveTarget(session, stmt);
+    if (!resolved) {
       // Unnamed index, or a table that does not exist: nothing to heal, PostgreSQL reports.
       session.lastQuery = stmt.text;
       await c.query(stmt.text);
       return;
     }
-    const before = await indexState(session, t);
+    const t = resolved.target;
+    const before = resolved.state;
     if (before && !before.valid) await healLeftover(session, t, before);
     const existing = before?.valid ? before : undefined;
     if (existing) {
@@ -225,7 +241,7 @@ export async function buildIndexConcurrently(session: MigrationSession, stmt: Sq
     }
     session.activeBuild = undefined;
     session.logger.progressDone?.();
-    const after = await indexState(session, t);
+    const after = await stateAfterBuild(session, t);
     if (!after || !after.valid) {
       await dropConcurrently(session, t).catch(() => undefined);
       throw new FindingsError(`index ${t.index} on ${t.table} finished INVALID and was dropped`, {
@@ -234,7 +250,7 @@ export async function buildIndexConcurrently(session: MigrationSession, stmt: Sq
     }
     note(session, `built ${t.index} in ${Math.round(performance.now() - started)} ms`);
     session.lastQuery = undefined;
-    note(session, await analyzeAfterBuild(session, t, after.oid));
+    note(session, await analyzeAfterBuild(session, t, after));
   } finally {
     session.activeBuild = undefined;
     if (!session.signal?.aborted) await useDdlSettings(session).catch(() => undefined);

@@ -4,7 +4,7 @@
 // pgm.noTransaction() migration's steps take the same safe path. Both record when each
 // migration starts, for its timing.
 import path from 'node:path';
-import { mustRunOutsideTransaction, nodeType, splitStatements, type SqlStatement } from '../sql/parse.js';
+import { mustRunOutsideTransaction, nodeType, splitStatements, takesConcurrentPath, type SqlStatement } from '../sql/parse.js';
 import { buildIndexConcurrently, isConcurrentIndexBuild, useBuildSettings, useDdlSettings } from './build.js';
 import { forgetChecksumStep, recordChecksumStep } from './checksums.js';
 import { rel, type Prepared } from './files.js';
@@ -46,14 +46,20 @@ export async function runOutsideTransaction(
   session: MigrationSession, stmt: SqlStatement, source: { file: string; text: string },
 ): Promise<void> {
   if (session.signal?.aborted) throw session.signal.reason;
-  // Whatever runs from here on stays applied if a later statement fails: no retry from the start.
+  await runOneOutside(session, stmt, source);
+  // What ran stays applied if a later statement fails: from here on, no retry from the start.
   if (nodeType(stmt.node) !== 'VariableSetStmt') session.partial = true;
+}
+
+async function runOneOutside(session: MigrationSession, stmt: SqlStatement, source: { file: string; text: string }): Promise<void> {
   if (isConcurrentIndexBuild(stmt)) {
     await buildIndexConcurrently(session, stmt, { file: source.file, fileText: source.text });
     return;
   }
-  if (mustRunOutsideTransaction(stmt)) {
-    // DROP INDEX / REINDEX CONCURRENTLY wait for older transactions like a build does.
+  if (takesConcurrentPath(stmt)) {
+    // DROP INDEX / REINDEX / DETACH PARTITION CONCURRENTLY wait for older transactions like a
+    // build does. VACUUM (FULL) and CREATE/DROP DATABASE also run outside a transaction but keep
+    // the ordinary DDL lock budget: they queue everyone behind their lock while they wait.
     await useBuildSettings(session);
     try {
       session.lastQuery = stmt.text;

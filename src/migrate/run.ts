@@ -19,6 +19,9 @@ import {
 } from './files.js';
 import type { MigrateOptions, MigrateResult, MigrationRun } from './index.js';
 import { formatFinding, lintFiles, type LintFinding } from './lint/index.js';
+import { lintPendingSized } from './lintGate.js';
+import type { SqlMigrationFile } from './sqlFile.js';
+import { DEFAULT_SMALL_TABLE } from '../config.js';
 import { jsLoader, migrationStarts, sqlLoader } from './loaders.js';
 import { acquireMigrateLock, releaseMigrateLock } from './lock.js';
 import {
@@ -33,7 +36,8 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   const settings = settingsOf(opts);
   const files = listMigrationFiles(opts.dir);
   const prepared = await prepare(files);
-  const lint = await lintBeforeConnecting(files, direction, settings);
+  const parsed = parsedFiles(prepared);
+  const lint = await lintBeforeConnecting(files, direction, settings, parsed);
   if (opts.dryRun) {
     const result = await dryRun(opts, files, prepared, settings, []);
     result.lintWarnings = lint.of(new Set(result.ran.map((r) => r.name)));
@@ -46,8 +50,8 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     await ensureTables(session);
     const pending = await loadApplied(session.build, files, prepared, opts.dir);
     const plan = planRun(pending, direction, opts.count);
-    const lintWarnings = gatePending(lint, plan.names, run.logger);
-    const progress = await runEach(run, session, prepared, plan.wanted);
+    const lintWarnings = await gatePending(session, files, plan.names, run, parsed);
+    const progress = await runEach(run, session, prepared, plan.wanted, pending.applied);
     // Everything is applied and recorded: losing the lock connection now stops nothing.
     run.closing = true;
     return {
@@ -57,6 +61,13 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   } finally {
     await closeRun(run);
   }
+}
+
+/** SQL files parsed once by prepare(), by path, for the lint. */
+function parsedFiles(prepared: Map<string, Prepared>): Map<string, SqlMigrationFile> {
+  const out = new Map<string, SqlMigrationFile>();
+  for (const p of prepared.values()) if (p.sql) out.set(p.file.file, p.sql);
+  return out;
 }
 
 /** What a run holds open and how it stops; closeRun() releases all of it. */
@@ -89,15 +100,19 @@ async function openRun(opts: MigrateOptions, settings: MigrateSettings, directio
   if (opts.signal?.aborted) forwardSignal();
   else opts.signal?.addEventListener('abort', forwardSignal, { once: true });
   const detach = [(): void => opts.signal?.removeEventListener('abort', forwardSignal)];
-  let lock: Client;
-  try {
-    lock = await connect(withApplicationName(opts.target, 'dbopt migrate (lock)'));
-  } catch (err) {
+  // Both connections at once (one connection set-up of latency, not two); the build connection
+  // sends nothing until the lock is held.
+  const [lock, build] = await Promise.allSettled([
+    connect(withApplicationName(opts.target, 'dbopt migrate (lock)')),
+    connect(withApplicationName(opts.target, 'dbopt migrate')),
+  ]);
+  if (lock.status === 'rejected' || build.status === 'rejected') {
     detach[0]!();
-    throw err;
+    for (const c of [lock, build]) if (c.status === 'fulfilled') await c.value.end().catch(() => undefined);
+    throw lock.status === 'rejected' ? lock.reason : (build as PromiseRejectedResult).reason;
   }
   const logger = opts.logger ?? silentLogger;
-  return { opts, settings, logger, direction, stop, lock, locked: false, closing: false, detach };
+  return { opts, settings, logger, direction, stop, lock: lock.value, build: build.value, locked: false, closing: false, detach };
 }
 
 /** Step "lock": one migrator at a time; the run stops if the lock's connection breaks. */
@@ -134,11 +149,11 @@ async function takeLock(run: Run): Promise<void> {
 
 /** Step "lock", second half: the build connection every statement of the run goes through. */
 async function openSession(run: Run): Promise<MigrationSession> {
-  const build = await connect(withApplicationName(run.opts.target, 'dbopt migrate'));
+  const build = run.build ?? await connect(withApplicationName(run.opts.target, 'dbopt migrate'));
   run.build = build;
-  const { rows } = await build.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+  const { rows } = await build.query<{ pid: number; version: number }>(`SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version`);
   const session: MigrationSession = {
-    build, buildPid: rows[0]!.pid, lock: run.lock, settings: run.settings, logger: run.logger, signal: run.stop.signal,
+    build, buildPid: rows[0]!.pid, serverVersion: rows[0]!.version, lock: run.lock, settings: run.settings, logger: run.logger, signal: run.stop.signal,
     blockers: new Map(), notes: new Map(),
   };
   run.session = session;
@@ -186,6 +201,9 @@ function cancelOnStop(run: Run, session: MigrationSession): void {
 /** Step "tables": dbopt's session settings, the dbopt schema and the checksums table. */
 async function ensureTables(session: MigrationSession): Promise<void> {
   await resetSessionSettings(session);
+  // Once they exist (every run after the first), one look instead of two DDL statements.
+  const { rows } = await session.build.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [CHECKSUMS_TABLE]);
+  if (rows[0]?.ok) return;
   await session.build.query(`CREATE SCHEMA IF NOT EXISTS ${MIGRATIONS_SCHEMA}`);
   await ensureChecksumsTable(session.build);
 }
@@ -197,7 +215,7 @@ async function ensureTables(session: MigrationSession): Promise<void> {
  */
 async function loadApplied(
   build: Client, files: MigrationFile[], prepared: Map<string, Prepared>, dir: string,
-): Promise<MigrationFile[]> {
+): Promise<MigrationFile[] & { applied: string[] }> {
   const applied = await appliedNames(build);
   const sums = await readChecksums(build);
   refuseChecksumProblems(checksumProblems(files, applied, sums), dir);
@@ -206,7 +224,7 @@ async function loadApplied(
     if (p && !sums.has(name)) await recordChecksum(build, name, p.checksum);
   }
   const appliedSet = new Set(applied);
-  return files.filter((f) => !appliedSet.has(f.name));
+  return Object.assign(files.filter((f) => !appliedSet.has(f.name)), { applied });
 }
 
 async function appliedNames(client: Client): Promise<string[]> {
@@ -223,24 +241,34 @@ interface LintGate {
  * transaction) is refused here; other errors refuse once we know which files are pending.
  */
 async function lintBeforeConnecting(
-  files: MigrationFile[], direction: Direction, settings: MigrateSettings,
+  files: MigrationFile[], direction: Direction, settings: MigrateSettings, parsed: Map<string, SqlMigrationFile>,
 ): Promise<LintGate> {
   let findings: LintFinding[] = [];
   if (direction === 'up' && settings.lint) {
-    findings = (await lintFiles(files.map((f) => f.file))).findings;
+    findings = (await lintFiles(files.map((f) => f.file), { rules: settings.lintRules, parsed })).findings;
     const fatal = findings.filter((f) => f.fatal);
     if (fatal.length > 0) throw lintRefusal(fatal, 'before connecting');
   }
   return { of: (names) => findings.filter((f) => names.has(files.find((x) => rel(x.file) === f.file)?.name ?? '')) };
 }
 
-/** Step "lint gate", once connected: errors in what this run applies refuse it; warnings are logged and kept. */
-function gatePending(lint: LintGate, names: Set<string>, logger: Logger): LintFinding[] {
-  const findings = lint.of(names);
+/**
+ * Step "lint gate", once connected: the migrations this run applies, linted as one pending set
+ * and sized by the real tables (a lock on a small or newly created table is a note); errors
+ * refuse the run, warnings are logged and kept, notes go to --verbose.
+ */
+async function gatePending(
+  session: MigrationSession, files: MigrationFile[], names: Set<string>, run: Run, parsed: Map<string, SqlMigrationFile>,
+): Promise<LintFinding[]> {
+  if (!run.settings.lint || names.size === 0) return [];
+  const findings = await lintPendingSized(session.build, files.filter((f) => names.has(f.name)).map((f) => f.file), {
+    rules: run.settings.lintRules, parsed, smallTable: run.settings.lintSmallTable ?? DEFAULT_SMALL_TABLE, server: run.opts.target.display,
+  });
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) throw lintRefusal(errors, 'in pending migrations');
   const warnings = findings.filter((f) => f.severity === 'warning');
-  for (const w of warnings) logger.warn(formatFinding(w));
+  for (const w of warnings) run.logger.warn(formatFinding(w));
+  for (const n of findings.filter((f) => f.severity === 'note')) run.logger.debug(formatFinding(n));
   return warnings;
 }
 
@@ -283,14 +311,17 @@ type Jiti = { import(p: string): Promise<unknown> };
  * transaction; any other failure stops the run, pointed at the file line.
  */
 async function runEach(
-  run: Run, session: MigrationSession, prepared: Map<string, Prepared>, wanted: number,
+  run: Run, session: MigrationSession, prepared: Map<string, Prepared>, wanted: number, appliedAtStart: string[],
 ): Promise<Progress> {
   const { runner, jiti } = await import('node-pg-migrate');
   run.watcher = startWatcher(session);
   const progress: Progress = { done: [], ends: new Map(), retries: 0, started: performance.now() };
   let attempt = 0;
+  // What loadApplied read is still true for the first pass (we hold the migrate lock).
+  let known: string[] | undefined = appliedAtStart;
   for (;;) {
-    const before = await appliedNames(session.build);
+    const before = known ?? await appliedNames(session.build);
+    known = undefined;
     const failure = await runnerPass(run, session, prepared, wanted - progress.done.length, runner, jiti);
     const progressed = await record(session.build, run.direction, before, prepared, progress);
     if (!failure) return progress;
@@ -469,6 +500,8 @@ async function closeRun(run: Run): Promise<void> {
   for (const d of run.detach) d();
   await run.watcher?.stop();
   run.logger.progressDone?.();
+  // The build connection is rolled back and closed before the lock goes: nothing of this run can
+  // still be running when another migrator starts.
   if (run.build) {
     await run.build.query('ROLLBACK').catch(() => undefined);
     await run.build.end().catch(() => undefined);

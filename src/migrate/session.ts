@@ -2,7 +2,7 @@
 // advisory lock and, from outside, watches the build connection (who blocks it, how far an
 // index build is) and cancels its statement on SIGINT/SIGTERM.
 import type { Client } from 'pg';
-import { CONFIG_SPEC } from '../config.js';
+import { CONFIG_SPEC, DEFAULT_SMALL_TABLE } from '../config.js';
 import { parseDuration } from '../duration.js';
 import type { Logger } from '../logger.js';
 import { sleep } from './wait.js';
@@ -15,6 +15,10 @@ export interface MigrateSettings {
   maintenanceWorkMem: string;
   parallelWorkers: number;
   lint: boolean;
+  /** migrate.lint.rules: rule code -> off | warning | error. */
+  lintRules?: Record<string, 'off' | 'warning' | 'error'>;
+  /** migrate.lint.smallTable: lock findings on smaller tables are notes. */
+  lintSmallTable?: number;
 }
 
 /** Defaults of the migrate.* config keys, for library callers that pass none. */
@@ -42,6 +46,8 @@ export function settingsOf(opts: Partial<MigrateSettings>): MigrateSettings {
     maintenanceWorkMem: opts.maintenanceWorkMem ?? d.maintenanceWorkMem,
     parallelWorkers: opts.parallelWorkers ?? d.parallelWorkers,
     lint: opts.lint ?? d.lint,
+    lintRules: opts.lintRules,
+    lintSmallTable: opts.lintSmallTable ?? DEFAULT_SMALL_TABLE,
   };
 }
 
@@ -55,6 +61,8 @@ export interface Blocker {
 
 export interface MigrationSession {
   build: Client;
+  /** server_version_num of the build connection's server. */
+  serverVersion?: number;
   buildPid: number;
   lock: Client;
   settings: MigrateSettings;
@@ -168,12 +176,16 @@ export function startWatcher(session: MigrationSession): { stop(): Promise<void>
  * after COMMIT inside one) does not leak into the next. application_name is a connection
  * parameter, which RESET ALL restores rather than clears.
  */
-export async function resetSessionSettings(session: Pick<MigrationSession, 'build' | 'settings'>): Promise<void> {
-  await session.build.query('RESET ALL');
-  await setSetting(session.build, 'lock_timeout', `${session.settings.lockTimeoutMs}ms`);
+export async function resetSessionSettings(session: Pick<MigrationSession, 'build' | 'settings' | 'serverVersion'>): Promise<void> {
+  const ms = Math.round(session.settings.lockTimeoutMs);
   // PostgreSQL 14+: notice a vanished client (kill -9) within a second and abort its build,
-  // instead of finishing a long CREATE INDEX nobody will record.
-  await setSetting(session.build, 'client_connection_check_interval', '1s').catch(() => undefined);
+  // instead of finishing a long CREATE INDEX nobody will record. One round trip (the values are
+  // dbopt's own integers); an older or unknown server gets the check on its own, allowed to fail.
+  const check = (session.serverVersion ?? 0) >= 140000;
+  await session.build.query(`RESET ALL; SET lock_timeout = '${ms}ms'${check ? `; SET client_connection_check_interval = '1s'` : ''}`);
+  if (!check && session.serverVersion === undefined) {
+    await setSetting(session.build, 'client_connection_check_interval', '1s').catch(() => undefined);
+  }
 }
 
 /** Apply a setting on the build connection for the rest of the session (set_config: a bind parameter, not SQL text). */

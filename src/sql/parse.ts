@@ -2,6 +2,16 @@
 // statement's line and offset so errors and findings point into the file; and the parse-tree
 // helpers every reader of statements shares (migrate, its lint rules, audit query files, seed).
 import { UsageError } from '../errors.js';
+import { isConcurrentStatement } from './options.js';
+
+/** The PostgreSQL parser refused the text: where, and the parser's own message. */
+export class SqlSyntaxError extends UsageError {
+  constructor(readonly file: string, readonly parserMessage: string, readonly line?: number, readonly column?: number) {
+    super(`${line !== undefined ? `${file}:${line}:${column}` : file}: SQL syntax error: ${parserMessage}`, {
+      hint: 'Fix the statement; dbopt parses migrations with the PostgreSQL parser before running them.',
+    });
+  }
+}
 
 export interface SqlStatement {
   /** Statement text without the trailing semicolon. */
@@ -38,15 +48,10 @@ export async function splitStatements(
     const e = err as { message: string; sqlDetails?: { cursorPosition?: number } };
     const pos = e.sqlDetails?.cursorPosition;
     const full = fileText ?? sql;
-    let where = file;
-    if (pos !== undefined) {
-      const charPos = offsetInFile + Buffer.from(sql, 'utf8').subarray(0, pos).toString('utf8').length;
-      const before = full.slice(0, charPos).split('\n');
-      where = `${file}:${before.length}:${(before[before.length - 1]?.length ?? 0) + 1}`;
-    }
-    throw new UsageError(`${where}: SQL syntax error: ${e.message}`, {
-      hint: 'Fix the statement; dbopt parses migrations with the PostgreSQL parser before running them.',
-    });
+    if (pos === undefined) throw new SqlSyntaxError(file, e.message);
+    const charPos = offsetInFile + Buffer.from(sql, 'utf8').subarray(0, pos).toString('utf8').length;
+    const before = full.slice(0, charPos).split('\n');
+    throw new SqlSyntaxError(file, e.message, before.length, (before[before.length - 1]?.length ?? 0) + 1);
   }
   const bytes = Buffer.from(sql, 'utf8');
   const full = fileText ?? sql;
@@ -76,16 +81,15 @@ export function nodeBody(node: ParseNode): Record<string, unknown> {
   return (node[nodeType(node)] ?? {}) as Record<string, unknown>;
 }
 
-/** Statements PostgreSQL refuses inside a transaction block. */
+/** Statements PostgreSQL refuses inside a transaction block (read from the parse tree's options). */
 export function mustRunOutsideTransaction(stmt: SqlStatement): boolean {
   const type = nodeType(stmt.node);
-  const body = nodeBody(stmt.node);
-  if (type === 'IndexStmt' && body.concurrent) return true;
-  if (type === 'DropStmt' && body.concurrent) return true;
-  if (type === 'ReindexStmt' && JSON.stringify(body).includes('"concurrently"')) return true;
-  if (type === 'VacuumStmt' && body.is_vacuumcmd) return true;
-  if (type === 'CreatedbStmt' || type === 'DropdbStmt') return true;
-  const text = JSON.stringify(body);
-  if (type === 'AlterTableStmt' && text.includes('AT_DetachPartition') && text.includes('"concurrent":true')) return true;
-  return false;
+  if (isConcurrentStatement(stmt.node)) return true;
+  if (type === 'VacuumStmt' && nodeBody(stmt.node).is_vacuumcmd) return true;
+  return type === 'CreatedbStmt' || type === 'DropdbStmt';
+}
+
+/** A statement that waits for older transactions like a build: it runs with the build's lock budget. */
+export function takesConcurrentPath(stmt: SqlStatement): boolean {
+  return isConcurrentStatement(stmt.node);
 }

@@ -5,7 +5,8 @@ import { appendFileSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { runCli, type CliResult } from '../helpers/cli.js';
+import { REPO_ROOT, runCli, type CliResult } from '../helpers/cli.js';
+import { junitProblems } from '../fixtures/audit/junitShape.js';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 
 function project(files: Record<string, string>, migrate: Record<string, unknown> = {}): string {
@@ -148,5 +149,40 @@ describe('dbopt migrate under faults', () => {
     const one = await runCli(['migrate', 'lint', '--format', 'json', 'migrations/0001_ok.sql'], { cwd });
     expect(one.code).toBe(0);
     expect(JSON.parse(one.stdout).result.errors).toBe(0);
+  });
+
+  it('an unparsable file is one syntax-error finding and the other files are still linted, in every format', async () => {
+    const cwd = project({
+      '0001_broken.sql': '-- Up Migration\nCREATE TABLE t (a int);\nALTER TABLE t ADD COLUMN b int NOT NULL DEFAULT;\n',
+      '0002_bad.sql': '-- Up Migration\nCREATE INDEX b_idx ON b (x);\n',
+    });
+    const json = await runCli(['migrate', 'lint', '--format', 'json'], { cwd });
+    expect(json.code).toBe(1);
+    const findings = JSON.parse(json.stdout).result.findings as { file: string; line: number; column: number; code: string; message: string }[];
+    expect(findings.map((f) => `${f.file}:${f.line}:${f.column} ${f.code}`)).toEqual([
+      'migrations/0001_broken.sql:3:48 syntax-error',
+      'migrations/0002_bad.sql:2:1 index-not-concurrent',
+    ]);
+    expect(findings[0]!.message).toBe('the PostgreSQL parser refused this file: syntax error at or near ";"');
+    const junit = await runCli(['migrate', 'lint', '--format', 'junit'], { cwd });
+    expect(junit.code).toBe(1);
+    expect(junitProblems(junit.stdout)).toEqual([]);
+    expect(junit.stdout).toContain('syntax-error');
+    expect(junit.stdout).toContain('index-not-concurrent');
+    const table = await runCli(['migrate', 'lint'], { cwd });
+    expect(table.code).toBe(1);
+    expect(table.stdout).toContain('0001_broken.sql:3:48');
+    expect(table.stdout).toContain('unsized: no database connection');
+  });
+
+  it('dbopt migrate lint DIR lints a directory of JS migrations like --dir', async () => {
+    const dir = path.join(REPO_ROOT, 'test/fixtures/migrate/js');
+    const r = await runCli(['migrate', 'lint', '--format', 'json', dir]);
+    expect(r.stderr).not.toMatch(/Cannot find module/);
+    expect(r.code).toBe(1);
+    const files = (JSON.parse(r.stdout).result.files as { file: string }[]).map((f) => path.basename(f.file));
+    expect(files).toEqual(['0001_js_index.js', '0002_js_concurrent_ok.js', '0003_js_concurrent_in_tx.js', '0004_js_concurrent_if_not_exists.js']);
+    const viaDir = await runCli(['migrate', 'lint', '--format', 'json', '--dir', dir]);
+    expect(JSON.parse(viaDir.stdout).result.findings.map((f: { code: string }) => f.code)).toEqual(JSON.parse(r.stdout).result.findings.map((f: { code: string }) => f.code));
   });
 });

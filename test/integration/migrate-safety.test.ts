@@ -154,6 +154,43 @@ describe('dbopt migrate on a real server', () => {
     }
   }));
 
+  it('REINDEX (CONCURRENTLY false) and VACUUM FULL wait with the short DDL budget and retry, never the build budget', () => withFresh(async ({ client, target, url }) => {
+    const dir = migrationsDir({
+      '0001_items.sql': `${TABLE.split('-- Down')[0]}CREATE INDEX items_sku_idx ON items (sku);\n`,
+      '0002_reindex.sql': '-- Up Migration\nREINDEX (CONCURRENTLY false) INDEX items_sku_idx;\n',
+      '0003_vacuum_full.sql': '-- Up Migration\nVACUUM (FULL) items;\n',
+    });
+    await migrate({ target, dir, count: 1 });
+    const dry = await migrate({ target, dir, dryRun: true });
+    expect(dry.ran[0]!.sql!.join('\n')).toContain(`in one transaction, lock_timeout = '2000ms'`);
+    const blocker = new pg.Client({ connectionString: url, application_name: 'blocker' });
+    await blocker.connect();
+    try {
+      await blocker.query('BEGIN');
+      // ROW EXCLUSIVE conflicts with REINDEX's SHARE and VACUUM FULL's ACCESS EXCLUSIVE.
+      await blocker.query('LOCK TABLE items IN ROW EXCLUSIVE MODE');
+      // With the build's 10-minute budget either would sit behind the blocker past the test timeout.
+      for (const name of ['0002_reindex', '0003_vacuum_full']) {
+        const logger = recordingLogger();
+        const err = await thrown(migrate({ target, dir, count: 1, lint: false, lockTimeoutMs: 200, lockRetries: 1, buildLockTimeoutMs: 600_000, logger }));
+        expect(err.message).toBe(`migration ${name} could not take its lock within lock_timeout 200ms, 2 tries: blocked by pid ${(await blocker.query('SELECT pg_backend_pid() AS pid')).rows[0].pid}`);
+        expect(logger.lines.filter((l) => l.includes(`${name}: lock_timeout (200ms) reached`))).toHaveLength(1);
+        if (name === '0002_reindex') {
+          await blocker.query('COMMIT');
+          await migrate({ target, dir, count: 1, lint: false });
+          await blocker.query('BEGIN');
+          await blocker.query('LOCK TABLE items IN ROW EXCLUSIVE MODE');
+        }
+      }
+      await blocker.query('COMMIT');
+      expect((await migrate({ target, dir, lint: false })).ran.map((r) => r.name)).toEqual(['0003_vacuum_full']);
+      const { rows } = await client.query(`SELECT count(*)::int AS n FROM dbopt.migrations`);
+      expect(rows[0].n).toBe(3);
+    } finally {
+      await blocker.end();
+    }
+  }));
+
   it('refuses an edited or deleted applied migration naming the file; status shows it', () => withFresh(async ({ target }) => {
     const dir = migrationsDir({ '0001_items.sql': TABLE });
     await migrate({ target, dir });
@@ -175,7 +212,8 @@ describe('dbopt migrate on a real server', () => {
   it('refuses pending migrations with lint errors unless lint is off', () => withFresh(async ({ target }) => {
     const dir = migrationsDir({ '0001_items.sql': TABLE, '0002_plain_index.sql': '-- Up Migration\nCREATE INDEX items_qty_idx ON items (qty);\n' });
     await migrate({ target, dir, count: 1 });
-    const err = await thrown(migrate({ target, dir }));
+    // items is empty: under the default migrate.lint.smallTable the plain build would be a note.
+    const err = await thrown(migrate({ target, dir, lintSmallTable: 0 }));
     expect(err.exitCode).toBe(1);
     expect(err.details.join('\n')).toMatch(/0002_plain_index\.sql:2:1: error index-not-concurrent: .*SHARE lock on items/);
     const ok = await migrate({ target, dir, lint: false });

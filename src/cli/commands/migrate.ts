@@ -37,6 +37,8 @@ export async function runMigrateCommand(sub: 'up' | 'down' | 'status' | 'create'
       parallelWorkers: m.parallelWorkers,
       // --no-lint sets lint to false; the config key can turn it off for good.
       lint: opts.lint === false ? false : m.lint,
+      lintRules: m.lintRules,
+      lintSmallTable: m.lintSmallTable,
     });
     return emit(migrateReport(result), opts);
   };

@@ -17,8 +17,8 @@ export function lintReport(r: LintResult): Report {
         id: `${f.file}${x.line ? `:${x.line}` : ''}/${x.code}`,
         subject: f.file,
         code: x.code,
-        status: x.severity === 'error' ? 'fail' : 'warn',
-        message: `${x.message} Fix: ${x.fix} (${DOCS}#${x.doc})`,
+        status: x.severity === 'error' ? 'fail' : x.severity === 'warning' ? 'warn' : 'pass',
+        message: `${x.severity === 'note' ? 'note: ' : ''}${x.message} Fix: ${x.fix} (${DOCS}#${x.doc})`,
         help: `${lowerFirst(x.fix)} (${DOCS}#${x.doc})`,
         file: x.file,
         line: x.line,
@@ -26,11 +26,12 @@ export function lintReport(r: LintResult): Report {
       });
     }
   }
+  const n = (k: number, word: string): string => `${k} ${word}${k === 1 ? '' : 's'}`;
   return {
     command: 'migrate lint',
     title: 'dbopt migrate lint',
     ok: r.errors === 0,
-    summary: `${r.files.length} file${r.files.length === 1 ? '' : 's'} checked: ${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}`,
+    summary: `${n(r.files.length, 'file')} checked: ${n(r.errors, 'error')}, ${n(r.warnings, 'warning')}${r.notes ? `, ${n(r.notes, 'note')}` : ''}${r.findings.length > 0 ? ` (${r.sizing})` : ''}`,
     sections: [{
       title: 'Findings',
       role: 'findings',
@@ -38,7 +39,7 @@ export function lintReport(r: LintResult): Report {
       rows: r.findings.map((x) => [
         `${x.file}${x.line ? `:${x.line}:${x.column ?? 1}` : ''}${x.section === 'down' ? ' (down)' : ''}`,
         x.code,
-        { text: x.severity, tone: x.severity === 'error' ? 'bad' : 'warn' },
+        { text: x.severity, tone: x.severity === 'error' ? 'bad' : x.severity === 'warning' ? 'warn' : 'info' },
         x.message,
         x.fix,
       ]),

@@ -10,6 +10,9 @@ export const concurrentInTransaction: LintRule = {
   fatal: true,
   fix: 'Put the CONCURRENTLY statement alone in a migration file of its own, without BEGIN/COMMIT (in JS, call pgm.noTransaction()).',
   doc: 'concurrent-in-transaction',
+  blocks: 'nothing: PostgreSQL refuses the statement (or the file is not atomic)',
+  squawk: 'ban-concurrent-index-creation-in-transaction',
+  impact: 'none',
   check(unit, facts) {
     const hits: RuleHit[] = [];
     const concurrent = unit.statements.filter(mustRunOutsideTransaction);

@@ -11,6 +11,8 @@ export const concurrentIndexUnnamed: LintRule = {
   fatal: true,
   fix: 'Name the index (CREATE INDEX CONCURRENTLY name ON ...) so dbopt can heal and verify it.',
   doc: 'concurrent-index-unnamed',
+  blocks: 'nothing now; a failed build leaves an index dbopt cannot heal',
+  impact: 'none',
   check(unit) {
     const hits: RuleHit[] = [];
     for (const stmt of unit.statements) {

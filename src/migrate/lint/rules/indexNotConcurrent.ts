@@ -7,6 +7,9 @@ export const indexNotConcurrent: LintRule = {
   severity: 'error',
   fix: 'Write CREATE INDEX CONCURRENTLY, alone in a migration file of its own; dbopt runs it outside a transaction.',
   doc: 'index-not-concurrent',
+  blocks: 'writes of the table (INSERT, UPDATE, DELETE) for the whole build',
+  squawk: 'require-concurrent-index-creation',
+  impact: 'rewrite',
   check(unit) {
     const hits: RuleHit[] = [];
     for (const stmt of unit.statements) {
@@ -19,6 +22,7 @@ export const indexNotConcurrent: LintRule = {
       if (createdInUnit(createdBefore(unit, stmt), rel)) continue;
       hits.push({
         stmt,
+        rel,
         message: `CREATE INDEX ${b.idxname ? `${String(b.idxname)} ` : ''}without CONCURRENTLY takes a SHARE lock on ${relName(rel)}: every INSERT, UPDATE and DELETE on it waits until the build ends.`,
       });
     }

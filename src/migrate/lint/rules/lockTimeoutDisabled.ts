@@ -25,6 +25,9 @@ export const lockTimeoutDisabled: LintRule = {
   severity: 'warning',
   fix: 'Remove the SET lock_timeout = 0 / RESET lock_timeout; dbopt applies migrate.lockTimeout and retries with backoff.',
   doc: 'lock-timeout-disabled',
+  blocks: 'every query on the table queued behind the waiting DDL',
+  squawk: 'require-timeout-settings',
+  impact: 'none',
   check(unit) {
     const hits: RuleHit[] = [];
     let disabled = false;

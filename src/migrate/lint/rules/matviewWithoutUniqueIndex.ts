@@ -8,6 +8,8 @@ export const matviewWithoutUniqueIndex: LintRule = {
   severity: 'error',
   fix: 'Add CREATE UNIQUE INDEX ON the view (plain columns, no WHERE) in the same file, right after CREATE MATERIALIZED VIEW.',
   doc: 'matview-without-unique-index',
+  blocks: 'reads of the view during every later refresh',
+  impact: 'none',
   check(unit) {
     const hits: RuleHit[] = [];
     for (const stmt of unit.statements) {

@@ -8,6 +8,8 @@ export const refreshInMigration: LintRule = {
   severity: 'error',
   fix: 'Remove the REFRESH from the migration (create the view WITH NO DATA) and let dbopt refresh-views fill it.',
   doc: 'refresh-in-migration',
+  blocks: 'reads of the view for the whole refresh',
+  impact: 'none',
   check(unit) {
     const hits: RuleHit[] = [];
     for (const stmt of unit.statements) {

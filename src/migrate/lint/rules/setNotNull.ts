@@ -8,12 +8,15 @@ export const setNotNull: LintRule = {
   severity: 'warning',
   fix: 'First add CHECK (col IS NOT NULL) NOT VALID and VALIDATE it in a later migration; SET NOT NULL then skips the scan.',
   doc: 'set-not-null',
+  blocks: 'reads and writes of the table for the whole scan',
+  squawk: 'adding-not-nullable-field',
+  impact: 'scan',
   check(unit) {
     const hits: RuleHit[] = [];
     for (const { stmt, rel, cmds } of altersOfExistingTables(unit)) {
       for (const cmd of cmds) {
         if (cmd.subtype !== 'AT_SetNotNull') continue;
-        hits.push({ stmt, message: `ALTER COLUMN ${cmd.name ?? ''} SET NOT NULL scans every row of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes wait for the scan.` });
+        hits.push({ stmt, rel, message: `ALTER COLUMN ${cmd.name ?? ''} SET NOT NULL scans every row of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes wait for the scan.` });
       }
     }
     return hits;

@@ -32,6 +32,9 @@ export const volatileDefault: LintRule = {
   severity: 'error',
   fix: 'Add the column without a default (or with a constant one), then backfill it in batches and SET DEFAULT afterwards.',
   doc: 'add-column-volatile-default',
+  blocks: 'reads and writes of the table for the whole rewrite',
+  squawk: 'adding-field-with-default',
+  impact: 'rewrite',
   check(unit) {
     const hits: RuleHit[] = [];
     for (const { stmt, rel, cmds } of altersOfExistingTables(unit)) {
@@ -45,6 +48,7 @@ export const volatileDefault: LintRule = {
           if (volatile || generated) {
             hits.push({
               stmt,
+              rel,
               message: `ADD COLUMN ${col?.colname ?? ''} ${generated ? 'GENERATED ... STORED' : `with DEFAULT ${volatile}`} rewrites every row of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes of the table wait for the rewrite.`,
             });
           }
