@@ -29,6 +29,8 @@ export interface LoadQuery {
   /** Parameter rows, cycled; empty for a statement without placeholders. */
   params: ParamValue[][];
   placeholders: number;
+  /** An allow-writes query named for the load: each request runs in BEGIN READ WRITE ... ROLLBACK. */
+  rollback?: boolean;
 }
 
 export type LoadModel = { kind: 'closed'; concurrency: number } | { kind: 'open'; rate: number };
@@ -139,7 +141,20 @@ interface Pending {
 
 interface Conn {
   sql: LoadSql;
-  inFlight: Set<{ cancel: () => unknown }>;
+  inFlight: Set<Promise<unknown> & { cancel: () => unknown }>;
+}
+
+const ROLLBACK = Symbol('rollback');
+
+/** One request of an allow-writes query: its writes are undone whatever happens. */
+function rolledBack(sql: LoadSql, text: string, values: ParamValue[]): Promise<unknown> & { cancel: () => unknown } {
+  const p = sql.begin('read write', async (tx) => {
+    await tx.unsafe(text, values as never[], { prepare: true });
+    throw ROLLBACK;
+  }).catch((err: unknown) => {
+    if (err !== ROLLBACK) throw err;
+  });
+  return Object.assign(p, { cancel: () => undefined });
 }
 
 const TIMEOUT_CODES = new Set(['57014', '55P03']);
@@ -227,7 +242,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       }
       const sent = performance.now();
       const c = conn;
-      const pending = c.sql.unsafe(p.state.q.text, p.values as never[], { prepare: true }).execute();
+      const q = p.state.q;
+      const pending = q.rollback ? rolledBack(c.sql, q.text, p.values) : c.sql.unsafe(q.text, p.values as never[], { prepare: true }).execute();
       c.inFlight.add(pending);
       pending.then(
         () => { c.inFlight.delete(pending); finish(p, sent, undefined); dispatch(); },

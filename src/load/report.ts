@@ -1,0 +1,60 @@
+// The load phase and growth as report sections (every renderer reads them): one row per query
+// of the mix, a line for the mix, the server and the client, and the growth exponents. Columns
+// are kept short so the table fits a 100-column terminal.
+import type { Cell, ReportSection, Tone } from '../report.js';
+import type { QueryBudget } from './checks/index.js';
+import type { LoadResult } from './engine.js';
+import type { GrowthFacts } from './growth.js';
+import { MAX_BUFFER_EXPONENT } from './checks/growsWithData.js';
+
+const ms = (n: number | undefined): string => (n === undefined ? '-' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US'));
+const count = (n: number): string => (n >= 100_000 ? `${Math.round(n / 1000)}k` : n.toLocaleString('en-US'));
+
+export function loadSections(load: LoadResult | undefined, budgets: Record<string, QueryBudget>, left: { name: string; reason: string }[] = []): ReportSection[] {
+  if (!load) return [];
+  const model = load.model === 'closed' ? `${load.concurrency} in flight` : `${load.rate}/s open model`;
+  const rows: Cell[][] = load.queries.map((q) => {
+    const budget = budgets[q.name]?.budgetMs;
+    const tone: Tone = budget !== undefined && q.latency.p95 > budget ? 'bad' : 'ok';
+    return [
+      q.name, q.weight, count(q.requests), q.errors ? { text: count(q.errors), tone: 'bad' } : '0', Math.round(q.throughput).toLocaleString('en-US'),
+      ms(q.latency.p50), { text: ms(q.latency.p95), tone }, ms(q.latency.p99), ms(q.poolWait.p95), ms(q.serverMeanMs), ms(budget),
+    ];
+  });
+  rows.push([
+    { text: 'mix', tone: 'info' }, '', count(load.requests), load.errors ? { text: count(load.errors), tone: 'bad' } : '0',
+    Math.round(load.throughput).toLocaleString('en-US'), ms(load.latency.p50), ms(load.latency.p95), ms(load.latency.p99), ms(load.poolWait.p95), '', '',
+  ]);
+  const s = load.server;
+  const waits = s.waitEvents.length ? s.waitEvents.slice(0, 3).map((w) => `${w.event} ${Math.round(w.share * 100)} %`).join(', ') : 'none sampled';
+  const notes = [
+    `${model} over ${load.connections} connections (up to ${load.pipeline} pipelined each), ${(load.durationMs / 1000).toFixed(1)} s after a ${(load.warmupMs / 1000).toFixed(1)} s warm-up`
+      + (load.partial ? ` - PARTIAL: stopped by ${load.stoppedBy}` : '') + (load.achievedShare !== undefined ? `; achieved ${Math.round(load.achievedShare * 100)} % of the rate` : ''),
+    'ms; latency counts from issue (open model: from the scheduled start); pool = wait for a connection; server = mean execution (pg_stat_statements).',
+    `server: waits ${waits}; connections ${s.connections.maxUsed} of ${s.connections.max} used (${s.connections.load} load); cache hit ${s.cache.ratio === null ? '-' : `${(s.cache.ratio * 100).toFixed(1)} %`} during the run`,
+    `client: ${Math.round(load.client.cpuShare * 100)} % of a core, event-loop delay p99 ${load.client.eventLoopDelayP99Ms.toFixed(1)} ms${load.client.bound ? ' - client-bound: these figures understate the server' : ''}`,
+  ];
+  if (s.statementsNote) notes.push(s.statementsNote);
+  if (left.length) notes.push(`left out: ${left.map((l) => `${l.name} (${l.reason})`).join(', ')}`);
+  return [{
+    title: `Under load (${model}, ${load.connections} connections)`,
+    columns: ['query', 'w', 'req', 'err', 'req/s', 'p50', 'p95', 'p99', 'pool p95', 'server', 'budget'],
+    rows,
+    note: notes.join('\n'),
+  }];
+}
+
+export function growthSections(growth: GrowthFacts[], note?: string): ReportSection[] {
+  if (!growth.length && !note) return [];
+  if (!growth.length) return [{ title: 'Growth with data', lines: [{ text: note!, tone: 'dim' }] }];
+  return [{
+    title: 'Growth with data (exponent of rows)',
+    columns: ['query', 'tier', 'rows', 'buffers', 'buffers ^', 'p95 ^', 'node'],
+    rows: growth.map((g) => [
+      g.query, g.tier ?? '', `${count(Math.round(g.rowsBefore))} -> ${count(Math.round(g.rowsNow))}`, `${count(g.buffersBefore)} -> ${count(g.buffersNow)}`,
+      { text: g.buffersExponent.toFixed(2), tone: g.buffersExponent > MAX_BUFFER_EXPONENT && (g.tier === 'hot' || g.tier === 'warm') ? 'warn' : 'ok' },
+      g.p95Exponent === undefined ? '-' : g.p95Exponent.toFixed(2), g.node ?? '',
+    ]),
+    note: `buffers ^ above ${MAX_BUFFER_EXPONENT} for a hot or warm query is grows-with-data; buffers decide (they do not depend on the machine).`,
+  }];
+}
