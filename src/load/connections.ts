@@ -24,7 +24,9 @@ export interface SessionLimits {
 export type LoadSql = postgres.Sql<Record<string, never>>;
 
 /** One postgres.js connection with the load envelope; nothing is opened until the first query. */
-export function loadConnection(target: ConnectionTarget, limits: SessionLimits, applicationName = LOAD_APPLICATION_NAME): LoadSql {
+export function loadConnection(
+  target: ConnectionTarget, limits: SessionLimits, applicationName = LOAD_APPLICATION_NAME, settings: Record<string, string> = {},
+): LoadSql {
   const c = target.config;
   const ssl: 'verify-full' | 'require' | false = c.ssl ? (typeof c.ssl === 'object' && c.ssl.rejectUnauthorized ? 'verify-full' : 'require') : false;
   return postgres({
@@ -45,6 +47,7 @@ export function loadConnection(target: ConnectionTarget, limits: SessionLimits, 
       default_transaction_read_only: true,
       statement_timeout: Math.max(1, Math.round(limits.statementTimeoutMs)),
       lock_timeout: Math.max(1, Math.round(limits.lockTimeoutMs)),
+      ...settings,
     },
   }) as unknown as LoadSql;
 }
