@@ -59,6 +59,8 @@ export interface QueryRun {
   expect: AuditQuery['expect'];
   annotationLines: Record<string, number>;
   durationMs: number;
+  /** reltuples of the relations the plan reads (schema-qualified), for growth. */
+  relationRows?: Record<string, number>;
 }
 
 export interface EvictionSupport {

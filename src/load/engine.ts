@@ -6,7 +6,8 @@
 // fixed schedule of R per second whether or not earlier ones have finished, and latency counts
 // from each request's scheduled start, so a stall shows in the figures instead of slowing the
 // schedule (no coordinated omission). In both, pool wait is the time from issue (or scheduled
-// start) until a connection takes the request; the rest is the time on the connection.
+// start) until a connection serves the request (a pipelined request also waits for the ones
+// before it on its connection); the rest is the time on the connection.
 //
 // Bounds: a warm-up whose requests are not counted, then `durationMs` of measurement; then no
 // new request is issued, requests in flight get a short grace to finish and are cancelled on
@@ -72,7 +73,10 @@ export interface QueryLoad {
   throughput: number;
   latency: HistogramSummary;
   poolWait: HistogramSummary;
-  /** Time on the connection: sent until the result was read (server time plus network and pipeline). */
+  /**
+   * Time on the connection: from when the connection could serve the request (sent, or the
+   * previous pipelined result arrived) until its result was read: server time plus network.
+   */
   connection: HistogramSummary;
   /** Mean server execution time per call over the run (pg_stat_statements), when available. */
   serverMeanMs?: number;
@@ -141,6 +145,8 @@ interface Pending {
 
 interface Conn {
   sql: LoadSql;
+  /** When the previous result on this connection arrived: the server took the next one then. */
+  lastEnd: number;
   inFlight: Set<Promise<unknown> & { cancel: () => unknown }>;
 }
 
@@ -192,7 +198,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const inFlightWanted = opts.model.kind === 'closed' ? opts.model.concurrency : 64 * opts.connections;
   const pipeline = Math.max(1, opts.pipeline ?? Math.min(64, Math.ceil(inFlightWanted / opts.connections)));
   const limits = { statementTimeoutMs: opts.statementTimeoutMs, lockTimeoutMs: opts.lockTimeoutMs };
-  const conns: Conn[] = Array.from({ length: opts.connections }, () => ({ sql: loadConnection(opts.target, limits), inFlight: new Set() }));
+  const conns: Conn[] = Array.from({ length: opts.connections }, () => ({ sql: loadConnection(opts.target, limits), lastEnd: 0, inFlight: new Set() }));
   const queue: Pending[] = [];
   let queueHead = 0;
 
@@ -214,8 +220,13 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     setTimeout(resolve, windowEnd - t0).unref();
   });
 
-  const finish = (p: Pending, sent: number, err: unknown): void => {
+  // A pipelined connection answers in order, so a request reaches the server when it was sent
+  // or when the one before it on that connection finished, whichever is later; until then it
+  // waits for the connection as much as a request queued in a pool does.
+  const finish = (p: Pending, sentAt: number, err: unknown, conn?: Conn): void => {
     const end = performance.now();
+    const sent = conn ? Math.max(sentAt, Math.min(end, conn.lastEnd)) : sentAt;
+    if (conn) conn.lastEnd = end;
     const s = p.state;
     const counted = p.start >= windowStart && p.start < windowEnd;
     if (counted) {
@@ -246,8 +257,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const pending = q.rollback ? rolledBack(c.sql, q.text, p.values) : c.sql.unsafe(q.text, p.values as never[], { prepare: true }).execute();
       c.inFlight.add(pending);
       pending.then(
-        () => { c.inFlight.delete(pending); finish(p, sent, undefined); dispatch(); },
-        (err: unknown) => { c.inFlight.delete(pending); finish(p, sent, err); dispatch(); },
+        () => { c.inFlight.delete(pending); finish(p, sent, undefined, c); dispatch(); },
+        (err: unknown) => { c.inFlight.delete(pending); finish(p, sent, err, c); dispatch(); },
       );
     }
   };

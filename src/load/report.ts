@@ -17,28 +17,35 @@ export function loadSections(load: LoadResult | undefined, budgets: Record<strin
     const budget = budgets[q.name]?.budgetMs;
     const tone: Tone = budget !== undefined && q.latency.p95 > budget ? 'bad' : 'ok';
     return [
-      q.name, q.weight, count(q.requests), q.errors ? { text: count(q.errors), tone: 'bad' } : '0', Math.round(q.throughput).toLocaleString('en-US'),
-      ms(q.latency.p50), { text: ms(q.latency.p95), tone }, ms(q.latency.p99), ms(q.poolWait.p95), ms(q.serverMeanMs), ms(budget),
+      q.name, count(q.requests), q.errors ? { text: count(q.errors), tone: 'bad' } : '0', Math.round(q.throughput).toLocaleString('en-US'),
+      ms(q.latency.p50), { text: ms(q.latency.p95), tone }, ms(q.poolWait.p95), ms(q.connection.p95), ms(q.serverMeanMs), ms(budget),
     ];
   });
   rows.push([
-    { text: 'mix', tone: 'info' }, '', count(load.requests), load.errors ? { text: count(load.errors), tone: 'bad' } : '0',
-    Math.round(load.throughput).toLocaleString('en-US'), ms(load.latency.p50), ms(load.latency.p95), ms(load.latency.p99), ms(load.poolWait.p95), '', '',
+    { text: 'mix', tone: 'info' }, count(load.requests), load.errors ? { text: count(load.errors), tone: 'bad' } : '0',
+    Math.round(load.throughput).toLocaleString('en-US'), ms(load.latency.p50), ms(load.latency.p95), ms(load.poolWait.p95), '', '', '',
   ]);
   const s = load.server;
   const waits = s.waitEvents.length ? s.waitEvents.slice(0, 3).map((w) => `${w.event} ${Math.round(w.share * 100)} %`).join(', ') : 'none sampled';
+  const secs = (n: number): string => `${(n / 1000).toFixed(1)} s`;
   const notes = [
-    `${model} over ${load.connections} connections (up to ${load.pipeline} pipelined each), ${(load.durationMs / 1000).toFixed(1)} s after a ${(load.warmupMs / 1000).toFixed(1)} s warm-up`
-      + (load.partial ? ` - PARTIAL: stopped by ${load.stoppedBy}` : '') + (load.achievedShare !== undefined ? `; achieved ${Math.round(load.achievedShare * 100)} % of the rate` : ''),
-    'ms; latency counts from issue (open model: from the scheduled start); pool = wait for a connection; server = mean execution (pg_stat_statements).',
-    `server: waits ${waits}; connections ${s.connections.maxUsed} of ${s.connections.max} used (${s.connections.load} load); cache hit ${s.cache.ratio === null ? '-' : `${(s.cache.ratio * 100).toFixed(1)} %`} during the run`,
-    `client: ${Math.round(load.client.cpuShare * 100)} % of a core, event-loop delay p99 ${load.client.eventLoopDelayP99Ms.toFixed(1)} ms${load.client.bound ? ' - client-bound: these figures understate the server' : ''}`,
+    `${model} over ${load.connections} connections (up to ${load.pipeline} pipelined each),`
+      + ` ${secs(load.durationMs)} after ${secs(load.warmupMs)} warm-up`
+      + (load.partial ? ` - PARTIAL (${load.stoppedBy})` : '')
+      + (load.achievedShare !== undefined ? `; ${Math.round(load.achievedShare * 100)} % of the rate` : ''),
+    'ms from issue (open model: from the scheduled start); pool: p95 waiting for a connection;',
+    'conn: p95 on the connection; server: mean execution (pg_stat_statements); p99, max: json.',
+    `server: ${waits}; connections ${s.connections.maxUsed} of ${s.connections.max} used (${s.connections.load} load);`
+      + ` cache hit ${s.cache.ratio === null ? '-' : `${(s.cache.ratio * 100).toFixed(1)} %`}`,
+    `client: ${Math.round(load.client.cpuShare * 100)} % of a core, event-loop delay p99 ${load.client.eventLoopDelayP99Ms.toFixed(1)} ms`
+      + (load.client.bound ? '; client-bound:' : ''),
   ];
+  if (load.client.bound) notes.push('these figures understate the server');
   if (s.statementsNote) notes.push(s.statementsNote);
-  if (left.length) notes.push(`left out: ${left.map((l) => `${l.name} (${l.reason})`).join(', ')}`);
+  for (const l of left) notes.push(`left out: ${l.name} (${l.reason})`);
   return [{
     title: `Under load (${model}, ${load.connections} connections)`,
-    columns: ['query', 'w', 'req', 'err', 'req/s', 'p50', 'p95', 'p99', 'pool p95', 'server', 'budget'],
+    columns: ['query', 'req', 'err', 'req/s', 'p50', 'p95', 'pool', 'conn', 'server', 'budget'],
     rows,
     note: notes.join('\n'),
   }];
@@ -55,6 +62,6 @@ export function growthSections(growth: GrowthFacts[], note?: string): ReportSect
       { text: g.buffersExponent.toFixed(2), tone: g.buffersExponent > MAX_BUFFER_EXPONENT && (g.tier === 'hot' || g.tier === 'warm') ? 'warn' : 'ok' },
       g.p95Exponent === undefined ? '-' : g.p95Exponent.toFixed(2), g.node ?? '',
     ]),
-    note: `buffers ^ above ${MAX_BUFFER_EXPONENT} for a hot or warm query is grows-with-data; buffers decide (they do not depend on the machine).`,
+    note: `buffers ^ above ${MAX_BUFFER_EXPONENT} for a hot or warm query is grows-with-data;\nbuffers decide: they do not depend on the machine.`,
   }];
 }
