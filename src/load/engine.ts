@@ -228,13 +228,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     const sent = conn ? Math.max(sentAt, Math.min(end, conn.lastEnd)) : sentAt;
     if (conn) conn.lastEnd = end;
     const s = p.state;
-    const counted = p.start >= windowStart && p.start < windowEnd;
-    if (counted) {
+    // Latency of requests that started in the window; throughput of every completion inside
+    // it (a request started in the warm-up and finished in the window is work the server did).
+    if (end >= windowStart && end <= windowEnd) s.completedInWindow++;
+    if (p.start >= windowStart && p.start < windowEnd) {
       s.requests++;
       s.latency.record(end - p.start);
       s.poolWait.record(sent - p.start);
       s.connection.record(end - sent);
-      if (end <= windowEnd) s.completedInWindow++;
       if (err) recordError(s, err);
     }
     p.resolve();
