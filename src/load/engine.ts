@@ -208,7 +208,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let windowEnd = windowStart + opts.durationMs;
   let stopping = false;
   let stoppedBy: string | undefined;
+  let stopNow: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => {
+    stopNow = resolve;
     const onAbort = (): void => {
       stoppedBy = opts.signal?.reason instanceof Error ? opts.signal.reason.message : 'aborted';
       windowEnd = Math.min(windowEnd, performance.now());
@@ -217,7 +219,6 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     };
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    setTimeout(resolve, windowEnd - t0).unref();
   });
 
   // A pipelined connection answers in order, so a request reaches the server when it was sent
@@ -275,12 +276,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const delay = monitorEventLoopDelay({ resolution: 10 });
   let cpuAtStart: NodeJS.CpuUsage | undefined;
   let completedAtStart = 0;
-  const windowTimer = setTimeout(() => {
-    cpuAtStart = process.cpuUsage();
-    completedAtStart = completed;
-    delay.enable();
-  }, Math.max(0, windowStart - performance.now()));
-  windowTimer.unref();
+  let windowTimer: NodeJS.Timeout | undefined;
+  let endTimer: NodeJS.Timeout | undefined;
   let completed = 0;
   const progress = opts.onProgress ? setInterval(() => {
     const now = performance.now();
@@ -295,9 +292,17 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     await Promise.all(conns.map((c) => c.sql.unsafe('SELECT 1').execute()));
     await sampler.start();
     const started = performance.now();
-    const shift = started - t0;
-    windowStart += shift;
-    windowEnd += shift;
+    if (!stoppedBy) {
+      const shift = started - t0;
+      windowStart += shift;
+      windowEnd += shift;
+    }
+    windowTimer = setTimeout(() => {
+      cpuAtStart = process.cpuUsage();
+      completedAtStart = completed;
+      delay.enable();
+    }, Math.max(0, windowStart - started));
+    endTimer = setTimeout(stopNow, Math.max(0, windowEnd - started));
 
     const workers: Promise<void>[] = [];
     if (opts.model.kind === 'closed') {
@@ -359,6 +364,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   } finally {
     stopping = true;
     clearTimeout(windowTimer);
+    clearTimeout(endTimer);
     if (progress) clearInterval(progress);
     delay.disable();
     if (!server) {
