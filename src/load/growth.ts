@@ -4,7 +4,7 @@
 //   e = log(figure_now / figure_before) / log(rows_now / rows_before)
 // so e ~ 0 is an index look-up (constant work), e ~ 1 a scan that reads every row.
 export interface GrowthScan {
-  /** "Seq Scan", "Index Scan", ... */
+  /** "Seq Scan on notes", "Index Scan using i on t", or a bare node type. */
   node: string;
   relation: string;
   schema?: string;
@@ -66,7 +66,7 @@ export function growthFacts(query: string, tier: string | undefined, before: Gro
 }
 
 const qualified = (s: GrowthScan): string => (s.schema ? `${s.schema}.${s.relation}` : s.relation);
-const READS_ALL = /^(Seq Scan|Parallel Seq Scan|Bitmap Heap Scan|Sample Scan)$/;
+const READS_ALL = /^(Parallel )?(Seq Scan|Bitmap Heap Scan|Sample Scan)\b/;
 
 /** The scan on the relation that grew most; a scan that reads every row wins a tie. */
 function responsibleNode(before: GrowthSide, now: GrowthSide, scans: GrowthScan[]): string | undefined {
@@ -79,5 +79,7 @@ function responsibleNode(before: GrowthSide, now: GrowthSide, scans: GrowthScan[
     const score = growth * (READS_ALL.test(scan.node) ? 2 : 1) + (READS_ALL.test(scan.node) ? 1e-6 : 0);
     if (!best || score > best.score) best = { scan, score };
   }
-  return best ? `${best.scan.node} on ${best.scan.relation}` : undefined;
+  if (!best) return undefined;
+  // The audit's scan facts already read "Seq Scan on notes"; bare node types get the relation.
+  return / on /.test(best.scan.node) ? best.scan.node : `${best.scan.node} on ${best.scan.relation}`;
 }
