@@ -15,6 +15,7 @@ import { loadQueries } from './queryFile.js';
 import { serverInfo, type ServerInfo } from '../catalog/server.js';
 import { evictionSupport, runQuery, type QueryRun } from './runner.js';
 import { schemaFacts, type SchemaFacts } from '../catalog/schema.js';
+import { singleClient } from '../load/single.js';
 import { growthFacts, loadFindings, relationRows, runLoadPhase, type GrowthFacts, type LoadResult, type LoadSettings } from '../load/phase.js';
 
 export interface AuditOptions {
@@ -87,8 +88,12 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
   // During the load phase the engine answers a stop itself (partial figures), so the
   // connection it samples the server with stays open until it is done.
   let inLoad = false;
+  // Timed runs go through the load phase's client path: one read-only session of their own.
+  const timer = singleClient(opts.target, { statementTimeoutMs: cfg.statementTimeoutMs, lockTimeoutMs: cfg.lockTimeoutMs });
   const onAbort = (): void => {
-    if (!inLoad) void client.end().catch(() => undefined);
+    if (inLoad) return;
+    void client.end().catch(() => undefined);
+    void timer.end().catch(() => undefined);
   };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
@@ -113,6 +118,7 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
         eviction,
         signal: opts.signal,
         target: opts.target,
+        timer,
       });
       runs.push(run);
       logger.debug(`${q.name}: ${run.status}${run.latency ? ` p95 ${run.latency.p95.toFixed(2)} ms` : ''}`);
@@ -147,6 +153,7 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await client.end().catch(() => undefined);
+    await timer.end().catch(() => undefined);
   }
 }
 
