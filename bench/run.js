@@ -19,6 +19,7 @@ const benches = [
   // Render time barely depends on the data (8 queries, 20 histogram buckets each): scale 1.
   ['html.js', ['--scale', '1']],
   ['fleet.js', ['--scale', '1']],
+  ['load.js', ['--scale', '1']],
 ];
 
 const results = [];
