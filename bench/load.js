@@ -17,7 +17,7 @@
 // pgbench: PGBENCH, else /usr/lib/postgresql/<major>/bin/pgbench, else on PATH; "no pgbench" otherwise.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -83,7 +83,7 @@ try {
   await c.connect();
   await c.query('VACUUM ANALYZE');
   const ids = (await c.query({ text: PARAMS_FROM, rowMode: 'array' })).rows.map((r) => String(r[0]));
-  console.log(`scale ${scale} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${seconds} s per run; pgbench: ${pgbench ?? 'none'}`);
+  console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores; scale ${scale} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${seconds} s per run; pgbench: ${pgbench ?? 'none'}`);
   const query = { name: 'recent_messages', text: TEXT, weight: 1, params: ids.map((id) => [id]), placeholders: 1 };
   const load = (model, extra = {}) => runLoad({
     target, client: c, queries: [query], model, connections: CONNS, durationMs: seconds * 1000, warmupMs: 1000,

@@ -1,7 +1,7 @@
 // The load phase and growth as report sections (every renderer reads them): one row per query
 // of the mix, a line for the mix, the server and the client, and the growth exponents. Columns
 // are kept short so the table fits a 100-column terminal.
-import type { Cell, ReportSection, Tone } from '../report.js';
+import type { Cell, Report, ReportSection, Tone } from '../report.js';
 import type { QueryBudget } from './checks/index.js';
 import type { LoadResult } from './engine.js';
 import type { GrowthFacts } from './growth.js';
@@ -64,4 +64,33 @@ export function growthSections(growth: GrowthFacts[], note?: string): ReportSect
     ]),
     note: `buffers ^ above ${MAX_BUFFER_EXPONENT} for a hot or warm query is grows-with-data;\nbuffers decide: they do not depend on the machine.`,
   }];
+}
+
+/** A load run on its own (dbopt demo's peak stage): its section and its findings as checks. */
+export function loadReport(
+  load: LoadResult, budgets: Record<string, QueryBudget>, findings: { id: string; subject: string; code: string; status: 'pass' | 'fail' | 'warn' | 'skip'; message: string }[],
+  server: string, left: { name: string; reason: string }[] = [],
+): Report {
+  const shown = findings.filter((f) => f.status === 'fail' || f.status === 'warn');
+  const over = findings.filter((f) => f.code === 'load-over-budget' && f.status === 'fail').length;
+  const at = load.model === 'closed' ? `${load.concurrency} in flight` : `${load.rate}/s`;
+  return {
+    command: 'audit-load',
+    title: `dbopt audit --load (${at})`,
+    server,
+    ok: shown.every((f) => f.status !== 'fail'),
+    summary: `p95 ${ms(load.latency.p95)} ms for the mix at ${at} over ${load.connections} connections`
+      + ` (${Math.round(load.throughput).toLocaleString('en-US')} req/s); ${over} of ${load.queries.length} queries over budget at this load.`,
+    sections: [
+      ...loadSections(load, budgets, left),
+      {
+        title: 'Findings under load',
+        columns: ['', 'check', 'subject', 'message'],
+        rows: shown.map((f) => [f.status === 'fail' ? { text: 'error', tone: 'bad' } : { text: 'warning', tone: 'warn' }, f.code, f.subject, f.message]),
+        empty: 'no findings',
+      },
+    ],
+    checks: findings.map((f) => ({ id: f.id, subject: f.subject, code: f.code, status: f.status, message: f.message })),
+    data: load,
+  };
 }
