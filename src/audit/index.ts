@@ -136,6 +136,7 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
           target: opts.target, client, candidates: queries, named: opts.load.named, settings: opts.load.settings,
           statementTimeoutMs: cfg.statementTimeoutMs, lockTimeoutMs: cfg.lockTimeoutMs, signal: opts.signal,
           onProgress: (line) => logger.progress?.(`load: ${line}`),
+          unmeasured: new Map(runs.filter((r) => r.status !== 'measured').map((r) => [r.name, r.status])),
         });
       } finally {
         inLoad = false;

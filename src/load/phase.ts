@@ -73,6 +73,8 @@ export interface LoadPhaseOptions {
   lockTimeoutMs: number;
   signal?: AbortSignal;
   onProgress?: (line: string) => void;
+  /** Queries whose single-client run failed (name -> status): left out of the mix. */
+  unmeasured?: Map<string, string>;
 }
 
 export interface LoadPhase {
@@ -87,8 +89,21 @@ export async function runLoadPhase(opts: LoadPhaseOptions): Promise<LoadPhase> {
   }
   const queries: LoadQuery[] = [];
   for (const q of mix.queries) {
-    queries.push({ name: q.name, text: q.text, weight: q.weight ?? 1, params: await sampleParams(opts.client, q, opts), placeholders: q.placeholders,
-      rollback: q.allowWrites || q.writes });
+    if (opts.unmeasured?.has(q.name)) {
+      mix.left.push({ name: q.name, reason: `not measured alone (${opts.unmeasured.get(q.name)})` });
+      continue;
+    }
+    const params = await sampleParams(opts.client, q, opts);
+    if (!params) {
+      mix.left.push({ name: q.name, reason: 'params-from returned no rows' });
+      continue;
+    }
+    queries.push({ name: q.name, text: q.text, weight: q.weight ?? 1, params, placeholders: q.placeholders, rollback: q.allowWrites || q.writes });
+  }
+  if (queries.length === 0) {
+    throw new UsageError(`--load: no query could be loaded (${mix.left.map((l) => `${l.name}: ${l.reason}`).join('; ')})`, {
+      hint: 'Fix the queries the single-client audit reports, or seed the database.',
+    });
   }
   const s = opts.settings;
   const model: LoadModel = s.rate ? { kind: 'open', rate: s.rate } : { kind: 'closed', concurrency: s.concurrency };
@@ -100,7 +115,7 @@ export async function runLoadPhase(opts: LoadPhaseOptions): Promise<LoadPhase> {
   return { result, left: mix.left };
 }
 
-async function sampleParams(client: Client, q: LoadCandidate, t: { statementTimeoutMs: number; lockTimeoutMs: number }): Promise<ParamValue[][]> {
+async function sampleParams(client: Client, q: LoadCandidate, t: { statementTimeoutMs: number; lockTimeoutMs: number }): Promise<ParamValue[][] | undefined> {
   if (q.params) return q.params;
   if (!q.paramsFrom) return [];
   await client.query('BEGIN READ ONLY');
@@ -111,8 +126,7 @@ async function sampleParams(client: Client, q: LoadCandidate, t: { statementTime
       [`${Math.round(t.statementTimeoutMs)}ms`, `${Math.round(t.lockTimeoutMs)}ms`],
     );
     const { rows } = await client.query<ParamValue[]>({ text: q.paramsFrom.text, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
-    if (rows.length === 0) throw new UsageError(`--load: params-from of "${q.name}" returned no rows`, { hint: 'Seed the database, or make the sampling query return rows.' });
-    return rows;
+    return rows.length ? rows : undefined;
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
   }
