@@ -28,7 +28,12 @@ export function loadConnection(
   target: ConnectionTarget, limits: SessionLimits, applicationName = LOAD_APPLICATION_NAME, settings: Record<string, string> = {},
 ): LoadSql {
   const c = target.config;
-  const ssl: 'verify-full' | 'require' | false = c.ssl ? (typeof c.ssl === 'object' && c.ssl.rejectUnauthorized ? 'verify-full' : 'require') : false;
+  // TLS as the audit's own connections negotiate it (src/db/tls.ts): a plan not yet settled by a
+  // first connection (sslmode prefer/allow) is left to postgres.js's own prefer/allow; a settled
+  // or strict one passes its TLS options as they are.
+  const plan = target.tls;
+  const ssl = plan && plan.fallback !== undefined ? (plan.first ? 'prefer' : 'allow')
+    : !c.ssl ? false : typeof c.ssl === 'object' ? (c.ssl as import('node:tls').ConnectionOptions) : 'require';
   return postgres({
     host: c.host ?? 'localhost',
     port: Number(c.port ?? 5432),
