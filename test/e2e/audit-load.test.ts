@@ -120,8 +120,13 @@ describe('dbopt audit --load (built CLI)', () => {
       cwd: root, env: { DATABASE_URL: db.get().url, DBOPT_AUDIT_LOAD_WARMUP: '200ms' },
       onSpawn: (child) => {
         // Stop once the load phase reports progress on stderr.
+        // Once: a second signal means "stop now" and skips the partial report.
+        let sent = false;
         child.stderr!.on('data', (d: Buffer) => {
-          if (/load: load/.test(d.toString())) child.kill('SIGTERM');
+          if (!sent && /load: load/.test(d.toString())) {
+            sent = true;
+            child.kill('SIGTERM');
+          }
         });
       },
     });
