@@ -21,6 +21,7 @@ const benches = [
   ['fleet.js', ['--scale', '1']],
   ['cache.js', ['--keys', quick ? '200000' : '1000000']],
   ['lint.js', []],
+  ['load.js', ['--scale', '1']],
 ];
 
 const results = [];

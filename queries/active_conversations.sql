@@ -2,6 +2,7 @@
 -- partial index holds only the 5 % of conversations that are active.
 -- name: active_conversations
 -- tier: hot
+-- weight: 10
 -- params-from: SELECT user_id FROM conversations WHERE status = 'active' ORDER BY id LIMIT 50
 -- expect: index conversations_user_active, no-seq-scan
 SELECT id, bot_id, context, updated_at

@@ -2,6 +2,7 @@
 -- (refreshed by dbopt refresh-views). Read rarely, so measured with cold shared buffers.
 -- name: bot_daily_activity
 -- tier: cold
+-- weight: 1
 -- params-from: SELECT id FROM bots ORDER BY id LIMIT 10
 -- expect: index daily_bot_activity_pkey, no-seq-scan
 SELECT day, messages, active_users, new_users, events, payments, revenue

@@ -2,6 +2,7 @@
 -- index leaves revoked sessions out and keeps expiry as a key column.
 -- name: live_sessions
 -- tier: hot
+-- weight: 5
 -- params-from: SELECT user_id FROM sessions WHERE NOT revoked ORDER BY id LIMIT 50
 -- expect: index sessions_user_live
 SELECT id, data, expires_at

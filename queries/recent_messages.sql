@@ -2,6 +2,7 @@
 -- index order without a sort. Sampled over short and very long conversations alike.
 -- name: recent_messages
 -- tier: hot
+-- weight: 10
 -- params-from: SELECT id FROM conversations WHERE id % 600 = 7 ORDER BY id LIMIT 50
 -- expect: index messages_conversation_recent, no-seq-scan
 SELECT id, direction, body, created_at

@@ -19,7 +19,8 @@ type Leaf =
   | { type: 'stringArray'; description: string; default: string[] }
   | { type: 'enum'; description: string; values: string[]; default?: string }
   | { type: 'nodes'; description: string; default: NodeSpec[] }
-  | { type: 'lint'; description: string; default: boolean };
+  | { type: 'lint'; description: string; default: boolean }
+  | { type: 'optionalNumber'; description: string; default: null; minimum: number };
 
 /** A read replica of database.replicas. */
 export interface NodeSpec {
@@ -30,7 +31,13 @@ export interface NodeSpec {
 interface Section {
   type: 'object';
   description: string;
-  properties: Record<string, Leaf | MapSpec>;
+  properties: Record<string, Leaf | MapSpec | GroupSpec>;
+}
+/** A nested object of leaves, e.g. audit.load. */
+interface GroupSpec {
+  type: 'group';
+  description: string;
+  properties: Record<string, Leaf>;
 }
 interface MapSpec {
   type: 'map';
@@ -109,6 +116,18 @@ export const CONFIG_SPEC: Record<string, Section> = {
       minBlocks: { type: 'integer', description: 'Blocks needed before a cache hit ratio is judged', default: 1000, minimum: 0 },
       statementTimeout: { type: 'duration', description: 'statement_timeout of each audited statement and of its catalog reads', default: '5s' },
       lockTimeout: { type: 'duration', description: 'lock_timeout of each audited statement and of its catalog reads', default: '1s' },
+      load: {
+        type: 'group',
+        description: 'dbopt audit --load: the declared queries under load',
+        properties: {
+          concurrency: { type: 'integer', description: 'Requests in flight (closed model)', default: 1000, minimum: 1, maximum: 100000 },
+          connections: { type: 'integer', description: 'Load connections', default: 16, minimum: 1, maximum: 10000 },
+          rate: { type: 'optionalNumber', description: 'Requests per second on a fixed schedule (open model); null = closed model', default: null, minimum: 1 },
+          duration: { type: 'duration', description: 'Measured time, after the warm-up', default: '10s' },
+          warmup: { type: 'duration', description: 'Load before measuring (not counted)', default: '2s' },
+          maxConnectionShare: { type: 'number', description: "Most of the server's free connections the load may take", default: 0.5, minimum: 0, maximum: 1 },
+        },
+      },
     },
   },
   seed: {
@@ -147,6 +166,7 @@ export interface Config {
     queries: string; baseline: string; tiers: Record<string, number>; runs: number; warmup: number;
     costRegression: number; seqScanRows: number; minCacheHitRatio: number; minBlocks: number;
     statementTimeoutMs: number; lockTimeoutMs: number;
+    load: { concurrency: number; connections: number; rate: number | null; durationMs: number; warmupMs: number; maxConnectionShare: number };
   };
   seed: { dir: string; scale: number };
   /** Absent: nothing about Redis runs (src/cache/config.ts validates the section). */
@@ -284,6 +304,10 @@ function resolveSection(
     }
   }
   for (const [key, spec] of Object.entries(section.properties)) {
+    if (spec.type === 'group') {
+      out[key] = resolveGroup(spec, obj[key], `${sectionName}.${key}`, sectionName, key, ctx, problems);
+      continue;
+    }
     const { value, source } = layeredValue(sectionName, key, spec, obj[key], ctx);
     if (value === undefined) continue;
     const checked = spec.type === 'map' ? checkMap(spec, value, source, sectionName === 'audit' && key === 'tiers', problems)
@@ -369,6 +393,14 @@ function typedConfig(values: Record<string, Record<string, unknown>>, ctx: Resol
       minBlocks: a.minBlocks as number,
       statementTimeoutMs: a.statementTimeout as number,
       lockTimeoutMs: a.lockTimeout as number,
+      load: {
+        concurrency: (a.load as Record<string, number>).concurrency!,
+        connections: (a.load as Record<string, number>).connections!,
+        rate: (a.load as Record<string, number | null>).rate ?? null,
+        durationMs: (a.load as Record<string, number>).duration!,
+        warmupMs: (a.load as Record<string, number>).warmup!,
+        maxConnectionShare: (a.load as Record<string, number>).maxConnectionShare!,
+      },
     },
     seed: { dir: s.dir as string, scale: s.scale as number },
   };
@@ -380,9 +412,48 @@ export function envVarName(section: string, key: string): string {
 }
 
 function coerceEnv(spec: Leaf, text: string): unknown {
-  if (spec.type === 'integer' || spec.type === 'number') return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
+  if (spec.type === 'optionalNumber' && text.trim() === 'null') return null;
+  if (spec.type === 'integer' || spec.type === 'number' || spec.type === 'optionalNumber') return /^-?\d+(\.\d+)?$/.test(text.trim()) ? Number(text) : text;
   if (spec.type === 'boolean' || spec.type === 'lint') return text === 'true' || text === '1' ? true : text === 'false' || text === '0' ? false : text;
   return text;
+}
+
+/** A nested group (audit.load): its own unknown keys, environment (DBOPT_AUDIT_LOAD_RATE) and flags. */
+function resolveGroup(
+  spec: GroupSpec, given: unknown, keyPath: string, sectionName: string, groupKey: string, ctx: ResolveContext, problems: string[],
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (given !== undefined && (given === null || typeof given !== 'object' || Array.isArray(given))) {
+    problems.push(`${keyPath}: must be an object`);
+    return out;
+  }
+  const obj = (given ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(obj)) {
+    if (!(key in spec.properties)) problems.push(`${keyPath}.${key}: unknown key (known: ${Object.keys(spec.properties).join(', ')})`);
+  }
+  for (const [key, leaf] of Object.entries(spec.properties)) {
+    const path = `${keyPath}.${key}`;
+    let value: unknown = obj[key];
+    let source = path;
+    const envName = envVarName(sectionName, `${groupKey}${key[0]!.toUpperCase()}${key.slice(1)}`);
+    if (leaf.type !== 'stringArray' && ctx.env[envName] !== undefined && ctx.env[envName] !== '') {
+      value = coerceEnv(leaf, ctx.env[envName]!);
+      source = envName;
+    }
+    if (ctx.overrides[path] !== undefined) {
+      value = ctx.overrides[path];
+      source = ctx.overrideSources?.[path] ?? path;
+    }
+    if (value === undefined) value = 'default' in leaf ? leaf.default : undefined;
+    if (value === undefined) continue;
+    if (value === null && leaf.type === 'optionalNumber') {
+      out[key] = null;
+      continue;
+    }
+    const checked = checkLeaf(leaf, value, source, problems);
+    if (checked !== undefined) out[key] = checked;
+  }
+  return out;
 }
 
 function checkLeaf(spec: Leaf, value: unknown, keyPath: string, problems: string[]): unknown {
@@ -424,6 +495,9 @@ function checkLeaf(spec: Leaf, value: unknown, keyPath: string, problems: string
       return value;
     case 'boolean':
       return typeof value === 'boolean' ? value : bad('must be true or false');
+    case 'optionalNumber':
+      if (typeof value !== 'number' || !Number.isFinite(value)) return bad('must be a number or null');
+      return value < spec.minimum ? bad(`must be at least ${spec.minimum}`) : value;
     case 'stringArray':
       return Array.isArray(value) && value.every((v) => typeof v === 'string' && v.length > 0) ? value : bad('must be an array of non-empty strings');
     case 'enum':
@@ -533,6 +607,7 @@ export function configJsonSchema(): Record<string, unknown> {
           },
         ],
       };
+      case 'optionalNumber': return { ...base, default: null, type: ['number', 'null'], minimum: spec.minimum };
     }
   };
   const properties: Record<string, unknown> = { $schema: { type: 'string' } };
@@ -541,7 +616,9 @@ export function configJsonSchema(): Record<string, unknown> {
     for (const [key, spec] of Object.entries(section.properties)) {
       props[key] = spec.type === 'map'
         ? { description: spec.description, type: 'object', default: spec.default, additionalProperties: leafSchema(spec.values) }
-        : leafSchema(spec);
+        : spec.type === 'group'
+          ? { description: spec.description, type: 'object', additionalProperties: false, properties: Object.fromEntries(Object.entries(spec.properties).map(([k, l]) => [k, leafSchema(l)])) }
+          : leafSchema(spec);
     }
     properties[name] = { description: section.description, type: 'object', additionalProperties: false, properties: props };
   }

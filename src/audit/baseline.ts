@@ -6,6 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { ServerInfo } from '../catalog/server.js';
 import type { QueryRun } from './runner.js';
+import type { LoadResult } from '../load/engine.js';
 import { stableStringify } from '../stableJson.js';
 
 export interface BaselineEntry {
@@ -17,6 +18,10 @@ export interface BaselineEntry {
   buffers: { hit: number; read: number; total: number };
   plan: { fingerprint: string; shape: string };
   latencyMs: { p50: number; p95: number; p99: number; max: number };
+  /** reltuples of the relations the plan reads, when recorded: growth compares data sizes. */
+  relationRows?: Record<string, number>;
+  /** Figures of the last --load run that wrote the baseline. */
+  load?: { model: string; concurrency?: number; rate?: number; connections: number; requests: number; errors: number; throughput: number; p50: number; p95: number; p99: number; poolWaitP95: number };
 }
 
 export interface Baseline {
@@ -43,7 +48,7 @@ export function readBaseline(file: string): Baseline | undefined {
   return b as Baseline;
 }
 
-export function baselineEntry(run: QueryRun): BaselineEntry | undefined {
+export function baselineEntry(run: QueryRun, load?: LoadResult): BaselineEntry | undefined {
   if (run.status !== 'measured' || !run.plan || !run.latency) return undefined;
   const p = run.plan;
   const l = run.latency;
@@ -56,6 +61,20 @@ export function baselineEntry(run: QueryRun): BaselineEntry | undefined {
     buffers: { hit: p.sharedHit, read: p.sharedRead, total: p.sharedHit + p.sharedRead },
     plan: { fingerprint: p.fingerprint, shape: p.shape },
     latencyMs: { p50: round(l.p50, 2), p95: round(l.p95, 2), p99: round(l.p99, 2), max: round(l.max, 2) },
+    ...(run.relationRows ? { relationRows: Object.fromEntries(Object.entries(run.relationRows).map(([k, v]) => [k, Math.round(v)])) } : {}),
+    ...loadEntry(run.name, load),
+  };
+}
+
+function loadEntry(name: string, load: LoadResult | undefined): Pick<BaselineEntry, 'load'> {
+  const q = load?.queries.find((x) => x.name === name);
+  if (!load || !q || load.partial) return {};
+  return {
+    load: {
+      model: load.model, concurrency: load.concurrency, rate: load.rate, connections: load.connections, requests: q.requests, errors: q.errors,
+      throughput: Math.round(q.throughput), p50: round(q.latency.p50, 2), p95: round(q.latency.p95, 2), p99: round(q.latency.p99, 2),
+      poolWaitP95: round(q.poolWait.p95, 2),
+    },
   };
 }
 
@@ -63,12 +82,14 @@ export function baselineEntry(run: QueryRun): BaselineEntry | undefined {
  * The new baseline: entries of measured queries replace old ones; with `keepOthers` (an
  * --only run) entries of queries not audited this time are kept.
  */
-export function nextBaseline(old: Baseline | undefined, runs: QueryRun[], server: ServerInfo, keepOthers: boolean): Baseline {
+export function nextBaseline(old: Baseline | undefined, runs: QueryRun[], server: ServerInfo, keepOthers: boolean, load?: LoadResult): Baseline {
   const queries: Record<string, BaselineEntry> = {};
   const sameMajor = old?.server.major === server.major;
   if (old && keepOthers && sameMajor) Object.assign(queries, old.queries);
   for (const run of runs) {
-    const entry = baselineEntry(run);
+    const entry = baselineEntry(run, load);
+    // A run without --load keeps the load figures an earlier --load run recorded.
+    if (entry && !entry.load && sameMajor && old?.queries[run.name]?.load) entry.load = old.queries[run.name]!.load;
     if (entry) queries[run.name] = entry;
     else if (old?.queries[run.name] && sameMajor) queries[run.name] = old.queries[run.name]!;
   }

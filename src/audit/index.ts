@@ -15,6 +15,8 @@ import { loadQueries } from './queryFile.js';
 import { serverInfo, type ServerInfo } from '../catalog/server.js';
 import { evictionSupport, runQuery, type QueryRun } from './runner.js';
 import { schemaFacts, type SchemaFacts } from '../catalog/schema.js';
+import { singleClient } from '../load/single.js';
+import { growthFacts, loadFindings, relationRows, runLoadPhase, type GrowthFacts, type LoadResult, type LoadSettings } from '../load/phase.js';
 
 export interface AuditOptions {
   target: ConnectionTarget;
@@ -29,6 +31,8 @@ export interface AuditOptions {
   only?: string[];
   logger?: Logger;
   signal?: AbortSignal;
+  /** --load: run the declared queries under load after their single-client runs. */
+  load?: { settings: LoadSettings; named?: string[] };
 }
 
 export type FindingStatus = 'pass' | 'fail' | 'warn' | 'skip';
@@ -62,6 +66,11 @@ export interface AuditResult {
   durationMs: number;
   /** With a cache section: the Redis tier's figures (its findings are in `findings`). */
   cacheTier?: import('../cache/index.js').CacheTierResult;
+  /** --load figures (partial when the run was stopped). */
+  load?: LoadResult;
+  loadLeft?: { name: string; reason: string }[];
+  /** Growth exponents against the baseline, for queries whose data is 2x larger or smaller. */
+  growth: GrowthFacts[];
 }
 
 export async function audit(opts: AuditOptions): Promise<AuditResult> {
@@ -78,7 +87,16 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
   const baseline = readBaseline(opts.baselineFile);
 
   const client = await connect(opts.target);
-  const onAbort = (): void => void client.end().catch(() => undefined);
+  // During the load phase the engine answers a stop itself (partial figures), so the
+  // connection it samples the server with stays open until it is done.
+  let inLoad = false;
+  // Timed runs go through the load phase's client path: one read-only session of their own.
+  const timer = singleClient(opts.target, { statementTimeoutMs: cfg.statementTimeoutMs, lockTimeoutMs: cfg.lockTimeoutMs });
+  const onAbort = (): void => {
+    if (inLoad) return;
+    void client.end().catch(() => undefined);
+    void timer.end().catch(() => undefined);
+  };
   opts.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     // Catalog and statistics reads run in the read-only envelope too: a locked table costs at
@@ -102,14 +120,35 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
         eviction,
         signal: opts.signal,
         target: opts.target,
+        timer,
       });
       runs.push(run);
       logger.debug(`${q.name}: ${run.status}${run.latency ? ` p95 ${run.latency.p95.toFixed(2)} ms` : ''}`);
     }
     logger.progressDone?.();
+    // Row counts of the relations each plan reads: the baseline keeps them for growth.
+    await readOnly(client, timeouts, async () => {
+      for (const run of runs) if (run.plan) run.relationRows = await relationRows(client, run.plan.scans);
+    });
+    let load: Awaited<ReturnType<typeof runLoadPhase>> | undefined;
+    if (opts.load && !opts.signal?.aborted) {
+      inLoad = true;
+      try {
+        load = await runLoadPhase({
+          target: opts.target, client, candidates: queries, named: opts.load.named, settings: opts.load.settings,
+          statementTimeoutMs: cfg.statementTimeoutMs, lockTimeoutMs: cfg.lockTimeoutMs, signal: opts.signal,
+          onProgress: (line) => logger.progress?.(`load: ${line}`),
+          unmeasured: new Map(runs.filter((r) => r.status !== 'measured').map((r) => [r.name, r.status])),
+        });
+      } finally {
+        inLoad = false;
+        logger.progressDone?.();
+      }
+    }
     await flushStats(client, server.versionNum);
     const { after, facts } = await readOnly(client, timeouts, async () => ({ after: await cacheSnapshot(client), facts: await schemaFacts(client) }));
-    return finish(opts, server, runs, baseline, before, after, facts, eviction.supported, eviction.reason, t0);
+    const result = finish(opts, server, runs, baseline, before, after, facts, eviction.supported, eviction.reason, t0, load);
+    return result;
   } catch (err) {
     if (opts.signal?.aborted && opts.signal.reason instanceof Error) throw opts.signal.reason;
     if (isConnectionLost(err)) throw connectionFailure(err, opts.target);
@@ -117,6 +156,7 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
   } finally {
     opts.signal?.removeEventListener('abort', onAbort);
     await client.end().catch(() => undefined);
+    await timer.end().catch(() => undefined);
   }
 }
 
@@ -162,13 +202,20 @@ export function runChecks(runs: QueryRun[], baseline: Baseline | undefined, serv
 function finish(
   opts: AuditOptions, server: ServerInfo, runs: QueryRun[], baseline: Baseline | undefined,
   before: CacheSnapshot, after: CacheSnapshot, facts: SchemaFacts, coldSupported: boolean, coldLabel: string, t0: number,
+  load?: Awaited<ReturnType<typeof runLoadPhase>>,
 ): AuditResult {
   const settings = checkSettings(opts);
   const findings = runChecks(runs, baseline, server, facts, settings, Boolean(opts.updateBaseline));
+  const growth = baseline && baseline.server.major === server.major && !opts.updateBaseline ? growthOf(runs, baseline) : [];
+  const budgets = Object.fromEntries(runs.map((r) => [r.name, { budgetMs: r.budgetMs, budgetSource: r.budgetSource, tier: r.tier }]));
+  for (const f of loadFindings(load?.result, budgets, growth)) {
+    const run = runs.find((r) => r.name === f.subject);
+    findings.push({ ...f, file: run?.file, line: run?.line });
+  }
   let updated = false;
   let entries = baseline ? Object.keys(baseline.queries).length : 0;
   if (opts.updateBaseline) {
-    const next = nextBaseline(baseline, runs, server, Boolean(opts.only?.length));
+    const next = nextBaseline(baseline, runs, server, Boolean(opts.only?.length), load?.result);
     writeBaseline(opts.baselineFile, next);
     updated = true;
     entries = Object.keys(next.queries).length;
@@ -190,7 +237,27 @@ function finish(
     errors: findings.filter((f) => f.status === 'fail').length,
     warnings: findings.filter((f) => f.status === 'warn').length,
     durationMs: performance.now() - t0,
+    load: load?.result,
+    loadLeft: load?.left,
+    growth,
   };
+}
+
+/** Growth exponents of each measured query against its baseline entry (data 2x apart). */
+function growthOf(runs: QueryRun[], baseline: Baseline): GrowthFacts[] {
+  const out: GrowthFacts[] = [];
+  for (const run of runs) {
+    const entry = baseline.queries[run.name];
+    if (!entry?.relationRows || !run.plan || !run.relationRows || run.status !== 'measured') continue;
+    const g = growthFacts(
+      run.name, run.tier,
+      { relationRows: entry.relationRows, buffers: entry.buffers.total, p95: entry.latencyMs.p95 },
+      { relationRows: run.relationRows, buffers: run.plan.sharedHit + run.plan.sharedRead, p95: run.latency?.p95 },
+      run.plan.scans,
+    );
+    if (g) out.push(g);
+  }
+  return out;
 }
 
 export type { QueryRun } from './runner.js';

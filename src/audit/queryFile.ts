@@ -43,6 +43,8 @@ export interface AuditQuery {
   /** True when the statement writes (INSERT/UPDATE/DELETE/MERGE, SELECT INTO, data-modifying WITH). */
   writes: boolean;
   runs?: number;
+  /** Share of the load mix (`-- weight: N`, default 1; 0 leaves the query out of --load). */
+  weight: number;
   /** 1-based line of each annotation, to point findings at it. */
   annotationLines: Record<string, number>;
 }
@@ -54,7 +56,7 @@ export interface ParseOptions {
   statementTimeoutMs?: number;
 }
 
-const KNOWN = ['name', 'tier', 'budget', 'params', 'params-from', 'expect', 'allow-writes', 'runs'];
+const KNOWN = ['name', 'tier', 'budget', 'params', 'params-from', 'expect', 'allow-writes', 'runs', 'weight'];
 const ANNOTATION = /^--\s*([A-Za-z][\w-]*)\s*:\s?(.*)$/;
 const FLAG = /^--\s*(allow-writes)\s*$/;
 
@@ -98,6 +100,13 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
   if (name.trim() === '') fail(file, annotationLines.name ?? 1, 'the query name is empty', 'Write e.g. "-- name: user_by_telegram_id".');
   const tier = values.tier;
   const { budgetMs, budgetSource } = budgetOf(header, file, opts);
+  let weight = 1;
+  if (values.weight !== undefined) {
+    weight = Number(values.weight);
+    if (!/^\d+(\.\d+)?$/.test(values.weight) || !Number.isFinite(weight)) {
+      fail(file, annotationLines.weight!, `weight "${values.weight}" must be a number of 0 or more`, 'Write e.g. "-- weight: 10" (share of the load mix; 0 leaves the query out).');
+    }
+  }
   let runs: number | undefined;
   if (values.runs !== undefined) {
     runs = Number(values.runs);
@@ -108,7 +117,7 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
   const expect = values.expect !== undefined ? parseExpect(values.expect, file, annotationLines.expect!) : [];
   return {
     name, file, fileText, text: stmt.text, offset: stmt.offset, line: stmt.line, tier, budgetMs, budgetSource,
-    cold: tier === 'cold', params, paramsFrom, placeholders, expect, allowWrites, writes, runs, annotationLines,
+    cold: tier === 'cold', params, paramsFrom, placeholders, expect, allowWrites, writes, runs, weight, annotationLines,
   };
 }
 

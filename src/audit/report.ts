@@ -6,6 +6,7 @@ import type { AuditResult } from './index.js';
 import type { Ratio } from '../catalog/cacheStats.js';
 import { lockedNote } from '../catalog/schema.js';
 import { cacheSections } from '../cache/report.js';
+import { growthSections, loadSections } from '../load/report.js';
 
 const ms = (n: number | undefined): string => (n === undefined ? '' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US'));
 const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)} %`);
@@ -26,6 +27,8 @@ export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Re
   const sections: ReportSection[] = [queriesSection(r), findingsSection(r, strict)];
   const notJudged = notJudgedSection(r);
   if (notJudged) sections.push(notJudged);
+  const budgets = Object.fromEntries(r.queries.map((q) => [q.name, { budgetMs: q.budgetMs, budgetSource: q.budgetSource, tier: q.tier }]));
+  sections.splice(2, 0, ...loadSections(r.load, budgets, r.loadLeft), ...growthSections(r.growth ?? []));
   sections.push(cacheSection(r));
   if (r.cacheTier) sections.push(...cacheSections(r.cacheTier));
   sections.push(baselineSection(r));
@@ -73,6 +76,7 @@ function queriesSection(r: AuditResult): ReportSection {
       ms(q.latency?.p50),
       q.latency ? { text: ms(q.latency.p95), tone: p95Tone } : '',
       ms(q.latency?.max),
+      q.plan?.analyzed ? ms(q.plan.executionMs) : '',
       ms(q.budgetMs),
       q.plan ? q.plan.totalCost.toFixed(2) : '',
       q.plan?.analyzed ? `${q.plan.sharedHit}/${q.plan.sharedRead}` : '',
@@ -83,11 +87,11 @@ function queriesSection(r: AuditResult): ReportSection {
   const notes: string[] = [];
   if (r.queries.some((q) => q.cold)) notes.push(`cold tier: ${r.cold.label}`);
   notes.push('latency: ms over timed runs of a prepared statement; budget checked on p95. ' +
-    'buffers: shared hit/read of one EXPLAIN (ANALYZE, BUFFERS).');
+    'server: execution time and buffers: shared hit/read of one EXPLAIN (ANALYZE, BUFFERS).');
   return {
     title: `Queries (${r.queries.length}, ${r.queriesDir})`,
-    columns: ['query', 'tier', 'p50', 'p95', 'max', 'budget', 'cost', 'buffers hit/read', 'plan', 'verdict'],
-    drop: ['buffers hit/read', 'cost', 'max', 'tier', 'p50', 'plan'],
+    columns: ['query', 'tier', 'p50', 'p95', 'max', 'server', 'budget', 'cost', 'buffers hit/read', 'plan', 'verdict'],
+    drop: ['buffers hit/read', 'cost', 'server', 'max', 'tier', 'p50', 'plan'],
     rows,
     note: notes.join('\n'),
   };

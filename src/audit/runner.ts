@@ -16,6 +16,7 @@ import type { ServerInfo } from '../catalog/server.js';
 export type { ServerInfo } from '../catalog/server.js';
 import { analyzePlan, type ExplainOutput, type PlanFacts } from './plan.js';
 import type { AuditQuery, ParamValue } from './queryFile.js';
+import type { SingleClient } from '../load/single.js';
 
 export interface Latency {
   runs: number;
@@ -59,6 +60,8 @@ export interface QueryRun {
   expect: AuditQuery['expect'];
   annotationLines: Record<string, number>;
   durationMs: number;
+  /** reltuples of the relations the plan reads (schema-qualified), for growth. */
+  relationRows?: Record<string, number>;
 }
 
 export interface EvictionSupport {
@@ -79,6 +82,8 @@ export interface RunSettings {
   signal?: AbortSignal;
   /** Named in the exit-3 error when the connection is lost mid-query. */
   target?: ConnectionTarget;
+  /** The timed-run client (shared with the load phase's client path). */
+  timer?: SingleClient;
 }
 
 const RAW_TEXT = { getTypeParser: () => (v: string) => v };
@@ -238,6 +243,13 @@ async function measure(client: Client, q: AuditQuery, settings: RunSettings, par
   if (canEvict) {
     const plain = await explain(client, q, params[0] ?? [], false);
     relations = analyzePlan(plain).relations;
+  }
+  // Read-only runs that need nothing between executions are timed on the load phase's client
+  // path (src/load/single.ts): its own read-only session, no round trip but the statement's.
+  if (settings.timer && !q.allowWrites && !q.writes && !canEvict) {
+    await settings.timer.setStatementTimeout(result.statementTimeoutMs);
+    result.latency = summarize(await settings.timer.time(q.text, params, q.placeholders, runs, settings.warmup, settings.signal));
+    return;
   }
   const warmup = canEvict ? Math.min(1, settings.warmup) : settings.warmup;
   for (let i = 0; i < warmup; i++) {

@@ -113,6 +113,12 @@ program
   .option('--only <names...>', 'audit only these queries')
   .option('--node <node>', 'primary, a replica name from database.replicas, or all (side by side, with replication lag)')
   .option('--window <duration>', 'minimum Redis hit-ratio window (config cache.window); the audit runs inside it')
+  .option('--load', 'then run the queries under load (config audit.load; see docs/load.md)')
+  .option('--concurrency <n>', 'load: requests in flight, closed model (audit.load.concurrency; implies --load)')
+  .option('--connections <n>', 'load: connections (audit.load.connections; implies --load)')
+  .option('--rate <n>', 'load: requests per second on a fixed schedule, open model (audit.load.rate; implies --load)')
+  .option('--duration <time>', 'load: measured time after the warm-up, e.g. 10s (audit.load.duration; implies --load)')
+  .option('--load-only <names...>', 'load: only these queries (names allow-writes queries in; implies --load)')
   .action(async (_opts, cmd: Command) => {
     const { runAuditCommand } = await import('./commands/audit.js');
     await runAuditCommand(globals(cmd));
