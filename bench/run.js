@@ -49,7 +49,17 @@ for (const [file, args] of benches) {
     });
     child.on('close', resolve);
   });
-  if (code !== 0) results.push({ bench: file.replace('.js', ''), measure: 'FAILED', value: `exit ${code}`, peer: '', ratio: NaN, goal: '', met: false, command: cmd });
+  if (code !== 0)
+    results.push({
+      bench: file.replace('.js', ''),
+      measure: 'FAILED',
+      value: `exit ${code}`,
+      peer: '',
+      ratio: NaN,
+      goal: '',
+      met: false,
+      command: cmd,
+    });
 }
 
 const machine = `${cpus().length} cores (${cpus()[0]?.model.trim() ?? 'unknown'}), Node ${process.version}`;
@@ -58,5 +68,7 @@ console.log('| benchmark | measure | dbopt | peer | ratio | goal | met | command
 console.log('|---|---|---|---|---|---|---|---|');
 for (const r of results) {
   const ratio = Number.isFinite(r.ratio) ? `${r.ratio}x` : '–';
-  console.log(`| ${r.bench} | ${r.measure} | ${r.value} | ${r.peer} | ${ratio} | ${r.goal} | ${r.met ? 'yes' : 'no'} | \`${r.command}\` |`);
+  console.log(
+    `| ${r.bench} | ${r.measure} | ${r.value} | ${r.peer} | ${ratio} | ${r.goal} | ${r.met ? 'yes' : 'no'} | \`${r.command}\` |`,
+  );
 }

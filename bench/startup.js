@@ -34,15 +34,27 @@ const median = (xs) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 const floor = median(samples[0]);
-const rows = cases.map((c, j) => ({ command: c.name, medianMs: +median(samples[j]).toFixed(1), minMs: +Math.min(...samples[j]).toFixed(1), ratio: +(median(samples[j]) / floor).toFixed(2) }));
+const rows = cases.map((c, j) => ({
+  command: c.name,
+  medianMs: +median(samples[j]).toFixed(1),
+  minMs: +Math.min(...samples[j]).toFixed(1),
+  ratio: +(median(samples[j]) / floor).toFixed(2),
+}));
 if (json) {
-  process.stdout.write(JSON.stringify({ bench: 'startup', peer: 'node -e 0', goal: '<= 1.5x', rounds, rows }, null, 2) + '\n');
+  process.stdout.write(
+    JSON.stringify({ bench: 'startup', peer: 'node -e 0', goal: '<= 1.5x', rounds, rows }, null, 2) + '\n',
+  );
 } else {
   console.log(`bench/startup: ${rounds} interleaved rounds, peer = node -e 0, goal <= 1.5x`);
   console.log('command            median ms   min ms   ratio');
-  for (const r of rows) console.log(`${r.command.padEnd(18)} ${String(r.medianMs).padStart(9)} ${String(r.minMs).padStart(8)}   ${r.ratio.toFixed(2)}x`);
+  for (const r of rows)
+    console.log(
+      `${r.command.padEnd(18)} ${String(r.medianMs).padStart(9)} ${String(r.minMs).padStart(8)}   ${r.ratio.toFixed(2)}x`,
+    );
 }
 // One machine-readable line per figure, collected by bench/run.js into the README table.
 for (const r of rows.slice(1)) {
-  console.log(`RESULT ${JSON.stringify({ bench: 'startup', measure: `${r.command} median`, value: `${r.medianMs} ms`, peer: `node -e 0 (${rows[0].medianMs} ms)`, ratio: r.ratio, goal: '<= 1.5x', met: r.ratio <= 1.5 })}`);
+  console.log(
+    `RESULT ${JSON.stringify({ bench: 'startup', measure: `${r.command} median`, value: `${r.medianMs} ms`, peer: `node -e 0 (${rows[0].medianMs} ms)`, ratio: r.ratio, goal: '<= 1.5x', met: r.ratio <= 1.5 })}`,
+  );
 }

@@ -15,7 +15,14 @@ export type { Report, ReportCheck, ReportSection } from './report.js';
 export type { Logger } from './logger.js';
 export { refreshViews, refreshPlan, refreshStatus, watchViews } from './refresh/index.js';
 export { refreshReport, refreshPlanReport, refreshStatusReport, refreshWatchReport } from './refresh/report.js';
-export type { RefreshResult, RefreshOptions, PlanResult as RefreshPlanResult, StatusResult as RefreshStatusResult, WatchResult, ViewResult } from './refresh/index.js';
+export type {
+  RefreshResult,
+  RefreshOptions,
+  PlanResult as RefreshPlanResult,
+  StatusResult as RefreshStatusResult,
+  WatchResult,
+  ViewResult,
+} from './refresh/index.js';
 export { audit } from './audit/index.js';
 export { auditReport } from './audit/report.js';
 export type { AuditResult, AuditOptions, Finding } from './audit/index.js';

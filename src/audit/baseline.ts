@@ -21,7 +21,19 @@ export interface BaselineEntry {
   /** reltuples of the relations the plan reads, when recorded: growth compares data sizes. */
   relationRows?: Record<string, number>;
   /** Figures of the last --load run that wrote the baseline. */
-  load?: { model: string; concurrency?: number; rate?: number; connections: number; requests: number; errors: number; throughput: number; p50: number; p95: number; p99: number; poolWaitP95: number };
+  load?: {
+    model: string;
+    concurrency?: number;
+    rate?: number;
+    connections: number;
+    requests: number;
+    errors: number;
+    throughput: number;
+    p50: number;
+    p95: number;
+    p99: number;
+    poolWaitP95: number;
+  };
 }
 
 export interface Baseline {
@@ -39,11 +51,15 @@ export function readBaseline(file: string): Baseline | undefined {
   try {
     value = JSON.parse(readFileSync(file, 'utf8'));
   } catch (err) {
-    throw new UsageError(`${file}: the baseline is not valid JSON: ${(err as Error).message}`, { hint: 'Restore it from git, or write a new one with dbopt audit --update-baseline.' });
+    throw new UsageError(`${file}: the baseline is not valid JSON: ${(err as Error).message}`, {
+      hint: 'Restore it from git, or write a new one with dbopt audit --update-baseline.',
+    });
   }
   const b = value as Partial<Baseline>;
   if (!b || typeof b !== 'object' || typeof b.queries !== 'object' || !b.server || typeof b.server.major !== 'number') {
-    throw new UsageError(`${file}: not a dbopt baseline (expected server.major and queries)`, { hint: 'Write a new one with dbopt audit --update-baseline.' });
+    throw new UsageError(`${file}: not a dbopt baseline (expected server.major and queries)`, {
+      hint: 'Write a new one with dbopt audit --update-baseline.',
+    });
   }
   return b as Baseline;
 }
@@ -61,7 +77,9 @@ export function baselineEntry(run: QueryRun, load?: LoadResult): BaselineEntry |
     buffers: { hit: p.sharedHit, read: p.sharedRead, total: p.sharedHit + p.sharedRead },
     plan: { fingerprint: p.fingerprint, shape: p.shape },
     latencyMs: { p50: round(l.p50, 2), p95: round(l.p95, 2), p99: round(l.p99, 2), max: round(l.max, 2) },
-    ...(run.relationRows ? { relationRows: Object.fromEntries(Object.entries(run.relationRows).map(([k, v]) => [k, Math.round(v)])) } : {}),
+    ...(run.relationRows
+      ? { relationRows: Object.fromEntries(Object.entries(run.relationRows).map(([k, v]) => [k, Math.round(v)])) }
+      : {}),
     ...loadEntry(run.name, load),
   };
 }
@@ -71,8 +89,16 @@ function loadEntry(name: string, load: LoadResult | undefined): Pick<BaselineEnt
   if (!load || !q || load.partial) return {};
   return {
     load: {
-      model: load.model, concurrency: load.concurrency, rate: load.rate, connections: load.connections, requests: q.requests, errors: q.errors,
-      throughput: Math.round(q.throughput), p50: round(q.latency.p50, 2), p95: round(q.latency.p95, 2), p99: round(q.latency.p99, 2),
+      model: load.model,
+      concurrency: load.concurrency,
+      rate: load.rate,
+      connections: load.connections,
+      requests: q.requests,
+      errors: q.errors,
+      throughput: Math.round(q.throughput),
+      p50: round(q.latency.p50, 2),
+      p95: round(q.latency.p95, 2),
+      p99: round(q.latency.p99, 2),
       poolWaitP95: round(q.poolWait.p95, 2),
     },
   };
@@ -82,7 +108,13 @@ function loadEntry(name: string, load: LoadResult | undefined): Pick<BaselineEnt
  * The new baseline: entries of measured queries replace old ones; with `keepOthers` (an
  * --only run) entries of queries not audited this time are kept.
  */
-export function nextBaseline(old: Baseline | undefined, runs: QueryRun[], server: ServerInfo, keepOthers: boolean, load?: LoadResult): Baseline {
+export function nextBaseline(
+  old: Baseline | undefined,
+  runs: QueryRun[],
+  server: ServerInfo,
+  keepOthers: boolean,
+  load?: LoadResult,
+): Baseline {
   const queries: Record<string, BaselineEntry> = {};
   const sameMajor = old?.server.major === server.major;
   if (old && keepOthers && sameMajor) Object.assign(queries, old.queries);

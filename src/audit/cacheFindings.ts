@@ -11,7 +11,14 @@ export function cacheFindings(t: CacheTierResult): Finding[] {
     for (const o of check.check(t)) {
       const subject = o.subject ?? 'cache';
       const status = o.status === 'fail' ? (check.severity === 'error' ? 'fail' : 'warn') : o.status;
-      findings.push({ id: `${subject}/${check.code}`, subject, code: check.code, severity: check.severity, status, message: o.message });
+      findings.push({
+        id: `${subject}/${check.code}`,
+        subject,
+        code: check.code,
+        severity: check.severity,
+        status,
+        message: o.message,
+      });
     }
   }
   return findings;
@@ -21,7 +28,9 @@ export function cacheFindings(t: CacheTierResult): Finding[] {
 export function withCacheTier(r: AuditResult, t: CacheTierResult): AuditResult {
   const findings = [...r.findings, ...cacheFindings(t)];
   return {
-    ...r, findings, cacheTier: t,
+    ...r,
+    findings,
+    cacheTier: t,
     errors: findings.filter((f) => f.status === 'fail').length,
     warnings: findings.filter((f) => f.status === 'warn').length,
   };

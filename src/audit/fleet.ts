@@ -34,10 +34,17 @@ export async function auditFleet(opts: FleetAuditOptions): Promise<FleetAuditRes
   const nodes: FleetAuditResult['nodes'] = [];
   for (const node of opts.nodes) {
     opts.logger?.info(`Auditing node ${node.name} (${node.target.display}) ...`);
-    const result = await audit({ ...opts, target: node.target, updateBaseline: Boolean(opts.updateBaseline) && node.name === 'primary' });
+    const result = await audit({
+      ...opts,
+      target: node.target,
+      updateBaseline: Boolean(opts.updateBaseline) && node.name === 'primary',
+    });
     nodes.push({ name: node.name, result });
   }
-  const replication = await replicationFacts(opts.primary, opts.nodes.filter((n) => n.name !== 'primary'));
+  const replication = await replicationFacts(
+    opts.primary,
+    opts.nodes.filter((n) => n.name !== 'primary'),
+  );
   const findings = fleetFindings(nodes, replication, opts.maxReplicaLagMs);
   const all = [...nodes.flatMap((n) => n.result.findings), ...findings];
   return {
@@ -52,21 +59,44 @@ export async function auditFleet(opts: FleetAuditOptions): Promise<FleetAuditRes
 }
 
 /** replica-lag-high per standby, replica-plan-differs per query and replica (pure). */
-export function fleetFindings(nodes: FleetAuditResult['nodes'], replication: ReplicationFacts, maxReplicaLagMs: number): Finding[] {
+export function fleetFindings(
+  nodes: FleetAuditResult['nodes'],
+  replication: ReplicationFacts,
+  maxReplicaLagMs: number,
+): Finding[] {
   const out: Finding[] = [];
-  const push = (code: string, severity: Severity, o: Outcome | undefined, at?: { file: string; line: number }): void => {
+  const push = (
+    code: string,
+    severity: Severity,
+    o: Outcome | undefined,
+    at?: { file: string; line: number },
+  ): void => {
     if (!o) return;
     const status: FindingStatus = o.status === 'fail' ? (severity === 'error' ? 'fail' : 'warn') : o.status;
     const subject = o.subject ?? 'fleet';
-    out.push({ id: `${subject}/${code}`, subject, code, severity, status, message: o.message, file: at?.file, line: at?.line });
+    out.push({
+      id: `${subject}/${code}`,
+      subject,
+      code,
+      severity,
+      status,
+      message: o.message,
+      file: at?.file,
+      line: at?.line,
+    });
   };
-  for (const lag of replication.nodes) push(replicaLagHigh.code, replicaLagHigh.severity, replicaLagHigh.check(lag, maxReplicaLagMs));
+  for (const lag of replication.nodes)
+    push(replicaLagHigh.code, replicaLagHigh.severity, replicaLagHigh.check(lag, maxReplicaLagMs));
   const primary = nodes.find((n) => n.name === 'primary');
   if (primary) {
     for (const node of nodes.filter((n) => n.name !== 'primary')) {
       for (const run of node.result.queries) {
         const p = primary.result.queries.find((q) => q.name === run.name);
-        if (p) push(replicaPlanDiffers.code, replicaPlanDiffers.severity, replicaPlanDiffers.check(p, run, node.name), { file: run.file, line: run.line });
+        if (p)
+          push(replicaPlanDiffers.code, replicaPlanDiffers.severity, replicaPlanDiffers.check(p, run, node.name), {
+            file: run.file,
+            line: run.line,
+          });
       }
     }
   }

@@ -16,7 +16,15 @@ import { serverInfo, type ServerInfo } from '../catalog/server.js';
 import { evictionSupport, runQuery, type QueryRun } from './runner.js';
 import { schemaFacts, type SchemaFacts } from '../catalog/schema.js';
 import { singleClient } from '../load/single.js';
-import { growthFacts, loadFindings, relationRows, runLoadPhase, type GrowthFacts, type LoadResult, type LoadSettings } from '../load/phase.js';
+import {
+  growthFacts,
+  loadFindings,
+  relationRows,
+  runLoadPhase,
+  type GrowthFacts,
+  type LoadResult,
+  type LoadSettings,
+} from '../load/phase.js';
 
 export interface AuditOptions {
   target: ConnectionTarget;
@@ -80,10 +88,16 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
   let queries = await loadQueries(opts.queriesDir, { tiers: cfg.tiers, statementTimeoutMs: cfg.statementTimeoutMs });
   if (opts.only?.length) {
     const unknown = opts.only.filter((n) => !queries.some((q) => q.name === n));
-    if (unknown.length) throw new UsageError(`--only: no query named ${unknown.map((n) => `"${n}"`).join(', ')} in ${opts.queriesDir}`, { hint: `Known: ${queries.map((q) => q.name).join(', ')}.` });
+    if (unknown.length)
+      throw new UsageError(`--only: no query named ${unknown.map((n) => `"${n}"`).join(', ')} in ${opts.queriesDir}`, {
+        hint: `Known: ${queries.map((q) => q.name).join(', ')}.`,
+      });
     queries = queries.filter((q) => opts.only!.includes(q.name));
   }
-  if (queries.length === 0) throw new UsageError(`no .sql query files in ${opts.queriesDir}`, { hint: 'Add annotated queries (see docs/audit.md), or point --queries at the right directory.' });
+  if (queries.length === 0)
+    throw new UsageError(`no .sql query files in ${opts.queriesDir}`, {
+      hint: 'Add annotated queries (see docs/audit.md), or point --queries at the right directory.',
+    });
   const baseline = readBaseline(opts.baselineFile);
 
   const client = await connect(opts.target);
@@ -91,7 +105,10 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
   // connection it samples the server with stays open until it is done.
   let inLoad = false;
   // Timed runs go through the load phase's client path: one read-only session of their own.
-  const timer = singleClient(opts.target, { statementTimeoutMs: cfg.statementTimeoutMs, lockTimeoutMs: cfg.lockTimeoutMs });
+  const timer = singleClient(opts.target, {
+    statementTimeoutMs: cfg.statementTimeoutMs,
+    lockTimeoutMs: cfg.lockTimeoutMs,
+  });
   const onAbort = (): void => {
     if (inLoad) return;
     void client.end().catch(() => undefined);
@@ -135,8 +152,14 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
       inLoad = true;
       try {
         load = await runLoadPhase({
-          target: opts.target, client, candidates: queries, named: opts.load.named, settings: opts.load.settings,
-          statementTimeoutMs: cfg.statementTimeoutMs, lockTimeoutMs: cfg.lockTimeoutMs, signal: opts.signal,
+          target: opts.target,
+          client,
+          candidates: queries,
+          named: opts.load.named,
+          settings: opts.load.settings,
+          statementTimeoutMs: cfg.statementTimeoutMs,
+          lockTimeoutMs: cfg.lockTimeoutMs,
+          signal: opts.signal,
           onProgress: (line) => logger.progress?.(`load: ${line}`),
           unmeasured: new Map(runs.filter((r) => r.status !== 'measured').map((r) => [r.name, r.status])),
         });
@@ -146,8 +169,23 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
       }
     }
     await flushStats(client, server.versionNum);
-    const { after, facts } = await readOnly(client, timeouts, async () => ({ after: await cacheSnapshot(client), facts: await schemaFacts(client) }));
-    const result = finish(opts, server, runs, baseline, before, after, facts, eviction.supported, eviction.reason, t0, load);
+    const { after, facts } = await readOnly(client, timeouts, async () => ({
+      after: await cacheSnapshot(client),
+      facts: await schemaFacts(client),
+    }));
+    const result = finish(
+      opts,
+      server,
+      runs,
+      baseline,
+      before,
+      after,
+      facts,
+      eviction.supported,
+      eviction.reason,
+      t0,
+      load,
+    );
     return result;
   } catch (err) {
     if (opts.signal?.aborted && opts.signal.reason instanceof Error) throw opts.signal.reason;
@@ -174,40 +212,85 @@ export function checkSettings(opts: Pick<AuditOptions, 'audit' | 'refresh'>): Ch
 }
 
 /** Run every check over gathered facts (pure: unit-tested without a server). */
-export function runChecks(runs: QueryRun[], baseline: Baseline | undefined, server: Pick<ServerInfo, 'major'>, facts: SchemaFacts, settings: CheckSettings, updating = false): Finding[] {
+export function runChecks(
+  runs: QueryRun[],
+  baseline: Baseline | undefined,
+  server: Pick<ServerInfo, 'major'>,
+  facts: SchemaFacts,
+  settings: CheckSettings,
+  updating = false,
+): Finding[] {
   const findings: Finding[] = [];
-  const note = updating ? 'baseline being updated' : !baseline ? 'no baseline' : baseline.server.major !== server.major ? `baseline from PostgreSQL ${baseline.server.major}, server is ${server.major}` : undefined;
-  const statusOf = (s: 'pass' | 'fail' | 'skip', severity: Severity): FindingStatus => (s === 'fail' ? (severity === 'error' ? 'fail' : 'warn') : s);
+  const note = updating
+    ? 'baseline being updated'
+    : !baseline
+      ? 'no baseline'
+      : baseline.server.major !== server.major
+        ? `baseline from PostgreSQL ${baseline.server.major}, server is ${server.major}`
+        : undefined;
+  const statusOf = (s: 'pass' | 'fail' | 'skip', severity: Severity): FindingStatus =>
+    s === 'fail' ? (severity === 'error' ? 'fail' : 'warn') : s;
   for (const run of runs) {
     const entry = note ? undefined : baseline?.queries[run.name];
     for (const check of QUERY_CHECKS) {
-      const o = check.check({ run, baseline: entry, baselineNote: note ?? (entry ? undefined : 'no baseline'), settings });
+      const o = check.check({
+        run,
+        baseline: entry,
+        baselineNote: note ?? (entry ? undefined : 'no baseline'),
+        settings,
+      });
       if (!o) continue;
       const subject = o.subject ?? run.name;
       findings.push({
-        id: `${subject}/${check.code}`, subject, code: check.code, severity: check.severity, status: statusOf(o.status, check.severity),
-        message: o.message, file: run.file, line: o.line ?? run.line, column: o.column,
+        id: `${subject}/${check.code}`,
+        subject,
+        code: check.code,
+        severity: check.severity,
+        status: statusOf(o.status, check.severity),
+        message: o.message,
+        file: run.file,
+        line: o.line ?? run.line,
+        column: o.column,
       });
     }
   }
   for (const check of SCHEMA_CHECKS) {
     for (const o of check.check(facts, settings)) {
       const subject = o.subject ?? 'schema';
-      findings.push({ id: `${subject}/${check.code}`, subject, code: check.code, severity: check.severity, status: statusOf(o.status, check.severity), message: o.message, group: o.group });
+      findings.push({
+        id: `${subject}/${check.code}`,
+        subject,
+        code: check.code,
+        severity: check.severity,
+        status: statusOf(o.status, check.severity),
+        message: o.message,
+        group: o.group,
+      });
     }
   }
   return findings;
 }
 
 function finish(
-  opts: AuditOptions, server: ServerInfo, runs: QueryRun[], baseline: Baseline | undefined,
-  before: CacheSnapshot, after: CacheSnapshot, facts: SchemaFacts, coldSupported: boolean, coldLabel: string, t0: number,
+  opts: AuditOptions,
+  server: ServerInfo,
+  runs: QueryRun[],
+  baseline: Baseline | undefined,
+  before: CacheSnapshot,
+  after: CacheSnapshot,
+  facts: SchemaFacts,
+  coldSupported: boolean,
+  coldLabel: string,
+  t0: number,
   load?: Awaited<ReturnType<typeof runLoadPhase>>,
 ): AuditResult {
   const settings = checkSettings(opts);
   const findings = runChecks(runs, baseline, server, facts, settings, Boolean(opts.updateBaseline));
-  const growth = baseline && baseline.server.major === server.major && !opts.updateBaseline ? growthOf(runs, baseline) : [];
-  const budgets = Object.fromEntries(runs.map((r) => [r.name, { budgetMs: r.budgetMs, budgetSource: r.budgetSource, tier: r.tier }]));
+  const growth =
+    baseline && baseline.server.major === server.major && !opts.updateBaseline ? growthOf(runs, baseline) : [];
+  const budgets = Object.fromEntries(
+    runs.map((r) => [r.name, { budgetMs: r.budgetMs, budgetSource: r.budgetSource, tier: r.tier }]),
+  );
   for (const f of loadFindings(load?.result, budgets, growth)) {
     const run = runs.find((r) => r.name === f.subject);
     findings.push({ ...f, file: run?.file, line: run?.line });
@@ -227,11 +310,20 @@ function finish(
     queriesDir: path.relative(process.cwd(), opts.queriesDir) || '.',
     queries: runs,
     findings,
-    cache: { ratios: cacheRatios(after, before, opts.audit.minCacheHitRatio, opts.audit.minBlocks), statsReset: after.statsReset, minBlocks: opts.audit.minBlocks, minRatio: opts.audit.minCacheHitRatio },
+    cache: {
+      ratios: cacheRatios(after, before, opts.audit.minCacheHitRatio, opts.audit.minBlocks),
+      statsReset: after.statsReset,
+      minBlocks: opts.audit.minBlocks,
+      minRatio: opts.audit.minCacheHitRatio,
+    },
     schema: { statsSince: facts.statsSince, refreshHistory: facts.refreshHistory, locked: facts.locked },
     baseline: {
       file: path.relative(process.cwd(), opts.baselineFile) || opts.baselineFile,
-      present: Boolean(baseline), major: baseline?.server.major, note: incomparableReason(baseline, server), updated, entries,
+      present: Boolean(baseline),
+      major: baseline?.server.major,
+      note: incomparableReason(baseline, server),
+      updated,
+      entries,
     },
     cold: { supported: coldSupported, label: coldLabel },
     errors: findings.filter((f) => f.status === 'fail').length,
@@ -250,7 +342,8 @@ function growthOf(runs: QueryRun[], baseline: Baseline): GrowthFacts[] {
     const entry = baseline.queries[run.name];
     if (!entry?.relationRows || !run.plan || !run.relationRows || run.status !== 'measured') continue;
     const g = growthFacts(
-      run.name, run.tier,
+      run.name,
+      run.tier,
       { relationRows: entry.relationRows, buffers: entry.buffers.total, p95: entry.latencyMs.p95 },
       { relationRows: run.relationRows, buffers: run.plan.sharedHit + run.plan.sharedRead, p95: run.latency?.p95 },
       run.plan.scans,

@@ -114,7 +114,10 @@ function normalize(n: PlanNode): unknown {
 
 /** sha1 of the normalised tree (node types, relations, index names), first 16 hex digits. */
 export function planFingerprint(plan: PlanNode): string {
-  return createHash('sha1').update(JSON.stringify(normalize(plan))).digest('hex').slice(0, 16);
+  return createHash('sha1')
+    .update(JSON.stringify(normalize(plan)))
+    .digest('hex')
+    .slice(0, 16);
 }
 
 export function planShape(plan: PlanNode): string {
@@ -159,7 +162,8 @@ export function analyzePlan(explain: ExplainOutput): PlanFacts {
       const earlyStop = underLimit && act < est;
       if (!earlyStop && Math.max(est, act) >= MIN_ESTIMATE_ROWS) {
         const ratio = Math.max(est / act, act / est);
-        if (!worst || ratio > worst.ratio) worst = { ratio, node: describeNode(n), estimated: n['Plan Rows'], actual: n['Actual Rows'] };
+        if (!worst || ratio > worst.ratio)
+          worst = { ratio, node: describeNode(n), estimated: n['Plan Rows'], actual: n['Actual Rows'] };
       }
     }
     const limitBelow = underLimit || type === 'Limit' || /Semi|Anti/.test(String(n['Join Type'] ?? ''));

@@ -9,10 +9,7 @@ import { parseDuration } from '../duration.js';
 import { nodeType, splitStatements, type SqlStatement } from '../sql/parse.js';
 import { refuseAdminCalls } from './adminFunctions.js';
 
-export type ExpectFact =
-  | { kind: 'index'; index: string }
-  | { kind: 'index-only' }
-  | { kind: 'no-seq-scan' };
+export type ExpectFact = { kind: 'index'; index: string } | { kind: 'index-only' } | { kind: 'no-seq-scan' };
 
 export type ParamValue = string | null;
 
@@ -63,9 +60,14 @@ const FLAG = /^--\s*(allow-writes)\s*$/;
 /** The .sql files of a query directory, sorted. */
 export function queryFiles(dir: string): string[] {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) {
-    throw new UsageError(`query directory not found: ${dir}`, { hint: 'Set audit.queries in dbopt.config.json or pass --queries DIR.' });
+    throw new UsageError(`query directory not found: ${dir}`, {
+      hint: 'Set audit.queries in dbopt.config.json or pass --queries DIR.',
+    });
   }
-  return readdirSync(dir).filter((f) => f.endsWith('.sql')).sort().map((f) => path.join(dir, f));
+  return readdirSync(dir)
+    .filter((f) => f.endsWith('.sql'))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 /** Read and validate every query file of `dir`; duplicate names are refused. */
@@ -77,9 +79,12 @@ export async function loadQueries(dir: string, opts: ParseOptions): Promise<Audi
     const q = await parseQueryFile(readFileSync(file, 'utf8'), display, opts);
     const prev = seen.get(q.name);
     if (prev) {
-      throw new UsageError(`${q.file}:${q.annotationLines.name ?? 1}: duplicate query name "${q.name}" (also in ${prev.file}:${prev.annotationLines.name ?? 1})`, {
-        hint: 'Give each query a unique -- name: (the baseline is keyed by it).',
-      });
+      throw new UsageError(
+        `${q.file}:${q.annotationLines.name ?? 1}: duplicate query name "${q.name}" (also in ${prev.file}:${prev.annotationLines.name ?? 1})`,
+        {
+          hint: 'Give each query a unique -- name: (the baseline is keyed by it).',
+        },
+      );
     }
     seen.set(q.name, q);
     out.push(q);
@@ -97,27 +102,56 @@ export async function parseQueryFile(fileText: string, file: string, opts: Parse
   const { values, annotationLines } = header;
   const { stmt, writes, allowWrites } = await theStatement(fileText, file, header);
   const name = values.name ?? path.basename(file, '.sql');
-  if (name.trim() === '') fail(file, annotationLines.name ?? 1, 'the query name is empty', 'Write e.g. "-- name: user_by_telegram_id".');
+  if (name.trim() === '')
+    fail(file, annotationLines.name ?? 1, 'the query name is empty', 'Write e.g. "-- name: user_by_telegram_id".');
   const tier = values.tier;
   const { budgetMs, budgetSource } = budgetOf(header, file, opts);
   let weight = 1;
   if (values.weight !== undefined) {
     weight = Number(values.weight);
     if (!/^\d+(\.\d+)?$/.test(values.weight) || !Number.isFinite(weight)) {
-      fail(file, annotationLines.weight!, `weight "${values.weight}" must be a number of 0 or more`, 'Write e.g. "-- weight: 10" (share of the load mix; 0 leaves the query out).');
+      fail(
+        file,
+        annotationLines.weight!,
+        `weight "${values.weight}" must be a number of 0 or more`,
+        'Write e.g. "-- weight: 10" (share of the load mix; 0 leaves the query out).',
+      );
     }
   }
   let runs: number | undefined;
   if (values.runs !== undefined) {
     runs = Number(values.runs);
-    if (!Number.isInteger(runs) || runs < 1) fail(file, annotationLines.runs!, `runs "${values.runs}" must be a positive integer`, 'Write e.g. "-- runs: 50".');
+    if (!Number.isInteger(runs) || runs < 1)
+      fail(
+        file,
+        annotationLines.runs!,
+        `runs "${values.runs}" must be a positive integer`,
+        'Write e.g. "-- runs: 50".',
+      );
   }
   const placeholders = maxParamRef(stmt.node);
   const { params, paramsFrom } = await paramsOf(fileText, file, header, stmt, placeholders);
   const expect = values.expect !== undefined ? parseExpect(values.expect, file, annotationLines.expect!) : [];
   return {
-    name, file, fileText, text: stmt.text, offset: stmt.offset, line: stmt.line, tier, budgetMs, budgetSource,
-    cold: tier === 'cold', params, paramsFrom, placeholders, expect, allowWrites, writes, runs, weight, annotationLines,
+    name,
+    file,
+    fileText,
+    text: stmt.text,
+    offset: stmt.offset,
+    line: stmt.line,
+    tier,
+    budgetMs,
+    budgetSource,
+    cold: tier === 'cold',
+    params,
+    paramsFrom,
+    placeholders,
+    expect,
+    allowWrites,
+    writes,
+    runs,
+    weight,
+    annotationLines,
   };
 }
 
@@ -149,9 +183,20 @@ function readAnnotations(fileText: string, file: string): Header {
     if (!m) continue; // prose comment
     const key = m[1]!.toLowerCase();
     if (!KNOWN.includes(key)) {
-      fail(file, i + 1, `unknown annotation "-- ${m[1]}:"`, `Known annotations: ${KNOWN.map((k) => `-- ${k}:`).join(', ')}. Write prose comments without a "word:" prefix.`);
+      fail(
+        file,
+        i + 1,
+        `unknown annotation "-- ${m[1]}:"`,
+        `Known annotations: ${KNOWN.map((k) => `-- ${k}:`).join(', ')}. Write prose comments without a "word:" prefix.`,
+      );
     }
-    if (key in values) fail(file, i + 1, `annotation "-- ${key}:" given twice (first on line ${annotationLines[key]})`, 'Keep one of them.');
+    if (key in values)
+      fail(
+        file,
+        i + 1,
+        `annotation "-- ${key}:" given twice (first on line ${annotationLines[key]})`,
+        'Keep one of them.',
+      );
     values[key] = (m[2] ?? '').trim();
     annotationLines[key] = i + 1;
   }
@@ -159,30 +204,58 @@ function readAnnotations(fileText: string, file: string): Header {
 }
 
 /** The one statement after the annotations: auditable, and writing only with -- allow-writes. */
-async function theStatement(fileText: string, file: string, h: Header): Promise<{ stmt: SqlStatement; writes: boolean; allowWrites: boolean }> {
+async function theStatement(
+  fileText: string,
+  file: string,
+  h: Header,
+): Promise<{ stmt: SqlStatement; writes: boolean; allowWrites: boolean }> {
   const { lines, values, headerEnd } = h;
   const body = fileText.slice(headerEnd);
   const statements = await parseStatements(body, file, headerEnd, fileText);
-  if (statements.length === 0) fail(file, lines.length, 'no SQL statement after the annotations', 'Put exactly one statement after the -- annotations.');
+  if (statements.length === 0)
+    fail(
+      file,
+      lines.length,
+      'no SQL statement after the annotations',
+      'Put exactly one statement after the -- annotations.',
+    );
   const tx = statements.find((s) => nodeType(s.node) === 'TransactionStmt');
   if (tx) {
-    fail(file, tx.line, `transaction control is not allowed (${tx.text.split(/\s+/)[0]!.toUpperCase()})`,
-      'Remove it: dbopt runs each query in its own READ ONLY transaction and always rolls it back.');
+    fail(
+      file,
+      tx.line,
+      `transaction control is not allowed (${tx.text.split(/\s+/)[0]!.toUpperCase()})`,
+      'Remove it: dbopt runs each query in its own READ ONLY transaction and always rolls it back.',
+    );
   }
   if (statements.length > 1) {
-    fail(file, statements[1]!.line, `more than one statement (${statements.length}): dbopt audits one statement per file`, 'Split the file: one query per .sql file.');
+    fail(
+      file,
+      statements[1]!.line,
+      `more than one statement (${statements.length}): dbopt audits one statement per file`,
+      'Split the file: one query per .sql file.',
+    );
   }
   const stmt = statements[0]!;
   const type = nodeType(stmt.node);
   const writes = isWrite(stmt.node);
   if (!['SelectStmt', 'InsertStmt', 'UpdateStmt', 'DeleteStmt', 'MergeStmt'].includes(type)) {
-    fail(file, stmt.line, `${type.replace(/Stmt$/, '')} statements cannot be audited`, 'Audit queries are SELECT (or, with -- allow-writes, INSERT/UPDATE/DELETE/MERGE); run DDL and maintenance through migrations.');
+    fail(
+      file,
+      stmt.line,
+      `${type.replace(/Stmt$/, '')} statements cannot be audited`,
+      'Audit queries are SELECT (or, with -- allow-writes, INSERT/UPDATE/DELETE/MERGE); run DDL and maintenance through migrations.',
+    );
   }
   await refuseAdminCalls(stmt.text, stmt.offset, fileText, file);
   const allowWrites = values['allow-writes'] !== undefined && values['allow-writes'] !== 'false';
   if (writes && !allowWrites) {
-    fail(file, stmt.line, `the statement writes (${describeWrite(stmt.node)}) and the file has no "-- allow-writes"`,
-      'Add "-- allow-writes" to measure it (it runs in a transaction that is rolled back, but sequences it advances, e.g. for an INSERT ... RETURNING id, stay advanced: never point it at production), or audit a read-only query.');
+    fail(
+      file,
+      stmt.line,
+      `the statement writes (${describeWrite(stmt.node)}) and the file has no "-- allow-writes"`,
+      'Add "-- allow-writes" to measure it (it runs in a transaction that is rolled back, but sequences it advances, e.g. for an INSERT ... RETURNING id, stay advanced: never point it at production), or audit a read-only query.',
+    );
   }
 
   return { stmt, writes, allowWrites };
@@ -195,22 +268,44 @@ function budgetOf(h: Header, file: string, opts: ParseOptions): { budgetMs: numb
   let budgetSource = '';
   const tier = values.tier;
   if (tier !== undefined) {
-    if (!(tier in opts.tiers)) fail(file, annotationLines.tier!, `unknown tier "${tier}"`, `Use one of ${Object.keys(opts.tiers).join(', ')}, or add it to audit.tiers in the config.`);
+    if (!(tier in opts.tiers))
+      fail(
+        file,
+        annotationLines.tier!,
+        `unknown tier "${tier}"`,
+        `Use one of ${Object.keys(opts.tiers).join(', ')}, or add it to audit.tiers in the config.`,
+      );
     budgetMs = opts.tiers[tier];
     budgetSource = `tier ${tier}`;
   }
   if (values.budget !== undefined) {
     const ms = parseDuration(values.budget);
-    if (ms === undefined || ms <= 0) fail(file, annotationLines.budget!, `budget "${values.budget}" is not a duration`, 'Write it like "50ms" or "2s".');
+    if (ms === undefined || ms <= 0)
+      fail(
+        file,
+        annotationLines.budget!,
+        `budget "${values.budget}" is not a duration`,
+        'Write it like "50ms" or "2s".',
+      );
     budgetMs = ms;
     budgetSource = 'budget';
   }
-  if (budgetMs === undefined) fail(file, 1, 'no "-- tier:" or "-- budget:"', `Add "-- tier: hot" (one of ${Object.keys(opts.tiers).join(', ')}) or "-- budget: 50ms".`);
+  if (budgetMs === undefined)
+    fail(
+      file,
+      1,
+      'no "-- tier:" or "-- budget:"',
+      `Add "-- tier: hot" (one of ${Object.keys(opts.tiers).join(', ')}) or "-- budget: 50ms".`,
+    );
   if (opts.statementTimeoutMs !== undefined && budgetMs >= opts.statementTimeoutMs) {
     // The statement is cancelled at audit.statementTimeout, so it could never finish within such a budget.
     const where = values.budget !== undefined ? annotationLines.budget! : annotationLines.tier!;
-    fail(file, where, `budget ${budgetMs} ms (${budgetSource}) is not below audit.statementTimeout (${opts.statementTimeoutMs} ms): the statement is cancelled before it could pass`,
-      'Lower the budget, or raise audit.statementTimeout in dbopt.config.json above it.');
+    fail(
+      file,
+      where,
+      `budget ${budgetMs} ms (${budgetSource}) is not below audit.statementTimeout (${opts.statementTimeoutMs} ms): the statement is cancelled before it could pass`,
+      'Lower the budget, or raise audit.statementTimeout in dbopt.config.json above it.',
+    );
   }
 
   return { budgetMs, budgetSource };
@@ -218,19 +313,33 @@ function budgetOf(h: Header, file: string, opts: ParseOptions): { budgetMs: numb
 
 /** Literal -- params: rows (enough values for every placeholder) or a -- params-from: sampling SELECT. */
 async function paramsOf(
-  fileText: string, file: string, h: Header, stmt: SqlStatement, placeholders: number,
+  fileText: string,
+  file: string,
+  h: Header,
+  stmt: SqlStatement,
+  placeholders: number,
 ): Promise<Pick<AuditQuery, 'params' | 'paramsFrom'>> {
   const { lines, values, annotationLines } = h;
   let params: ParamValue[][] | undefined;
   let paramsFrom: AuditQuery['paramsFrom'];
   if (values.params !== undefined && values['params-from'] !== undefined) {
-    fail(file, annotationLines['params-from']!, 'both "-- params:" and "-- params-from:" are given', 'Keep one: literal values or a sampling query.');
+    fail(
+      file,
+      annotationLines['params-from']!,
+      'both "-- params:" and "-- params-from:" are given',
+      'Keep one: literal values or a sampling query.',
+    );
   }
   if (values.params !== undefined) {
     params = parseParams(values.params, file, annotationLines.params!);
     for (const row of params) {
       if (row.length < placeholders) {
-        fail(file, annotationLines.params!, `params give ${row.length} value${row.length === 1 ? '' : 's'} but the statement uses $${placeholders}`, `Give ${placeholders} values per row, e.g. -- params: [${Array.from({ length: placeholders }, (_, i) => i + 1).join(', ')}].`);
+        fail(
+          file,
+          annotationLines.params!,
+          `params give ${row.length} value${row.length === 1 ? '' : 's'} but the statement uses $${placeholders}`,
+          `Give ${placeholders} values per row, e.g. -- params: [${Array.from({ length: placeholders }, (_, i) => i + 1).join(', ')}].`,
+        );
       }
     }
   } else if (values['params-from'] !== undefined) {
@@ -240,13 +349,22 @@ async function paramsOf(
     const valueOffset = lineStart + lines[lineNo - 1]!.indexOf(sqlText);
     const sampling = await parseStatements(sqlText, file, valueOffset, fileText);
     if (sampling.length !== 1 || nodeType(sampling[0]!.node) !== 'SelectStmt' || isWrite(sampling[0]!.node)) {
-      fail(file, lineNo, 'params-from must be one read-only SELECT', 'Write e.g. "-- params-from: SELECT bot_id, telegram_id FROM users ORDER BY id LIMIT 50".');
+      fail(
+        file,
+        lineNo,
+        'params-from must be one read-only SELECT',
+        'Write e.g. "-- params-from: SELECT bot_id, telegram_id FROM users ORDER BY id LIMIT 50".',
+      );
     }
     await refuseAdminCalls(sqlText, valueOffset, fileText, file);
     paramsFrom = { text: sqlText, line: lineNo, offset: valueOffset };
   } else if (placeholders > 0) {
-    fail(file, stmt.line, `the statement uses $1..$${placeholders} but the file gives no "-- params:" or "-- params-from:"`,
-      'Add "-- params: [...]" (a JSON array of values, or an array of such rows) or "-- params-from: SELECT ..." returning one column per placeholder.');
+    fail(
+      file,
+      stmt.line,
+      `the statement uses $1..$${placeholders} but the file gives no "-- params:" or "-- params-from:"`,
+      'Add "-- params: [...]" (a JSON array of values, or an array of such rows) or "-- params-from: SELECT ..." returning one column per placeholder.',
+    );
   }
 
   return { params, paramsFrom };
@@ -256,7 +374,10 @@ async function parseStatements(sql: string, file: string, offset: number, fileTe
   try {
     return await splitStatements(sql, file, offset, fileText);
   } catch (err) {
-    if (err instanceof UsageError) throw new UsageError(err.message, { hint: 'Fix the SQL: dbopt parses each query with the PostgreSQL parser before running it.' });
+    if (err instanceof UsageError)
+      throw new UsageError(err.message, {
+        hint: 'Fix the SQL: dbopt parses each query with the PostgreSQL parser before running it.',
+      });
     throw err;
   }
 }
@@ -267,7 +388,12 @@ export function parseParams(text: string, file: string, line: number): ParamValu
   try {
     value = JSON.parse(text);
   } catch (err) {
-    fail(file, line, `params are not valid JSON: ${(err as Error).message}`, 'Write a JSON array: -- params: [42, "en"] (or rows: [[1, "en"], [2, "es"]]).');
+    fail(
+      file,
+      line,
+      `params are not valid JSON: ${(err as Error).message}`,
+      'Write a JSON array: -- params: [42, "en"] (or rows: [[1, "en"], [2, "es"]]).',
+    );
   }
   if (!Array.isArray(value)) fail(file, line, 'params must be a JSON array', 'Write -- params: [42, "en"].');
   const rows = value.length > 0 && value.every((v) => Array.isArray(v)) ? (value as unknown[][]) : [value as unknown[]];
@@ -283,12 +409,21 @@ export function toParam(v: unknown): ParamValue {
 
 export function parseExpect(text: string, file: string, line: number): ExpectFact[] {
   const out: ExpectFact[] = [];
-  for (const part of text.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const idx = /^index\s+("?)([A-Za-z_][\w$.]*)\1$/.exec(part);
     if (idx) out.push({ kind: 'index', index: idx[2]!.split('.').pop()! });
     else if (part === 'index-only') out.push({ kind: 'index-only' });
     else if (part === 'no-seq-scan') out.push({ kind: 'no-seq-scan' });
-    else fail(file, line, `unknown expect fact "${part}"`, 'Known facts: "index NAME", "index-only", "no-seq-scan" (comma-separated).');
+    else
+      fail(
+        file,
+        line,
+        `unknown expect fact "${part}"`,
+        'Known facts: "index NAME", "index-only", "no-seq-scan" (comma-separated).',
+      );
   }
   return out;
 }

@@ -8,7 +8,8 @@ import { lockedNote } from '../catalog/schema.js';
 import { cacheSections } from '../cache/report.js';
 import { growthSections, loadSections } from '../load/report.js';
 
-const ms = (n: number | undefined): string => (n === undefined ? '' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US'));
+const ms = (n: number | undefined): string =>
+  n === undefined ? '' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US');
 const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)} %`);
 
 function ratioCell(r: Ratio | undefined): string {
@@ -27,25 +28,36 @@ export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Re
   const sections: ReportSection[] = [queriesSection(r), findingsSection(r, strict)];
   const notJudged = notJudgedSection(r);
   if (notJudged) sections.push(notJudged);
-  const budgets = Object.fromEntries(r.queries.map((q) => [q.name, { budgetMs: q.budgetMs, budgetSource: q.budgetSource, tier: q.tier }]));
+  const budgets = Object.fromEntries(
+    r.queries.map((q) => [q.name, { budgetMs: q.budgetMs, budgetSource: q.budgetSource, tier: q.tier }]),
+  );
   sections.splice(2, 0, ...loadSections(r.load, budgets, r.loadLeft), ...growthSections(r.growth ?? []));
   sections.push(cacheSection(r));
   if (r.cacheTier) sections.push(...cacheSections(r.cacheTier));
   sections.push(baselineSection(r));
   const checks: ReportCheck[] = r.findings.map((f) => ({
-    id: f.id, subject: f.subject, code: f.code,
+    id: f.id,
+    subject: f.subject,
+    code: f.code,
     status: strict && f.status === 'warn' ? 'fail' : f.status,
-    message: f.message, file: f.file, line: f.line, column: f.column, group: f.group,
+    message: f.message,
+    file: f.file,
+    line: f.line,
+    column: f.column,
+    group: f.group,
     durationMs: f.code === 'over-budget' ? r.queries.find((q) => q.name === f.subject)?.durationMs : undefined,
   }));
-  const counts = `${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}` +
+  const counts =
+    `${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}` +
     `${strict && r.warnings ? ' (--strict: warnings fail)' : ''}`;
   return {
     command: 'audit',
     title: `dbopt audit (PostgreSQL ${r.serverVersion})`,
     server: r.server,
     ok,
-    summary: ok ? `Audit passed: ${r.queries.length} queries, ${counts}.` : `Audit failed: ${r.queries.length} queries, ${counts}.`,
+    summary: ok
+      ? `Audit passed: ${r.queries.length} queries, ${counts}.`
+      : `Audit failed: ${r.queries.length} queries, ${counts}.`,
     sections,
     checks,
     data: r,
@@ -63,12 +75,18 @@ function queriesSection(r: AuditResult): ReportSection {
   }
   const rows: Cell[][] = r.queries.map((q) => {
     const c = byQuery.get(q.name) ?? { fail: 0, warn: 0 };
-    const verdict: { text: string; tone: Tone } = q.status === 'timeout'
-      ? { text: `timeout > ${ms(q.statementTimeoutMs)} ms`, tone: 'bad' }
-      : q.status === 'error' ? { text: 'error', tone: 'bad' }
-        : q.status === 'not-populated' ? { text: 'view not populated', tone: 'bad' }
-          : c.fail ? { text: `${c.fail} error${c.fail === 1 ? '' : 's'}`, tone: 'bad' }
-            : c.warn ? { text: `${c.warn} warning${c.warn === 1 ? '' : 's'}`, tone: 'warn' } : { text: 'ok', tone: 'ok' };
+    const verdict: { text: string; tone: Tone } =
+      q.status === 'timeout'
+        ? { text: `timeout > ${ms(q.statementTimeoutMs)} ms`, tone: 'bad' }
+        : q.status === 'error'
+          ? { text: 'error', tone: 'bad' }
+          : q.status === 'not-populated'
+            ? { text: 'view not populated', tone: 'bad' }
+            : c.fail
+              ? { text: `${c.fail} error${c.fail === 1 ? '' : 's'}`, tone: 'bad' }
+              : c.warn
+                ? { text: `${c.warn} warning${c.warn === 1 ? '' : 's'}`, tone: 'warn' }
+                : { text: 'ok', tone: 'ok' };
     const p95Tone: Tone = q.latency && q.latency.p95 > q.budgetMs ? 'bad' : 'ok';
     return [
       q.name,
@@ -86,8 +104,10 @@ function queriesSection(r: AuditResult): ReportSection {
   });
   const notes: string[] = [];
   if (r.queries.some((q) => q.cold)) notes.push(`cold tier: ${r.cold.label}`);
-  notes.push('latency: ms over timed runs of a prepared statement; budget checked on p95. ' +
-    'server: execution time and buffers: shared hit/read of one EXPLAIN (ANALYZE, BUFFERS).');
+  notes.push(
+    'latency: ms over timed runs of a prepared statement; budget checked on p95. ' +
+      'server: execution time and buffers: shared hit/read of one EXPLAIN (ANALYZE, BUFFERS).',
+  );
   return {
     title: `Queries (${r.queries.length}, ${r.queriesDir})`,
     columns: ['query', 'tier', 'p50', 'p95', 'max', 'server', 'budget', 'cost', 'buffers hit/read', 'plan', 'verdict'],
@@ -105,8 +125,13 @@ function findingsSection(r: AuditResult, strict: boolean): ReportSection {
     role: 'findings',
     columns: ['', 'check', 'subject', 'message', 'where'],
     rows: shown.map((f) => [
-      f.status === 'fail' ? { text: 'error', tone: 'bad' } : { text: strict ? 'warning (strict)' : 'warning', tone: strict ? 'bad' : 'warn' },
-      f.code, f.subject, f.message, f.file ? `${f.file}:${f.line ?? 1}${f.column ? `:${f.column}` : ''}` : '',
+      f.status === 'fail'
+        ? { text: 'error', tone: 'bad' }
+        : { text: strict ? 'warning (strict)' : 'warning', tone: strict ? 'bad' : 'warn' },
+      f.code,
+      f.subject,
+      f.message,
+      f.file ? `${f.file}:${f.line ?? 1}${f.column ? `:${f.column}` : ''}` : '',
     ]),
     empty: 'no findings',
   };
@@ -126,7 +151,10 @@ function notJudgedSection(r: AuditResult): ReportSection | undefined {
   return {
     title: 'Not judged',
     lines: [
-      ...[...grouped].map(([key, subjects]) => ({ text: `${key} (${subjects.length > 3 ? `${subjects.length} queries` : subjects.join(', ')})`, tone: 'dim' as Tone })),
+      ...[...grouped].map(([key, subjects]) => ({
+        text: `${key} (${subjects.length > 3 ? `${subjects.length} queries` : subjects.join(', ')})`,
+        tone: 'dim' as Tone,
+      })),
       ...(locked ? [{ text: `schema: ${locked}`, tone: 'warn' as Tone }] : []),
     ],
   };
@@ -138,8 +166,16 @@ function cacheSection(r: AuditResult): ReportSection {
     title: 'Cache hit ratios',
     columns: ['scope', 'name', 'during audit', 'verdict', 'since stats reset', 'verdict'],
     drop: ['verdict', 'since stats reset', 'scope'],
-    rows: r.cache.ratios.map((c) => [c.scope, c.name, ratioCell(c.delta), verdictCell(c.delta), ratioCell(c.cumulative), verdictCell(c.cumulative)]),
-    note: `Judged against audit.minCacheHitRatio ${r.cache.minRatio} past audit.minBlocks ${r.cache.minBlocks} blocks; ` +
+    rows: r.cache.ratios.map((c) => [
+      c.scope,
+      c.name,
+      ratioCell(c.delta),
+      verdictCell(c.delta),
+      ratioCell(c.cumulative),
+      verdictCell(c.cumulative),
+    ]),
+    note:
+      `Judged against audit.minCacheHitRatio ${r.cache.minRatio} past audit.minBlocks ${r.cache.minBlocks} blocks; ` +
       `shown, not gated (a CI database's figures are dominated by the seed load${evicted}). Stats reset: ${r.cache.statsReset ?? 'never'}.`,
   };
 }
@@ -148,7 +184,13 @@ function baselineSection(r: AuditResult): ReportSection {
   const b = r.baseline;
   const text = b.updated
     ? `wrote ${b.file} (${b.entries} entries, PostgreSQL ${r.serverVersion})`
-    : !b.present ? `no baseline at ${b.file}: run dbopt audit --update-baseline and commit it`
-      : b.note ? `${b.file}: ${b.note}` : `${b.file}: ${b.entries} entries from PostgreSQL ${b.major}`;
-  return { title: 'Baseline', lines: [{ text, tone: b.present || b.updated ? (b.note && !b.updated ? 'warn' : 'info') : 'warn' }] };
+    : !b.present
+      ? `no baseline at ${b.file}: run dbopt audit --update-baseline and commit it`
+      : b.note
+        ? `${b.file}: ${b.note}`
+        : `${b.file}: ${b.entries} entries from PostgreSQL ${b.major}`;
+  return {
+    title: 'Baseline',
+    lines: [{ text, tone: b.present || b.updated ? (b.note && !b.updated ? 'warn' : 'info') : 'warn' }],
+  };
 }

@@ -91,7 +91,10 @@ const RAW_TEXT = { getTypeParser: () => (v: string) => v };
 /** Whether this server lets the audit evict shared buffers (PostgreSQL 17+, pg_buffercache, superuser). */
 export async function evictionSupport(client: Client, server: ServerInfo): Promise<EvictionSupport> {
   if (server.major < 17) {
-    return { supported: false, reason: `cold: not supported on PostgreSQL ${server.major} (pg_buffercache_evict needs 17+); measured warm` };
+    return {
+      supported: false,
+      reason: `cold: not supported on PostgreSQL ${server.major} (pg_buffercache_evict needs 17+); measured warm`,
+    };
   }
   const { rows } = await client.query<{ schema: string | null; superuser: boolean }>(
     `SELECT (SELECT n.nspname
@@ -104,10 +107,17 @@ export async function evictionSupport(client: Client, server: ServerInfo): Promi
   );
   const schema = rows[0]?.schema;
   if (!schema) {
-    return { supported: false, reason: 'cold: not supported here (pg_buffercache not installed: a superuser can run CREATE EXTENSION pg_buffercache); measured warm' };
+    return {
+      supported: false,
+      reason:
+        'cold: not supported here (pg_buffercache not installed: a superuser can run CREATE EXTENSION pg_buffercache); measured warm',
+    };
   }
   if (!rows[0]?.superuser) {
-    return { supported: false, reason: 'cold: not supported here (pg_buffercache_evict needs a superuser); measured warm' };
+    return {
+      supported: false,
+      reason: 'cold: not supported here (pg_buffercache_evict needs a superuser); measured warm',
+    };
   }
   const q = (s: string): string => client.escapeIdentifier(s);
   const fns = await client.query<{ rel: string | null; buf: string | null }>(
@@ -116,9 +126,24 @@ export async function evictionSupport(client: Client, server: ServerInfo): Promi
     [`${q(schema)}.pg_buffercache_evict_relation(regclass)`, `${q(schema)}.pg_buffercache_evict(integer)`],
   );
   const f = fns.rows[0]!;
-  if (f.rel) return { supported: true, reason: 'shared buffers cold (OS page cache may still be warm)', evictRelation: `${q(schema)}.pg_buffercache_evict_relation` };
-  if (f.buf) return { supported: true, reason: 'shared buffers cold (OS page cache may still be warm)', evictBuffer: `${q(schema)}.pg_buffercache_evict`, bufferView: `${q(schema)}.pg_buffercache` };
-  return { supported: false, reason: 'cold: not supported here (this pg_buffercache has no evict functions: ALTER EXTENSION pg_buffercache UPDATE); measured warm' };
+  if (f.rel)
+    return {
+      supported: true,
+      reason: 'shared buffers cold (OS page cache may still be warm)',
+      evictRelation: `${q(schema)}.pg_buffercache_evict_relation`,
+    };
+  if (f.buf)
+    return {
+      supported: true,
+      reason: 'shared buffers cold (OS page cache may still be warm)',
+      evictBuffer: `${q(schema)}.pg_buffercache_evict`,
+      bufferView: `${q(schema)}.pg_buffercache`,
+    };
+  return {
+    supported: false,
+    reason:
+      'cold: not supported here (this pg_buffercache has no evict functions: ALTER EXTENSION pg_buffercache UPDATE); measured warm',
+  };
 }
 
 /** Buffers evicted for these relations (quoted, schema-qualified names). */
@@ -187,8 +212,18 @@ export async function runQuery(client: Client, q: AuditQuery, settings: RunSetti
   const t0 = performance.now();
   const timeoutMs = statementTimeoutFor(q.budgetMs, settings.statementTimeoutMs);
   const result: QueryRun = {
-    name: q.name, file: q.file, line: q.line, tier: q.tier, budgetMs: q.budgetMs, budgetSource: q.budgetSource,
-    statementTimeoutMs: timeoutMs, status: 'measured', paramRows: 0, expect: q.expect, annotationLines: q.annotationLines, durationMs: 0,
+    name: q.name,
+    file: q.file,
+    line: q.line,
+    tier: q.tier,
+    budgetMs: q.budgetMs,
+    budgetSource: q.budgetSource,
+    statementTimeoutMs: timeoutMs,
+    status: 'measured',
+    paramRows: 0,
+    expect: q.expect,
+    annotationLines: q.annotationLines,
+    durationMs: 0,
   };
   let phase: 'params' | 'query' = 'params';
   await client.query(q.allowWrites ? 'BEGIN READ WRITE' : 'BEGIN READ ONLY');
@@ -219,7 +254,13 @@ export async function runQuery(client: Client, q: AuditQuery, settings: RunSetti
  * parameter rows; for the cold tier, shared buffers are evicted before each run where the
  * server allows it (result.cold says which).
  */
-async function measure(client: Client, q: AuditQuery, settings: RunSettings, params: ParamValue[][], result: QueryRun): Promise<void> {
+async function measure(
+  client: Client,
+  q: AuditQuery,
+  settings: RunSettings,
+  params: ParamValue[][],
+  result: QueryRun,
+): Promise<void> {
   const statementName = `dbopt_audit_${process.pid}_${++statementCounter}`;
   // The caller resolved --runs > -- runs: > audit.runs; do not re-apply the file's value here.
   const runs = settings.runs;
@@ -248,7 +289,9 @@ async function measure(client: Client, q: AuditQuery, settings: RunSettings, par
   // path (src/load/single.ts): its own read-only session, no round trip but the statement's.
   if (settings.timer && !q.allowWrites && !q.writes && !canEvict) {
     await settings.timer.setStatementTimeout(result.statementTimeoutMs);
-    result.latency = summarize(await settings.timer.time(q.text, params, q.placeholders, runs, settings.warmup, settings.signal));
+    result.latency = summarize(
+      await settings.timer.time(q.text, params, q.placeholders, runs, settings.warmup, settings.signal),
+    );
     return;
   }
   const warmup = canEvict ? Math.min(1, settings.warmup) : settings.warmup;
@@ -288,7 +331,12 @@ async function measure(client: Client, q: AuditQuery, settings: RunSettings, par
  * populated or any other server error becomes the run's status (a finding, not a crash).
  */
 async function judgeFailure(
-  err: unknown, client: Client, q: AuditQuery, settings: RunSettings, phase: 'params' | 'query', result: QueryRun,
+  err: unknown,
+  client: Client,
+  q: AuditQuery,
+  settings: RunSettings,
+  phase: 'params' | 'query',
+  result: QueryRun,
 ): Promise<void> {
   if (isConnectionLost(err)) throw settings.target ? connectionFailure(err, settings.target) : err;
   if (err instanceof UsageError || !isPgError(err)) throw err;
@@ -298,7 +346,13 @@ async function judgeFailure(
     result.plan = await plainPlan(client, q, settings).catch(() => undefined);
   } else if (e.code === '55000' && /has not been populated/.test(e.message)) {
     result.status = 'not-populated';
-    result.error = { code: e.code, message: e.message, lines: [e.message], line: q.line, relation: /"([^"]+)"/.exec(e.message)?.[1] };
+    result.error = {
+      code: e.code,
+      message: e.message,
+      lines: [e.message],
+      line: q.line,
+      relation: /"([^"]+)"/.exec(e.message)?.[1],
+    };
   } else {
     result.status = 'error';
     result.error = pgErrorAt(e, q, phase);
@@ -312,14 +366,25 @@ function throwIfAborted(signal?: AbortSignal): void {
 async function paramRows(client: Client, q: AuditQuery): Promise<ParamValue[][]> {
   if (q.params) return q.params;
   if (!q.paramsFrom) return [];
-  const { rows, fields } = await client.query<ParamValue[]>({ text: q.paramsFrom.text, rowMode: 'array', types: RAW_TEXT });
+  const { rows, fields } = await client.query<ParamValue[]>({
+    text: q.paramsFrom.text,
+    rowMode: 'array',
+    types: RAW_TEXT,
+  });
   if (fields.length < q.placeholders) {
-    throw new UsageError(`${q.file}:${q.paramsFrom.line}: params-from returns ${fields.length} column${fields.length === 1 ? '' : 's'} but the statement uses $${q.placeholders}`, {
-      hint: 'Select one column per placeholder, in placeholder order.',
-    });
+    throw new UsageError(
+      `${q.file}:${q.paramsFrom.line}: params-from returns ${fields.length} column${fields.length === 1 ? '' : 's'} but the statement uses $${q.placeholders}`,
+      {
+        hint: 'Select one column per placeholder, in placeholder order.',
+      },
+    );
   }
   if (rows.length === 0) {
-    throw Object.assign(new Error(`params-from returned no rows, so "${q.name}" cannot be measured`), { code: 'P0002', severity: 'ERROR', hint: 'Seed the database, or make the sampling query return rows.' });
+    throw Object.assign(new Error(`params-from returned no rows, so "${q.name}" cannot be measured`), {
+      code: 'P0002',
+      severity: 'ERROR',
+      hint: 'Seed the database, or make the sampling query return rows.',
+    });
   }
   return rows;
 }
@@ -328,12 +393,16 @@ async function explain(client: Client, q: AuditQuery, values: ParamValue[], anal
   const options = analyze ? 'ANALYZE, BUFFERS, VERBOSE, FORMAT JSON' : 'VERBOSE, FORMAT JSON';
   const prefix = `EXPLAIN (${options}) `;
   try {
-    const { rows } = await client.query<{ 'QUERY PLAN': ExplainOutput[] }>({ text: prefix + q.text, values: values.slice(0, q.placeholders) });
+    const { rows } = await client.query<{ 'QUERY PLAN': ExplainOutput[] }>({
+      text: prefix + q.text,
+      values: values.slice(0, q.placeholders),
+    });
     return rows[0]!['QUERY PLAN'][0]!;
   } catch (err) {
     // Point error positions at the statement, not at the EXPLAIN prefix.
     const e = err as PgErrorLike;
-    if (isPgError(err) && e.position && Number(e.position) > prefix.length) e.position = String(Number(e.position) - prefix.length);
+    if (isPgError(err) && e.position && Number(e.position) > prefix.length)
+      e.position = String(Number(e.position) - prefix.length);
     throw err;
   }
 }
@@ -355,7 +424,9 @@ async function plainPlan(client: Client, q: AuditQuery, settings: RunSettings): 
 /** reltuples of every relation a seq scan reads. */
 async function relationRows(client: Client, plan: PlanFacts): Promise<void> {
   for (const scan of plan.seqScans) {
-    const name = scan.schema ? `${client.escapeIdentifier(scan.schema)}.${client.escapeIdentifier(scan.relation)}` : client.escapeIdentifier(scan.relation);
+    const name = scan.schema
+      ? `${client.escapeIdentifier(scan.schema)}.${client.escapeIdentifier(scan.relation)}`
+      : client.escapeIdentifier(scan.relation);
     const { rows } = await client.query<{ reltuples: number }>(
       `SELECT reltuples
          FROM pg_class
@@ -367,9 +438,10 @@ async function relationRows(client: Client, plan: PlanFacts): Promise<void> {
 }
 
 function pgErrorAt(e: PgErrorLike, q: AuditQuery, phase: 'params' | 'query'): NonNullable<QueryRun['error']> {
-  const span = phase === 'params' && q.paramsFrom
-    ? { file: q.file, text: q.paramsFrom.text, offsetInFile: q.paramsFrom.offset, fileText: q.fileText }
-    : { file: q.file, text: q.text, offsetInFile: q.offset, fileText: q.fileText };
+  const span =
+    phase === 'params' && q.paramsFrom
+      ? { file: q.file, text: q.paramsFrom.text, offsetInFile: q.paramsFrom.offset, fileText: q.fileText }
+      : { file: q.file, text: q.text, offsetInFile: q.offset, fileText: q.fileText };
   const lines = formatPgError(e, span);
   let line = phase === 'params' && q.paramsFrom ? q.paramsFrom.line : q.line;
   let column: number | undefined;

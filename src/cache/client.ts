@@ -8,7 +8,15 @@ import { redactRedisUrl, type RedisTarget } from './config.js';
 
 /** Command words dbopt may send outside `dbopt seed --cache` (two words for subcommands). */
 export const READ_COMMANDS: ReadonlySet<string> = new Set([
-  'SCAN', 'RANDOMKEY', 'TYPE', 'PTTL', 'MEMORY USAGE', 'INFO', 'CONFIG GET', 'DBSIZE', 'PING',
+  'SCAN',
+  'RANDOMKEY',
+  'TYPE',
+  'PTTL',
+  'MEMORY USAGE',
+  'INFO',
+  'CONFIG GET',
+  'DBSIZE',
+  'PING',
 ]);
 
 export type Reply = string | number | null | Reply[];
@@ -75,7 +83,11 @@ export async function connectRaw(target: RedisTarget, timeoutMs: number): Promis
   return client;
 }
 
-export async function openReader(target: RedisTarget, timeoutMs: number, sent = new Map<string, number>()): Promise<RedisReader> {
+export async function openReader(
+  target: RedisTarget,
+  timeoutMs: number,
+  sent = new Map<string, number>(),
+): Promise<RedisReader> {
   const client = await connectRaw(target, timeoutMs);
   let closed = false;
   const send = (args: string[]): Promise<unknown> => {
@@ -103,10 +115,12 @@ export async function openReader(target: RedisTarget, timeoutMs: number, sent = 
       for (const args of batch) {
         if (!READ_COMMANDS.has(commandName(args))) throw new RefusedCommandError(commandName(args));
       }
-      const settled = batch.map((args) => send(args).then(normalize, (err: unknown) => {
-        if (isReplyError(err)) return err as Error;
-        throw err;
-      }));
+      const settled = batch.map((args) =>
+        send(args).then(normalize, (err: unknown) => {
+          if (isReplyError(err)) return err as Error;
+          throw err;
+        }),
+      );
       try {
         return await withDeadline(Promise.all(settled), timeoutMs, target, () => client.destroy());
       } catch (err) {
@@ -133,7 +147,10 @@ export async function openReader(target: RedisTarget, timeoutMs: number, sent = 
 /** A reply the server sent (unknown command, NOPERM ...), as opposed to a lost connection. */
 export function isReplyError(err: unknown): boolean {
   const name = (err as { constructor?: { name?: string } })?.constructor?.name ?? '';
-  return /^(SimpleError|BlobError|ErrorReply)$/.test(name) || /^(ERR|NOPERM|WRONGTYPE|NOSCRIPT|BUSY|LOADING|MASTERDOWN|READONLY) /.test(String((err as Error)?.message));
+  return (
+    /^(SimpleError|BlobError|ErrorReply)$/.test(name) ||
+    /^(ERR|NOPERM|WRONGTYPE|NOSCRIPT|BUSY|LOADING|MASTERDOWN|READONLY) /.test(String((err as Error)?.message))
+  );
 }
 
 function normalize(reply: unknown): Reply {
@@ -150,9 +167,11 @@ function withDeadline<T>(p: Promise<T>, ms: number, target: RedisTarget, onTimeo
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
       onTimeout();
-      reject(new ConnectionError(`Redis at ${target.display} did not answer within ${ms} ms`, {
-        hint: 'Check that the server is up and reachable (and not blocked by a long command), or raise cache.timeout.',
-      }));
+      reject(
+        new ConnectionError(`Redis at ${target.display} did not answer within ${ms} ms`, {
+          hint: 'Check that the server is up and reachable (and not blocked by a long command), or raise cache.timeout.',
+        }),
+      );
     }, ms);
   });
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
@@ -166,10 +185,13 @@ export function redisFailure(err: unknown, target: RedisTarget): DbOptError {
   for (const s of target.secrets) if (s) raw = raw.split(s).join('***');
   raw = redactRedisUrl(raw);
   const auth = /WRONGPASS|NOAUTH|invalid password|invalid username-password|AUTH .*without any password/i.test(raw);
-  return new ConnectionError(`${auth ? 'cannot authenticate to' : 'cannot connect to'} Redis at ${target.display} (from ${target.source}): ${raw}`, {
-    hint: auth
-      ? 'Check the user and password in cache.url (percent-encode special characters), or set DBOPT_CACHE_URL.'
-      : 'Check that Redis is running and reachable at that address (rediss:// for TLS), or fix cache.url / DBOPT_CACHE_URL.',
-    cause: err,
-  });
+  return new ConnectionError(
+    `${auth ? 'cannot authenticate to' : 'cannot connect to'} Redis at ${target.display} (from ${target.source}): ${raw}`,
+    {
+      hint: auth
+        ? 'Check the user and password in cache.url (percent-encode special characters), or set DBOPT_CACHE_URL.'
+        : 'Check that Redis is running and reachable at that address (rediss:// for TLS), or fix cache.url / DBOPT_CACHE_URL.',
+      cause: err,
+    },
+  );
 }

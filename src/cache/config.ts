@@ -50,7 +50,18 @@ export const CACHE_DEFAULTS = {
 } as const;
 
 const NAMESPACE_KEYS = ['pattern', 'ttl', 'minTtl', 'maxTtl'];
-const CACHE_KEYS = ['url', 'namespaces', 'minHitRatio', 'minLookups', 'sampleKeys', 'detailKeys', 'sampleTime', 'window', 'maxBotShare', 'timeout'];
+const CACHE_KEYS = [
+  'url',
+  'namespaces',
+  'minHitRatio',
+  'minLookups',
+  'sampleKeys',
+  'detailKeys',
+  'sampleTime',
+  'window',
+  'maxBotShare',
+  'timeout',
+];
 
 /**
  * Validate the raw `cache` section (undefined = absent) and apply DBOPT_CACHE_URL; problems
@@ -59,7 +70,8 @@ const CACHE_KEYS = ['url', 'namespaces', 'minHitRatio', 'minLookups', 'sampleKey
 export function resolveCacheSection(raw: unknown, env: NodeJS.ProcessEnv, problems: string[]): CacheConfig | undefined {
   const envUrl = env.DBOPT_CACHE_URL;
   if (raw === undefined) {
-    if (envUrl) problems.push('DBOPT_CACHE_URL: set, but the config has no cache section (declare cache.namespaces to use it)');
+    if (envUrl)
+      problems.push('DBOPT_CACHE_URL: set, but the config has no cache section (declare cache.namespaces to use it)');
     return undefined;
   }
   const before = problems.length;
@@ -76,19 +88,31 @@ export function resolveCacheSection(raw: unknown, env: NodeJS.ProcessEnv, proble
   if (typeof url !== 'string' || url.length === 0) {
     problems.push(`${urlSource}: must be a redis:// or rediss:// URL, got ${JSON.stringify(url ?? null)}`);
   } else if (!/^rediss?:\/\//i.test(url)) {
-    problems.push(`${urlSource}: must start with redis:// or rediss://, got ${JSON.stringify(url.replace(/(\/\/[^:/@\s]*:)[^\s]*@/, '$1***@'))}`);
+    problems.push(
+      `${urlSource}: must start with redis:// or rediss://, got ${JSON.stringify(url.replace(/(\/\/[^:/@\s]*:)[^\s]*@/, '$1***@'))}`,
+    );
   } else {
     try {
       new URL(url);
     } catch {
-      problems.push(`${urlSource}: not a valid URL (${redactRedisUrl(url)}); percent-encode special characters of the password`);
+      problems.push(
+        `${urlSource}: not a valid URL (${redactRedisUrl(url)}); percent-encode special characters of the password`,
+      );
     }
   }
   const num = (key: string, dflt: number, min: number, max?: number, integer = false): number => {
     const v = obj[key];
     if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isFinite(v) || (integer && !Number.isInteger(v)) || v < min || (max !== undefined && v > max)) {
-      problems.push(`cache.${key}: must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max ?? 'any'}, got ${JSON.stringify(v)}`);
+    if (
+      typeof v !== 'number' ||
+      !Number.isFinite(v) ||
+      (integer && !Number.isInteger(v)) ||
+      v < min ||
+      (max !== undefined && v > max)
+    ) {
+      problems.push(
+        `cache.${key}: must be ${integer ? 'an integer' : 'a number'} between ${min} and ${max ?? 'any'}, got ${JSON.stringify(v)}`,
+      );
       return dflt;
     }
     return v;
@@ -97,7 +121,9 @@ export function resolveCacheSection(raw: unknown, env: NodeJS.ProcessEnv, proble
     if (v === undefined) return undefined;
     const ms = typeof v === 'string' ? parseDuration(v) : undefined;
     if (ms === undefined || (!allowZero && ms <= 0)) {
-      problems.push(`${keyPath}: must be a duration like "5m", "1h" or "250ms"${allowZero ? '' : ' longer than zero'}, got ${JSON.stringify(v)}`);
+      problems.push(
+        `${keyPath}: must be a duration like "5m", "1h" or "250ms"${allowZero ? '' : ' longer than zero'}, got ${JSON.stringify(v)}`,
+      );
       return undefined;
     }
     return ms;
@@ -117,13 +143,17 @@ export function resolveCacheSection(raw: unknown, env: NodeJS.ProcessEnv, proble
       }
       const s = spec as Record<string, unknown>;
       for (const key of Object.keys(s)) {
-        if (!NAMESPACE_KEYS.includes(key)) problems.push(`${at}.${key}: unknown key (known: ${NAMESPACE_KEYS.join(', ')})`);
+        if (!NAMESPACE_KEYS.includes(key))
+          problems.push(`${at}.${key}: unknown key (known: ${NAMESPACE_KEYS.join(', ')})`);
       }
       if (typeof s.pattern !== 'string' || s.pattern.length === 0) {
-        problems.push(`${at}.pattern: must be a key pattern like "bot:{bot}:session:*", got ${JSON.stringify(s.pattern ?? null)}`);
+        problems.push(
+          `${at}.pattern: must be a key pattern like "bot:{bot}:session:*", got ${JSON.stringify(s.pattern ?? null)}`,
+        );
         continue;
       }
-      if ((s.pattern.match(/\{bot\}/g) ?? []).length > 1) problems.push(`${at}.pattern: {bot} may appear once, got ${JSON.stringify(s.pattern)}`);
+      if ((s.pattern.match(/\{bot\}/g) ?? []).length > 1)
+        problems.push(`${at}.pattern: {bot} may appear once, got ${JSON.stringify(s.pattern)}`);
       const other = /\{(?!bot\})[^}]*\}/.exec(s.pattern);
       if (other) problems.push(`${at}.pattern: unknown placeholder ${other[0]} (only {bot} is known)`);
       const policy: NamespacePolicy = { name, pattern: s.pattern };
@@ -135,7 +165,8 @@ export function resolveCacheSection(raw: unknown, env: NodeJS.ProcessEnv, proble
       }
       namespaces.push(policy);
     }
-    if (namespaces.length === 0 && problems.length === before) problems.push('cache.namespaces: declare at least one namespace');
+    if (namespaces.length === 0 && problems.length === before)
+      problems.push('cache.namespaces: declare at least one namespace');
   }
   const config: CacheConfig = {
     url: typeof url === 'string' ? url : '',
@@ -156,15 +187,24 @@ export function resolveCacheSection(raw: unknown, env: NodeJS.ProcessEnv, proble
 /** The JSON Schema of the `cache` section, for schema/dbopt.config.schema.json. */
 export function cacheJsonSchema(): Record<string, unknown> {
   const duration = (description: string, dflt?: string): Record<string, unknown> => ({
-    description, type: 'string', pattern: '^\\d+(\\.\\d+)?\\s*(ms|s|min|m|h|d)$', ...(dflt ? { default: dflt } : {}),
+    description,
+    type: 'string',
+    pattern: '^\\d+(\\.\\d+)?\\s*(ms|s|min|m|h|d)$',
+    ...(dflt ? { default: dflt } : {}),
   });
   return {
-    description: 'The Redis cache tier read by dbopt report and dbopt audit (read-only) and filled by dbopt seed --cache. Absent: nothing about Redis runs.',
+    description:
+      'The Redis cache tier read by dbopt report and dbopt audit (read-only) and filled by dbopt seed --cache. Absent: nothing about Redis runs.',
     type: 'object',
     additionalProperties: false,
     required: ['namespaces'],
     properties: {
-      url: { description: 'redis://[user:password@]host:6379/db or rediss:// for TLS (DBOPT_CACHE_URL overrides; the password is never printed)', type: 'string', pattern: '^rediss?://' },
+      url: {
+        description:
+          'redis://[user:password@]host:6379/db or rediss:// for TLS (DBOPT_CACHE_URL overrides; the password is never printed)',
+        type: 'string',
+        pattern: '^rediss?://',
+      },
       namespaces: {
         description: 'Kinds of cached data: name -> key pattern ({bot} marks the bot id) and TTL policy',
         type: 'object',
@@ -180,13 +220,40 @@ export function cacheJsonSchema(): Record<string, unknown> {
           },
         },
       },
-      minHitRatio: { description: 'Keyspace hit ratio over the window below this is a warning', type: 'number', minimum: 0, maximum: 1, default: CACHE_DEFAULTS.minHitRatio },
-      minLookups: { description: 'Lookups over the window needed before the hit ratio is judged', type: 'integer', minimum: 0, default: CACHE_DEFAULTS.minLookups },
-      sampleKeys: { description: 'Keys read by SCAN to estimate namespace shares', type: 'integer', minimum: 100, default: CACHE_DEFAULTS.sampleKeys },
-      detailKeys: { description: 'Keys per namespace whose TTL and memory are read', type: 'integer', minimum: 10, default: CACHE_DEFAULTS.detailKeys },
+      minHitRatio: {
+        description: 'Keyspace hit ratio over the window below this is a warning',
+        type: 'number',
+        minimum: 0,
+        maximum: 1,
+        default: CACHE_DEFAULTS.minHitRatio,
+      },
+      minLookups: {
+        description: 'Lookups over the window needed before the hit ratio is judged',
+        type: 'integer',
+        minimum: 0,
+        default: CACHE_DEFAULTS.minLookups,
+      },
+      sampleKeys: {
+        description: 'Keys read by SCAN to estimate namespace shares',
+        type: 'integer',
+        minimum: 100,
+        default: CACHE_DEFAULTS.sampleKeys,
+      },
+      detailKeys: {
+        description: 'Keys per namespace whose TTL and memory are read',
+        type: 'integer',
+        minimum: 10,
+        default: CACHE_DEFAULTS.detailKeys,
+      },
       sampleTime: duration('Wall-clock budget of the sampling', CACHE_DEFAULTS.sampleTime),
       window: duration('Minimum time between the two INFO reads of the window hit ratio', CACHE_DEFAULTS.window),
-      maxBotShare: { description: 'One bot holding more than this share of a namespace is a warning', type: 'number', minimum: 0, maximum: 1, default: CACHE_DEFAULTS.maxBotShare },
+      maxBotShare: {
+        description: 'One bot holding more than this share of a namespace is a warning',
+        type: 'number',
+        minimum: 0,
+        maximum: 1,
+        default: CACHE_DEFAULTS.maxBotShare,
+      },
       timeout: duration('Connect and command timeout', CACHE_DEFAULTS.timeout),
     },
   };

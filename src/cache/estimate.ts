@@ -44,7 +44,10 @@ export function compileNamespace(ns: NamespacePolicy): CompiledNamespace {
 const escapeRegex = (c: string): string => c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 
 /** The first namespace (in config order) whose pattern matches, and the bot it names. */
-export function classifyKey(key: string, namespaces: CompiledNamespace[]): { ns: CompiledNamespace; bot?: string } | undefined {
+export function classifyKey(
+  key: string,
+  namespaces: CompiledNamespace[],
+): { ns: CompiledNamespace; bot?: string } | undefined {
   for (const ns of namespaces) {
     const m = ns.regex.exec(key);
     if (m) return { ns, bot: ns.hasBot ? m[1] : undefined };
@@ -109,7 +112,12 @@ export interface Counters {
 
 export function countersOf(info: Record<string, string>): Counters {
   const n = (k: string): number => Number(info[k] ?? 0) || 0;
-  return { hits: n('keyspace_hits'), misses: n('keyspace_misses'), evicted: n('evicted_keys'), expired: n('expired_keys') };
+  return {
+    hits: n('keyspace_hits'),
+    misses: n('keyspace_misses'),
+    evicted: n('evicted_keys'),
+    expired: n('expired_keys'),
+  };
 }
 
 export interface HitRatio extends Counters {
@@ -128,8 +136,10 @@ export function windowCounters(before: Counters, after: Counters): Counters {
   const restarted = after.hits < before.hits || after.misses < before.misses;
   if (restarted) return after;
   return {
-    hits: after.hits - before.hits, misses: after.misses - before.misses,
-    evicted: Math.max(0, after.evicted - before.evicted), expired: Math.max(0, after.expired - before.expired),
+    hits: after.hits - before.hits,
+    misses: after.misses - before.misses,
+    evicted: Math.max(0, after.evicted - before.evicted),
+    expired: Math.max(0, after.expired - before.expired),
   };
 }
 

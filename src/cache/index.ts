@@ -14,8 +14,18 @@ import type { CacheConfig, NamespacePolicy } from './config.js';
 import { redisTarget } from './config.js';
 import { openReader, type RedisReader, type Reply } from './client.js';
 import {
-  classifyKey, compileNamespace, countersOf, hitRatio, keyPrefix, keyspaceOf, parseInfo, quantile, shareEstimate, windowCounters,
-  type CompiledNamespace, type HitRatio,
+  classifyKey,
+  compileNamespace,
+  countersOf,
+  hitRatio,
+  keyPrefix,
+  keyspaceOf,
+  parseInfo,
+  quantile,
+  shareEstimate,
+  windowCounters,
+  type CompiledNamespace,
+  type HitRatio,
 } from './estimate.js';
 
 export interface BotFigures {
@@ -80,7 +90,12 @@ export interface CacheTierResult {
   sinceStart: HitRatio;
   window: HitRatio & { ms: number; ownLookups: number };
   sample: {
-    scanned: number; complete: boolean; timeMs: number; budgetMs: number; budgetHit: boolean; notes: string[];
+    scanned: number;
+    complete: boolean;
+    timeMs: number;
+    budgetMs: number;
+    budgetHit: boolean;
+    notes: string[];
     /** Keys the counts are scaled to: DBSIZE less the expired keys Redis has not reclaimed yet (expired_stale_perc). */
     liveKeys: number;
     /** Time of the SCAN sample, the exact SCAN MATCH counts and the TTL/memory reads. */
@@ -141,7 +156,11 @@ export async function cacheTier(opts: CacheTierOptions): Promise<CacheTierResult
 }
 
 async function gather(
-  r: RedisReader, opts: CacheTierOptions, t0: number, info1: Record<string, string>, w0: number,
+  r: RedisReader,
+  opts: CacheTierOptions,
+  t0: number,
+  info1: Record<string, string>,
+  w0: number,
   { policy, policySource, maxmemory }: { policy: string | null; policySource: string; maxmemory: number | null },
 ): Promise<CacheTierResult> {
   const cfg = opts.config;
@@ -191,9 +210,10 @@ async function gather(
   const exact = new Set<string>();
   if (complete) for (const n of namespaces) exact.add(n.name);
   const wide = namespaces
-    .filter((n) => !complete && (shareEstimate(members.get(n.name)!.length, scanned, total).margin > TARGET_MARGIN))
+    .filter((n) => !complete && shareEstimate(members.get(n.name)!.length, scanned, total).margin > TARGET_MARGIN)
     .sort((a, b) => members.get(a.name)!.length - members.get(b.name)!.length);
-  let ownHits = 0, ownMisses = 0;
+  let ownHits = 0,
+    ownMisses = 0;
   const probed = new Set<string>();
   const seenBots = new Set<string>();
   for (const n of namespaces) {
@@ -222,7 +242,9 @@ async function gather(
       members.set(n.name, found);
       exact.add(n.name);
       probed.add(n.name);
-      notes.push(`${n.name}: counted by probing its key for each of the ${seenBots.size.toLocaleString('en-US')} bots seen in the sample (a bot with no other key would be missed)`);
+      notes.push(
+        `${n.name}: counted by probing its key for each of the ${seenBots.size.toLocaleString('en-US')} bots seen in the sample (a bot with no other key would be missed)`,
+      );
       continue;
     }
     if (performance.now() > deadline) {
@@ -250,7 +272,12 @@ async function gather(
     const rows: { key: string; pttl: number; bytes: number | null }[] = [];
     for (let i = 0; i < detail.length; i += DETAIL_BATCH) {
       const part = detail.slice(i, i + DETAIL_BATCH);
-      const replies = await r.readMany(part.flatMap((k) => [['PTTL', k], ['MEMORY', 'USAGE', k]]));
+      const replies = await r.readMany(
+        part.flatMap((k) => [
+          ['PTTL', k],
+          ['MEMORY', 'USAGE', k],
+        ]),
+      );
       part.forEach((key, j) => {
         const pttl = Number(replies[2 * j] as Reply);
         const mem = replies[2 * j + 1];
@@ -259,10 +286,16 @@ async function gather(
           return; // expired or deleted since the SCAN
         }
         ownHits++;
-        rows.push({ key, pttl, bytes: typeof mem === 'number' ? mem : mem === null || mem instanceof Error ? null : Number(mem) });
+        rows.push({
+          key,
+          pttl,
+          bytes: typeof mem === 'number' ? mem : mem === null || mem instanceof Error ? null : Number(mem),
+        });
       });
     }
-    figures.push(namespaceFigures(n, est, keys, rows, probed.has(n.name) ? 'probed' : exact.has(n.name) ? 'exact' : 'sampled'));
+    figures.push(
+      namespaceFigures(n, est, keys, rows, probed.has(n.name) ? 'probed' : exact.has(n.name) ? 'exact' : 'sampled'),
+    );
   }
 
   const detailEnd = performance.now();
@@ -272,14 +305,27 @@ async function gather(
   const wMs = performance.now() - w0;
   const delta = windowCounters(before, countersOf(info2));
   const own = ownHits + ownMisses;
-  const windowed = hitRatio({ ...delta, hits: Math.max(0, delta.hits - ownHits), misses: Math.max(0, delta.misses - ownMisses) });
+  const windowed = hitRatio({
+    ...delta,
+    hits: Math.max(0, delta.hits - ownHits),
+    misses: Math.max(0, delta.misses - ownMisses),
+  });
   const ks = keyspaceOf(info2, r.target.db);
 
   const unknownEst = shareEstimate(unknownCount, scanned, total);
-  const prefixes: UnknownPrefix[] = [...unknownKeys].map(([prefix, list]) => ({
-    prefix, sampled: list.length, keys: shareEstimate(list.length, scanned, total).estimate, example: list[0]!,
-  })).sort((a, b) => b.keys - a.keys || a.prefix.localeCompare(b.prefix)).slice(0, 20);
-  if (!complete) notes.unshift(`SCAN sample: ${scanned.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} keys${budgetHit ? ' (time budget reached)' : ''}`);
+  const prefixes: UnknownPrefix[] = [...unknownKeys]
+    .map(([prefix, list]) => ({
+      prefix,
+      sampled: list.length,
+      keys: shareEstimate(list.length, scanned, total).estimate,
+      example: list[0]!,
+    }))
+    .sort((a, b) => b.keys - a.keys || a.prefix.localeCompare(b.prefix))
+    .slice(0, 20);
+  if (!complete)
+    notes.unshift(
+      `SCAN sample: ${scanned.toLocaleString('en-US')} of ${total.toLocaleString('en-US')} keys${budgetHit ? ' (time budget reached)' : ''}`,
+    );
 
   return {
     server: r.target.display,
@@ -295,7 +341,13 @@ async function gather(
     sinceStart: hitRatio(countersOf(info2)),
     window: { ...windowed, ms: wMs, ownLookups: own },
     sample: {
-      scanned, complete, timeMs: performance.now() - sampleStart, budgetMs: cfg.sampleTimeMs, budgetHit, notes, liveKeys: total,
+      scanned,
+      complete,
+      timeMs: performance.now() - sampleStart,
+      budgetMs: cfg.sampleTimeMs,
+      budgetHit,
+      notes,
+      liveKeys: total,
       phasesMs: { scan: scanMs, match: matchMs, detail: detailEnd - sampleStart - scanMs - matchMs },
     },
     namespaces: figures,
@@ -307,7 +359,12 @@ async function gather(
 }
 
 /** Every key matching the namespace's glob, or undefined when the deadline came first. */
-async function matchScan(r: RedisReader, n: CompiledNamespace, deadline: number, signal?: AbortSignal): Promise<Set<string> | undefined> {
+async function matchScan(
+  r: RedisReader,
+  n: CompiledNamespace,
+  deadline: number,
+  signal?: AbortSignal,
+): Promise<Set<string> | undefined> {
   const found = new Set<string>();
   let cursor = '0';
   do {
@@ -321,10 +378,16 @@ async function matchScan(r: RedisReader, n: CompiledNamespace, deadline: number,
 }
 
 function namespaceFigures(
-  n: CompiledNamespace, est: { estimate: number; margin: number }, keys: string[],
-  rows: { key: string; pttl: number; bytes: number | null }[], method: NamespaceFigures['method'],
+  n: CompiledNamespace,
+  est: { estimate: number; margin: number },
+  keys: string[],
+  rows: { key: string; pttl: number; bytes: number | null }[],
+  method: NamespaceFigures['method'],
 ): NamespaceFigures {
-  const withTtl = rows.filter((x) => x.pttl >= 0).map((x) => x.pttl).sort((a, b) => a - b);
+  const withTtl = rows
+    .filter((x) => x.pttl >= 0)
+    .map((x) => x.pttl)
+    .sort((a, b) => a - b);
   const noTtl = rows.filter((x) => x.pttl === -1);
   const maxTtl = n.maxTtlMs ?? n.ttlMs;
   const over = maxTtl === undefined ? [] : rows.filter((x) => x.pttl > maxTtl);
@@ -350,11 +413,19 @@ function namespaceFigures(
     }
   }
   const scale = keys.length ? est.estimate / keys.length : 0;
-  const bots: BotFigures[] = [...perBot].map(([bot, b]) => {
-    const botKeys = Math.round(b.sampled * scale);
-    const mean = b.sized ? b.bytes / b.sized : meanBytes;
-    return { bot, keys: botKeys, sampled: b.sampled, share: keys.length ? b.sampled / keys.length : 0, bytes: mean === null ? null : Math.round(mean * botKeys) };
-  }).sort((a, b) => b.keys - a.keys || a.bot.localeCompare(b.bot, 'en', { numeric: true }));
+  const bots: BotFigures[] = [...perBot]
+    .map(([bot, b]) => {
+      const botKeys = Math.round(b.sampled * scale);
+      const mean = b.sized ? b.bytes / b.sized : meanBytes;
+      return {
+        bot,
+        keys: botKeys,
+        sampled: b.sampled,
+        share: keys.length ? b.sampled / keys.length : 0,
+        bytes: mean === null ? null : Math.round(mean * botKeys),
+      };
+    })
+    .sort((a, b) => b.keys - a.keys || a.bot.localeCompare(b.bot, 'en', { numeric: true }));
 
   return {
     name: n.name,
@@ -380,28 +451,47 @@ function namespaceFigures(
   };
 }
 
-async function evictionSettings(r: RedisReader, info: Record<string, string>): Promise<{ policy: string | null; policySource: string; maxmemory: number | null }> {
+async function evictionSettings(
+  r: RedisReader,
+  info: Record<string, string>,
+): Promise<{ policy: string | null; policySource: string; maxmemory: number | null }> {
   if (info.maxmemory_policy !== undefined) {
-    return { policy: info.maxmemory_policy, policySource: 'INFO memory', maxmemory: info.maxmemory !== undefined ? Number(info.maxmemory) : null };
+    return {
+      policy: info.maxmemory_policy,
+      policySource: 'INFO memory',
+      maxmemory: info.maxmemory !== undefined ? Number(info.maxmemory) : null,
+    };
   }
   // Older servers: CONFIG GET, which managed services often disable or rename.
   try {
     const reply = (await r.read(['CONFIG', 'GET', 'maxmemory*'])) as string[];
     const map = new Map<string, string>();
     for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), String(reply[i + 1]));
-    return { policy: map.get('maxmemory-policy') ?? null, policySource: 'CONFIG GET', maxmemory: map.has('maxmemory') ? Number(map.get('maxmemory')) : null };
+    return {
+      policy: map.get('maxmemory-policy') ?? null,
+      policySource: 'CONFIG GET',
+      maxmemory: map.has('maxmemory') ? Number(map.get('maxmemory')) : null,
+    };
   } catch (err) {
     const reason = String((err as Error).message).split('\n')[0];
-    return { policy: null, policySource: `unknown: INFO has no maxmemory_policy and CONFIG GET was refused (${reason})`, maxmemory: info.maxmemory !== undefined ? Number(info.maxmemory) : null };
+    return {
+      policy: null,
+      policySource: `unknown: INFO has no maxmemory_policy and CONFIG GET was refused (${reason})`,
+      maxmemory: info.maxmemory !== undefined ? Number(info.maxmemory) : null,
+    };
   }
 }
 
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
     const t = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(t);
-      reject(signal.reason);
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
   });
 }

@@ -10,7 +10,12 @@ import { connectRaw, redisFailure } from './client.js';
 import { compileNamespace, type CompiledNamespace } from './estimate.js';
 
 /** Keys per namespace at scale 1 for the reference names; other namespaces get 1,000. */
-export const KEYS_PER_SCALE: Record<string, number> = { sessions: 4000, conversations: 3000, profiles: 2000, analytics: 1000 };
+export const KEYS_PER_SCALE: Record<string, number> = {
+  sessions: 4000,
+  conversations: 3000,
+  profiles: 2000,
+  analytics: 1000,
+};
 
 export interface CacheSeedOptions {
   config: Pick<CacheConfig, 'url' | 'urlSource' | 'namespaces' | 'timeoutMs'>;
@@ -61,7 +66,8 @@ export function namespaceKeys(ns: CompiledNamespace, bots: number, count: number
   const fixed = !/[*?]/.test(ns.pattern);
   if (fixed) {
     // One key per bot (bot:{bot}:config).
-    for (let b = 1; b <= bots; b++) out.push({ key: keyFor(ns, b, 0), value: value(ns.name, b, 0), ttlMs: ttl(ns, rand) });
+    for (let b = 1; b <= bots; b++)
+      out.push({ key: keyFor(ns, b, 0), value: value(ns.name, b, 0), ttlMs: ttl(ns, rand) });
     return out;
   }
   for (let i = 1; i <= count; i++) {
@@ -97,7 +103,15 @@ export async function seedCache(opts: CacheSeedOptions): Promise<CacheSeedResult
       const keys = namespaceKeys(ns, bots, count, 1000 + i * 7919 + opts.scale);
       for (let j = 0; j < keys.length; j += 1000) {
         opts.signal?.throwIfAborted();
-        await Promise.all(keys.slice(j, j + 1000).map((k) => client.sendCommand(k.ttlMs === undefined ? ['SET', k.key, k.value] : ['SET', k.key, k.value, 'PX', String(k.ttlMs)])));
+        await Promise.all(
+          keys
+            .slice(j, j + 1000)
+            .map((k) =>
+              client.sendCommand(
+                k.ttlMs === undefined ? ['SET', k.key, k.value] : ['SET', k.key, k.value, 'PX', String(k.ttlMs)],
+              ),
+            ),
+        );
       }
       const ttlText = policy.ttlMs === undefined ? 'none' : `${Math.round(policy.ttlMs / 1000)}s`;
       namespaces.push({ name: ns.name, keys: new Set(keys.map((k) => k.key)).size, ttl: ttlText });
@@ -113,5 +127,12 @@ export async function seedCache(opts: CacheSeedOptions): Promise<CacheSeedResult
       // closed
     }
   }
-  return { server: target.display, scale: opts.scale, bots, namespaces, keys: total, durationMs: performance.now() - t0 };
+  return {
+    server: target.display,
+    scale: opts.scale,
+    bots,
+    namespaces,
+    keys: total,
+    durationMs: performance.now() - t0,
+  };
 }

@@ -37,7 +37,8 @@ export interface RatioRow {
 export function judge(b: Blocks, minRatio: number, minBlocks: number): Ratio {
   const total = b.hit + b.read;
   const ratio = total > 0 ? b.hit / total : null;
-  const verdict: Verdict = total < Math.max(1, minBlocks) || ratio === null ? 'not enough data' : ratio < minRatio ? 'low' : 'ok';
+  const verdict: Verdict =
+    total < Math.max(1, minBlocks) || ratio === null ? 'not enough data' : ratio < minRatio ? 'low' : 'ok';
   return { hit: b.hit, read: b.read, ratio, verdict };
 }
 
@@ -78,19 +79,30 @@ export async function cacheSnapshot(client: Client): Promise<CacheSnapshot> {
   };
 }
 
-const minus = (a: Blocks, b: Blocks | undefined): Blocks => ({ hit: Math.max(0, a.hit - (b?.hit ?? 0)), read: Math.max(0, a.read - (b?.read ?? 0)) });
+const minus = (a: Blocks, b: Blocks | undefined): Blocks => ({
+  hit: Math.max(0, a.hit - (b?.hit ?? 0)),
+  read: Math.max(0, a.read - (b?.read ?? 0)),
+});
 
 /**
  * Rows for the database and for the `limit` busiest tables and indexes (by blocks touched
  * during the run when `before` is given, else since the stats reset).
  */
-export function cacheRatios(after: CacheSnapshot, before: CacheSnapshot | undefined, minRatio: number, minBlocks: number, limit = 5): RatioRow[] {
-  const rows: RatioRow[] = [{
-    scope: 'database',
-    name: 'database',
-    delta: before ? judge(minus(after.database, before.database), minRatio, minBlocks) : undefined,
-    cumulative: judge(after.database, minRatio, minBlocks),
-  }];
+export function cacheRatios(
+  after: CacheSnapshot,
+  before: CacheSnapshot | undefined,
+  minRatio: number,
+  minBlocks: number,
+  limit = 5,
+): RatioRow[] {
+  const rows: RatioRow[] = [
+    {
+      scope: 'database',
+      name: 'database',
+      delta: before ? judge(minus(after.database, before.database), minRatio, minBlocks) : undefined,
+      cumulative: judge(after.database, minRatio, minBlocks),
+    },
+  ];
   for (const scope of ['table', 'index'] as const) {
     const now = scope === 'table' ? after.tables : after.indexes;
     const then = before ? (scope === 'table' ? before.tables : before.indexes) : undefined;
@@ -99,7 +111,12 @@ export function cacheRatios(after: CacheSnapshot, before: CacheSnapshot | undefi
     entries.sort((x, y) => weight(y) - weight(x) || x.name.localeCompare(y.name));
     for (const e of entries.slice(0, limit)) {
       if (e.b.hit + e.b.read === 0) continue;
-      rows.push({ scope, name: e.name, delta: e.d ? judge(e.d, minRatio, minBlocks) : undefined, cumulative: judge(e.b, minRatio, minBlocks) });
+      rows.push({
+        scope,
+        name: e.name,
+        delta: e.d ? judge(e.d, minRatio, minBlocks) : undefined,
+        cumulative: judge(e.b, minRatio, minBlocks),
+      });
     }
   }
   return rows;

@@ -68,8 +68,10 @@ export function coveredBy(a: IndexFact, b: IndexFact): boolean {
   if (a.predicate !== b.predicate || a.expressions !== b.expressions) return false;
   if (a.keys.length > b.keys.length) return false;
   const sameKey = (i: number): boolean =>
-    a.keys[i] === b.keys[i] && a.opclasses[i] === b.opclasses[i] &&
-    (a.options[i] ?? 0) === (b.options[i] ?? 0) && (a.collations[i] ?? 0) === (b.collations[i] ?? 0);
+    a.keys[i] === b.keys[i] &&
+    a.opclasses[i] === b.opclasses[i] &&
+    (a.options[i] ?? 0) === (b.options[i] ?? 0) &&
+    (a.collations[i] ?? 0) === (b.collations[i] ?? 0);
   if (!a.keys.every((_, i) => sameKey(i))) return false;
   const bColumns = new Set([...b.keys, ...b.include]);
   if (!a.include.every((c) => bColumns.has(c))) return false;
@@ -87,7 +89,8 @@ export function duplicateIndexes(indexes: IndexFact[]): [IndexFact, IndexFact][]
   const keepRank = (i: IndexFact): number => (i.constraint ? 2 : 0) + (i.unique ? 1 : 0);
   for (const a of indexes) {
     // Prefer the covering index with the most key columns, then name, so messages are stable.
-    const keepsA = (b: IndexFact): boolean => keepRank(a) > keepRank(b) || (keepRank(a) === keepRank(b) && a.name < b.name);
+    const keepsA = (b: IndexFact): boolean =>
+      keepRank(a) > keepRank(b) || (keepRank(a) === keepRank(b) && a.name < b.name);
     const candidates = indexes.filter((b) => coveredBy(a, b) && !(coveredBy(b, a) && keepsA(b)));
     // Dropping a constraint index needs ALTER TABLE ... DROP CONSTRAINT: not this check's advice.
     if (candidates.length === 0 || a.constraint) continue;
@@ -99,8 +102,16 @@ export function duplicateIndexes(indexes: IndexFact[]): [IndexFact, IndexFact][]
 
 /** Foreign keys whose columns do not lead any valid, non-partial index on the referencing table. */
 export function unindexedForeignKeys(facts: { indexes: IndexFact[]; foreignKeys: ForeignKeyFact[] }): ForeignKeyFact[] {
-  return facts.foreignKeys.filter((fk) => !facts.indexes.some((i) =>
-    i.schema === fk.schema && i.table === fk.table && i.valid && i.predicate === null &&
-    i.keys.length >= fk.columns.length &&
-    fk.columns.every((c) => i.keys.slice(0, fk.columns.length).includes(c))));
+  return facts.foreignKeys.filter(
+    (fk) =>
+      !facts.indexes.some(
+        (i) =>
+          i.schema === fk.schema &&
+          i.table === fk.table &&
+          i.valid &&
+          i.predicate === null &&
+          i.keys.length >= fk.columns.length &&
+          fk.columns.every((c) => i.keys.slice(0, fk.columns.length).includes(c)),
+      ),
+  );
 }

@@ -55,28 +55,50 @@ async function withClient<T>(target: ConnectionTarget, work: (c: Client) => Prom
 }
 
 /** Lag of every `nodes` entry against `primary` (the primary's `url` target). */
-export async function replicationFacts(primary: ConnectionTarget, nodes: { name: string; target: ConnectionTarget }[]): Promise<ReplicationFacts> {
+export async function replicationFacts(
+  primary: ConnectionTarget,
+  nodes: { name: string; target: ConnectionTarget }[],
+): Promise<ReplicationFacts> {
   const head = await withClient(primary, async (c) => {
     const { rows } = await c.query<{ recovery: boolean; lsn: string | null }>(
       `SELECT pg_is_in_recovery() AS recovery,
               CASE WHEN pg_is_in_recovery() THEN NULL ELSE pg_current_wal_lsn()::text END AS lsn`,
     );
-    const standbys = rows[0]!.lsn === null ? [] : (await c.query<{ application_name: string; client_addr: string | null; state: string; bytes: string | null; lag: string | null }>(
-      `SELECT application_name,
+    const standbys =
+      rows[0]!.lsn === null
+        ? []
+        : (
+            await c.query<{
+              application_name: string;
+              client_addr: string | null;
+              state: string;
+              bytes: string | null;
+              lag: string | null;
+            }>(
+              `SELECT application_name,
               host(client_addr) AS client_addr,
               state,
               pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn)::text AS bytes,
               extract(epoch FROM replay_lag)::text AS lag
          FROM pg_stat_replication
         ORDER BY application_name`,
-    )).rows;
+            )
+          ).rows;
     return { lsn: rows[0]!.lsn, standbys };
   });
   const out: NodeLag[] = [];
   for (const node of nodes) {
-    out.push(await withClient(node.target, async (c) => {
-      const { rows } = await c.query<{ recovery: boolean; behind: string | null; unreplayed: string | null; paused: boolean | null; last: Date | null; since: string | null }>(
-        `SELECT pg_is_in_recovery() AS recovery,
+    out.push(
+      await withClient(node.target, async (c) => {
+        const { rows } = await c.query<{
+          recovery: boolean;
+          behind: string | null;
+          unreplayed: string | null;
+          paused: boolean | null;
+          last: Date | null;
+          since: string | null;
+        }>(
+          `SELECT pg_is_in_recovery() AS recovery,
                 CASE WHEN pg_is_in_recovery() AND $1::text IS NOT NULL
                      THEN greatest(pg_wal_lsn_diff($1::text::pg_lsn, pg_last_wal_replay_lsn()), 0)::text END AS behind,
                 CASE WHEN pg_is_in_recovery()
@@ -84,30 +106,57 @@ export async function replicationFacts(primary: ConnectionTarget, nodes: { name:
                 CASE WHEN pg_is_in_recovery() THEN pg_is_wal_replay_paused() END AS paused,
                 pg_last_xact_replay_timestamp() AS last,
                 extract(epoch FROM clock_timestamp() - pg_last_xact_replay_timestamp())::text AS since`,
-        [head.lsn],
-      );
-      const r = rows[0]!;
-      const base = { node: node.name, display: node.target.display, lastReplayAt: r.last ? r.last.toISOString() : null };
-      if (!r.recovery) {
-        return { ...base, inRecovery: false, replayBytes: null, receivedNotReplayedBytes: null, replaySeconds: null, paused: false, state: 'not-a-standby', note: 'not in recovery: a primary' } satisfies NodeLag;
-      }
-      const bytes = r.behind === null ? null : Number(r.behind);
-      const unreplayed = r.unreplayed === null ? null : Number(r.unreplayed);
-      const behind = (bytes ?? 0) > 0 || (unreplayed ?? 0) > 0;
-      const seconds = behind ? (r.since === null ? null : Math.max(0, Number(r.since))) : 0;
-      const paused = Boolean(r.paused);
-      const state: NodeLag['state'] = paused && behind ? 'paused' : behind ? 'behind' : 'caught-up';
-      const note = state === 'caught-up'
-        ? `caught up: replayed everything the primary wrote${r.since !== null ? ` (the primary has been idle since the last replayed commit ${Math.round(Number(r.since))} s ago)` : ''}`
-        : `${(bytes ?? unreplayed ?? 0).toLocaleString('en-US')} bytes behind${seconds !== null ? `, last replayed commit ${seconds.toFixed(1)} s ago` : ''}${paused ? '; replay is paused (pg_wal_replay_resume() resumes it)' : ''}`;
-      return { ...base, inRecovery: true, replayBytes: bytes, receivedNotReplayedBytes: unreplayed, replaySeconds: seconds, paused, state, note } satisfies NodeLag;
-    }));
+          [head.lsn],
+        );
+        const r = rows[0]!;
+        const base = {
+          node: node.name,
+          display: node.target.display,
+          lastReplayAt: r.last ? r.last.toISOString() : null,
+        };
+        if (!r.recovery) {
+          return {
+            ...base,
+            inRecovery: false,
+            replayBytes: null,
+            receivedNotReplayedBytes: null,
+            replaySeconds: null,
+            paused: false,
+            state: 'not-a-standby',
+            note: 'not in recovery: a primary',
+          } satisfies NodeLag;
+        }
+        const bytes = r.behind === null ? null : Number(r.behind);
+        const unreplayed = r.unreplayed === null ? null : Number(r.unreplayed);
+        const behind = (bytes ?? 0) > 0 || (unreplayed ?? 0) > 0;
+        const seconds = behind ? (r.since === null ? null : Math.max(0, Number(r.since))) : 0;
+        const paused = Boolean(r.paused);
+        const state: NodeLag['state'] = paused && behind ? 'paused' : behind ? 'behind' : 'caught-up';
+        const note =
+          state === 'caught-up'
+            ? `caught up: replayed everything the primary wrote${r.since !== null ? ` (the primary has been idle since the last replayed commit ${Math.round(Number(r.since))} s ago)` : ''}`
+            : `${(bytes ?? unreplayed ?? 0).toLocaleString('en-US')} bytes behind${seconds !== null ? `, last replayed commit ${seconds.toFixed(1)} s ago` : ''}${paused ? '; replay is paused (pg_wal_replay_resume() resumes it)' : ''}`;
+        return {
+          ...base,
+          inRecovery: true,
+          replayBytes: bytes,
+          receivedNotReplayedBytes: unreplayed,
+          replaySeconds: seconds,
+          paused,
+          state,
+          note,
+        } satisfies NodeLag;
+      }),
+    );
   }
   return {
     primaryLsn: head.lsn,
     standbys: head.standbys.map((s) => ({
-      applicationName: s.application_name, clientAddr: s.client_addr, state: s.state,
-      replayBytes: s.bytes === null ? null : Number(s.bytes), replayLagSeconds: s.lag === null ? null : Number(s.lag),
+      applicationName: s.application_name,
+      clientAddr: s.client_addr,
+      state: s.state,
+      replayBytes: s.bytes === null ? null : Number(s.bytes),
+      replayLagSeconds: s.lag === null ? null : Number(s.lag),
     })),
     nodes: out,
   };

@@ -47,12 +47,33 @@ export async function schemaFacts(client: Client): Promise<SchemaFacts> {
   );
   // parse trees without the token positions, so equal expressions written differently compare equal
   const tree = (col: string): string => `regexp_replace(${col}::text, ' :location -?[0-9]+', '', 'g')`;
-  const idx = await withLockFallback(client, (avoidLocks) => client.query<{
-    schema: string; table: string; name: string; keys: string; opclasses: string; options: string; collations: string; nkeys: number; method: string;
-    unique: boolean; nulls_not_distinct: boolean; primary: boolean; constraint: boolean; valid: boolean; building: boolean; predicate: string | null;
-    expressions: string | null; scans: string; size: string | null; definition: string | null; key_names: string[]; locked_name: string | null; partition_of: string | null;
-  }>(
-    `WITH ${LOCKED_RELATIONS}
+  const idx = await withLockFallback(client, (avoidLocks) =>
+    client.query<{
+      schema: string;
+      table: string;
+      name: string;
+      keys: string;
+      opclasses: string;
+      options: string;
+      collations: string;
+      nkeys: number;
+      method: string;
+      unique: boolean;
+      nulls_not_distinct: boolean;
+      primary: boolean;
+      constraint: boolean;
+      valid: boolean;
+      building: boolean;
+      predicate: string | null;
+      expressions: string | null;
+      scans: string;
+      size: string | null;
+      definition: string | null;
+      key_names: string[];
+      locked_name: string | null;
+      partition_of: string | null;
+    }>(
+      `WITH ${LOCKED_RELATIONS}
      SELECT n.nspname AS schema,
             t.relname AS table,
             c.relname AS name,
@@ -98,9 +119,17 @@ export async function schemaFacts(client: Client): Promise<SchemaFacts> {
       WHERE n.nspname ${USER_SCHEMAS}
         AND n.nspname NOT LIKE 'pg\\_temp\\_%'
       ORDER BY n.nspname, t.relname, c.relname`,
-    [avoidLocks],
-  ));
-  const fks = await client.query<{ schema: string; table: string; name: string; columns: string; column_names: string[]; references: string }>(
+      [avoidLocks],
+    ),
+  );
+  const fks = await client.query<{
+    schema: string;
+    table: string;
+    name: string;
+    columns: string;
+    column_names: string[];
+    references: string;
+  }>(
     `SELECT n.nspname AS schema,
             t.relname AS table,
             k.conname AS name,
@@ -117,8 +146,9 @@ export async function schemaFacts(client: Client): Promise<SchemaFacts> {
         AND n.nspname ${USER_SCHEMAS}
       ORDER BY n.nspname, t.relname, k.conname`,
   );
-  const views = await withLockFallback(client, (avoidLocks) => client.query<{ name: string; populated: boolean; size: string | null; locked: boolean }>(
-    `WITH ${LOCKED_RELATIONS}
+  const views = await withLockFallback(client, (avoidLocks) =>
+    client.query<{ name: string; populated: boolean; size: string | null; locked: boolean }>(
+      `WITH ${LOCKED_RELATIONS}
      SELECT n.nspname || '.' || c.relname AS name,
             c.relispopulated AS populated,
             ($1 OR c.oid IN (SELECT oid FROM locked)) AS locked,
@@ -128,13 +158,25 @@ export async function schemaFacts(client: Client): Promise<SchemaFacts> {
       WHERE c.relkind = 'm'
         AND n.nspname ${USER_SCHEMAS}
       ORDER BY 1`,
-    [avoidLocks],
-  ));
-  const has = await client.query<{ present: boolean }>(`SELECT to_regclass('dbopt.refresh_history') IS NOT NULL AS present`);
+      [avoidLocks],
+    ),
+  );
+  const has = await client.query<{ present: boolean }>(
+    `SELECT to_regclass('dbopt.refresh_history') IS NOT NULL AS present`,
+  );
   const refreshHistory = Boolean(has.rows[0]?.present);
-  const history = new Map<string, { last_success: Date | null; last_attempt: Date | null; last_outcome: string | null; last_duration: string | null }>();
+  const history = new Map<
+    string,
+    { last_success: Date | null; last_attempt: Date | null; last_outcome: string | null; last_duration: string | null }
+  >();
   if (refreshHistory) {
-    const h = await client.query<{ view_name: string; last_success: Date | null; last_attempt: Date | null; last_outcome: string | null; last_duration: string | null }>(
+    const h = await client.query<{
+      view_name: string;
+      last_success: Date | null;
+      last_attempt: Date | null;
+      last_outcome: string | null;
+      last_duration: string | null;
+    }>(
       `SELECT view_name,
               max(started_at) FILTER (WHERE outcome = 'ok') AS last_success,
               max(started_at) AS last_attempt,
@@ -153,20 +195,48 @@ export async function schemaFacts(client: Client): Promise<SchemaFacts> {
     now: meta.rows[0]!.now.toISOString(),
     statsSince: meta.rows[0]!.since.toISOString(),
     indexes: idx.rows.map((r) => ({
-      schema: r.schema, table: r.table, name: r.name,
-      keys: ints(r.keys).slice(0, r.nkeys), keyNames: r.key_names, include: ints(r.keys).slice(r.nkeys),
-      opclasses: ints(r.opclasses).slice(0, r.nkeys), options: ints(r.options).slice(0, r.nkeys), collations: ints(r.collations).slice(0, r.nkeys),
-      method: r.method, unique: r.unique, nullsNotDistinct: r.nulls_not_distinct, primary: r.primary, constraint: r.constraint, valid: r.valid, building: r.building,
-      predicate: r.predicate, expressions: r.expressions, scans: Number(r.scans), sizeBytes: r.size === null ? null : Number(r.size), definition: r.definition,
-      locked: r.locked_name !== null, partitionOf: r.partition_of ?? undefined,
+      schema: r.schema,
+      table: r.table,
+      name: r.name,
+      keys: ints(r.keys).slice(0, r.nkeys),
+      keyNames: r.key_names,
+      include: ints(r.keys).slice(r.nkeys),
+      opclasses: ints(r.opclasses).slice(0, r.nkeys),
+      options: ints(r.options).slice(0, r.nkeys),
+      collations: ints(r.collations).slice(0, r.nkeys),
+      method: r.method,
+      unique: r.unique,
+      nullsNotDistinct: r.nulls_not_distinct,
+      primary: r.primary,
+      constraint: r.constraint,
+      valid: r.valid,
+      building: r.building,
+      predicate: r.predicate,
+      expressions: r.expressions,
+      scans: Number(r.scans),
+      sizeBytes: r.size === null ? null : Number(r.size),
+      definition: r.definition,
+      locked: r.locked_name !== null,
+      partitionOf: r.partition_of ?? undefined,
     })),
-    foreignKeys: fks.rows.map((r) => ({ schema: r.schema, table: r.table, name: r.name, columns: ints(r.columns), columnNames: r.column_names, references: r.references })),
+    foreignKeys: fks.rows.map((r) => ({
+      schema: r.schema,
+      table: r.table,
+      name: r.name,
+      columns: ints(r.columns),
+      columnNames: r.column_names,
+      references: r.references,
+    })),
     views: views.rows.map((v) => {
       const h = history.get(v.name);
       return {
-        name: v.name, populated: v.populated, sizeBytes: v.size === null ? null : Number(v.size),
-        lastSuccess: h?.last_success?.toISOString(), lastAttempt: h?.last_attempt?.toISOString(),
-        lastOutcome: h?.last_outcome ?? undefined, lastDurationMs: h?.last_duration ? Number(h.last_duration) : undefined,
+        name: v.name,
+        populated: v.populated,
+        sizeBytes: v.size === null ? null : Number(v.size),
+        lastSuccess: h?.last_success?.toISOString(),
+        lastAttempt: h?.last_attempt?.toISOString(),
+        lastOutcome: h?.last_outcome ?? undefined,
+        lastDurationMs: h?.last_duration ? Number(h.last_duration) : undefined,
       };
     }),
     refreshHistory,

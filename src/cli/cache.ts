@@ -10,12 +10,18 @@ import { secrets } from './runtime.js';
 export function windowOption(opts: GlobalOptions): number | undefined {
   if (opts.window === undefined) return undefined;
   const ms = parseDuration(String(opts.window));
-  if (ms === undefined) throw new UsageError(`--window: must be a duration like "10s" or "1m", got ${JSON.stringify(opts.window)}`, { hint: 'Pass --window 30s, for example.' });
+  if (ms === undefined)
+    throw new UsageError(`--window: must be a duration like "10s" or "1m", got ${JSON.stringify(opts.window)}`, {
+      hint: 'Pass --window 30s, for example.',
+    });
   return ms;
 }
 
 /** The cache tier's figures, with `duringWindow` run inside the hit-ratio window; undefined without a cache section. */
-export async function readCacheTier(ctx: CommandContext, duringWindow?: () => Promise<unknown>): Promise<CacheTierResult | undefined> {
+export async function readCacheTier(
+  ctx: CommandContext,
+  duringWindow?: () => Promise<unknown>,
+): Promise<CacheTierResult | undefined> {
   const config = ctx.config.cache;
   if (!config) {
     await duringWindow?.();

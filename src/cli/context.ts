@@ -41,7 +41,10 @@ export interface DbContext extends CommandContext {
 export function intOption(value: unknown, flag: string, min = 1): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag}: must be an integer of at least ${min}, got ${JSON.stringify(value)}`, { hint: `Pass ${flag} ${min}, for example.` });
+  if (!Number.isInteger(n) || n < min)
+    throw new UsageError(`${flag}: must be an integer of at least ${min}, got ${JSON.stringify(value)}`, {
+      hint: `Pass ${flag} ${min}, for example.`,
+    });
   return n;
 }
 
@@ -99,7 +102,8 @@ export async function commandContext(opts: GlobalOptions, overrides: ConfigOverr
 export async function dbContext(opts: GlobalOptions, overrides: ConfigOverrides = {}): Promise<DbContext> {
   const base = await commandContext(opts, overrides);
   if (opts.embedded) {
-    if (opts.databaseUrl) throw new UsageError('--embedded and --database-url cannot be used together', { hint: 'Drop one of them.' });
+    if (opts.databaseUrl)
+      throw new UsageError('--embedded and --database-url cannot be used together', { hint: 'Drop one of them.' });
     const server = await startEmbeddedServer(base.config.rootDir, base.logger);
     server.target.unresponsiveAfterMs = base.config.database.unresponsiveAfterMs;
     return { ...base, target: server.target, close: () => server.stop() };
@@ -126,12 +130,18 @@ export async function startEmbeddedServer(rootDir: string, logger: Logger): Prom
   for (const d of server.openedDirectories) {
     logger.warn(`opened ${d} for traversal by the postgres user (chmod o+x) so it can reach its data directory`);
   }
-  logger.info(`Using the embedded PostgreSQL ${server.target.display}${server.startedHere ? '' : ' (already running)'}`);
+  logger.info(
+    `Using the embedded PostgreSQL ${server.target.display}${server.startedHere ? '' : ' (already running)'}`,
+  );
   return server;
 }
 
 /** Run `work` with a database context, always closing it (the embedded server stops). */
-export async function withDb<T>(opts: GlobalOptions, overrides: ConfigOverrides, work: (ctx: DbContext) => Promise<T>): Promise<T> {
+export async function withDb<T>(
+  opts: GlobalOptions,
+  overrides: ConfigOverrides,
+  work: (ctx: DbContext) => Promise<T>,
+): Promise<T> {
   const ctx = await dbContext(opts, overrides);
   try {
     return await work(ctx);
@@ -145,10 +155,21 @@ export async function withDb<T>(opts: GlobalOptions, overrides: ConfigOverrides,
  * connection (database.directUrl, default url), refused through a transaction-mode pooler
  * without one, and refused when it is a standby.
  */
-export async function withSessionDb<T>(opts: GlobalOptions, overrides: ConfigOverrides, command: string, work: (ctx: DbContext) => Promise<T>): Promise<T> {
+export async function withSessionDb<T>(
+  opts: GlobalOptions,
+  overrides: ConfigOverrides,
+  command: string,
+  work: (ctx: DbContext) => Promise<T>,
+): Promise<T> {
   return withDb(opts, overrides, async (ctx) => {
     const { refuseStandby, sessionTarget } = await import('../db/fleet.js');
-    const target = opts.embedded ? ctx.target : sessionTarget(command, { url: ctx.target, flagDirectUrl: opts.directUrl as string | undefined, database: ctx.config.database });
+    const target = opts.embedded
+      ? ctx.target
+      : sessionTarget(command, {
+          url: ctx.target,
+          flagDirectUrl: opts.directUrl as string | undefined,
+          database: ctx.config.database,
+        });
     if (target !== ctx.target) {
       secrets.push(...target.secrets);
       ctx.logger.debug(`Session work connects to ${target.display} (from ${target.source})`);
@@ -163,12 +184,18 @@ export function writeOutputFile(file: string, text: string): void {
   try {
     writeFileSync(file, text);
   } catch (err) {
-    throw new UsageError(`--output ${file}: cannot write the report: ${(err as Error).message}`, { hint: 'Point --output at a writable file in an existing directory.' });
+    throw new UsageError(`--output ${file}: cannot write the report: ${(err as Error).message}`, {
+      hint: 'Point --output at a writable file in an existing directory.',
+    });
   }
 }
 
 /** Render and print (or write) a report; returns the exit code it implies. */
-export async function emit(report: Report, opts: GlobalOptions, defaultFormat: 'table' | 'json' = 'table'): Promise<number> {
+export async function emit(
+  report: Report,
+  opts: GlobalOptions,
+  defaultFormat: 'table' | 'json' = 'table',
+): Promise<number> {
   const { renderReport } = await import('./render/index.js');
   const format = opts.format ?? defaultFormat;
   const color = opts.output ? false : opts.color;

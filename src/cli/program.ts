@@ -10,13 +10,26 @@ const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.ur
 const program = new Command();
 program
   .name('dbopt')
-  .description('Keep a PostgreSQL database fast and prove it in CI: safe performance migrations, scheduled materialized-view refresh, EXPLAIN-based query audits.')
+  .description(
+    'Keep a PostgreSQL database fast and prove it in CI: safe performance migrations, scheduled materialized-view refresh, EXPLAIN-based query audits.',
+  )
   .version(pkg.version, '-V, --version')
   .option('-c, --config <file>', 'config file (default: dbopt.config.json or .yaml, searched upward)')
   .option('-d, --database-url <url>', 'connection URL (overrides DATABASE_URL and the config)')
-  .option('--direct-url <url>', 'session connection straight to the primary for migrate, refresh-views, seed (overrides DATABASE_DIRECT_URL and database.directUrl)')
+  .option(
+    '--direct-url <url>',
+    'session connection straight to the primary for migrate, refresh-views, seed (overrides DATABASE_DIRECT_URL and database.directUrl)',
+  )
   .option('--embedded', 'use the embedded PostgreSQL kept in .dbopt/embedded/')
-  .addOption(new Option('-f, --format <format>', 'output format (default: table)').choices(['table', 'json', 'junit', 'markdown', 'html']))
+  .addOption(
+    new Option('-f, --format <format>', 'output format (default: table)').choices([
+      'table',
+      'json',
+      'junit',
+      'markdown',
+      'html',
+    ]),
+  )
   .option('-o, --output <file>', 'write the report to a file instead of stdout')
   .option('--color', 'force colour')
   .option('--no-color', 'no colour (NO_COLOR is honoured too)')
@@ -69,8 +82,10 @@ migrate
   });
 migrate
   .command('lint [paths...]')
-  .description('check migration files or directories for statements that lock production tables (sized by the '
-    + 'real tables when given a connection)')
+  .description(
+    'check migration files or directories for statements that lock production tables (sized by the ' +
+      'real tables when given a connection)',
+  )
   .option('--dir <dir>', 'migrations directory (config migrate.dir)')
   .action(async (files: string[], _opts, cmd: Command) => {
     const { runMigrateCommand } = await import('./commands/migrate.js');
@@ -111,7 +126,10 @@ program
   .option('--update-baseline', 'write the baseline from this run')
   .option('--strict', 'count warnings as findings (exit 1)')
   .option('--only <names...>', 'audit only these queries')
-  .option('--node <node>', 'primary, a replica name from database.replicas, or all (side by side, with replication lag)')
+  .option(
+    '--node <node>',
+    'primary, a replica name from database.replicas, or all (side by side, with replication lag)',
+  )
   .option('--window <duration>', 'minimum Redis hit-ratio window (config cache.window); the audit runs inside it')
   .option('--load', 'then run the queries under load (config audit.load; see docs/load.md)')
   .option('--concurrency <n>', 'load: requests in flight, closed model (audit.load.concurrency; implies --load)')
@@ -126,10 +144,15 @@ program
 
 program
   .command('report')
-  .description('health figures for a person: cache hit ratios, index usage, view staleness, top statements, the Redis cache tier')
+  .description(
+    'health figures for a person: cache hit ratios, index usage, view staleness, top statements, the Redis cache tier',
+  )
   .option('--watch', 'redraw the report every --interval in the terminal until q or Ctrl-C')
   .option('--interval <duration>', 'time between redraws with --watch (default: 5s)')
-  .option('--node <node>', 'primary, a replica name from database.replicas, or all (side by side, with replication lag)')
+  .option(
+    '--node <node>',
+    'primary, a replica name from database.replicas, or all (side by side, with replication lag)',
+  )
   .option('--window <duration>', 'time between the two Redis INFO reads of the window hit ratio (config cache.window)')
   .action(async (_opts, cmd: Command) => {
     const { runReportCommand } = await import('./commands/report.js');

@@ -81,7 +81,10 @@ export async function handleFatal(err: unknown, opts: GlobalOptions): Promise<ne
       // A failed migration, refresh or seed reads like the findings: error[code], details, help.
       lines.push(`error[${failureCode(err.message)}]: ${err.message}`);
       for (const d of err.details) lines.push(`  ${d}`);
-      if (err.hint) lines.push(`  help: ${/^[A-Z][a-z]/.test(err.hint) ? err.hint[0]!.toLowerCase() + err.hint.slice(1) : err.hint}`);
+      if (err.hint)
+        lines.push(
+          `  help: ${/^[A-Z][a-z]/.test(err.hint) ? err.hint[0]!.toLowerCase() + err.hint.slice(1) : err.hint}`,
+        );
     } else {
       lines.push(`error: ${err.message}`);
       for (const d of err.details) lines.push(`  ${d}`);

@@ -94,7 +94,12 @@ export function targetFromUrl(url: string, source: string, env: NodeJS.ProcessEn
 /** TCP keepalive probes after this long idle: a silent network partition is noticed by the kernel. */
 export const KEEPALIVE_IDLE_MS = 10_000;
 
-function finish(config: ClientConfig, source: string, env: NodeJS.ProcessEnv, params: URLSearchParams | undefined): ConnectionTarget {
+function finish(
+  config: ClientConfig,
+  source: string,
+  env: NodeJS.ProcessEnv,
+  params: URLSearchParams | undefined,
+): ConnectionTarget {
   config.database ??= config.user ?? 'postgres';
   config.user ??= 'postgres';
   config.application_name = 'dbopt';
@@ -144,9 +149,13 @@ export function connectionFailure(err: unknown, target: ConnectionTarget): Conne
   const raw = redact(String(e?.message ?? err), target.secrets);
   let hint = 'Check that the server is running and reachable, and that the URL is right.';
   let what = 'cannot connect to';
-  const tls = target.tls && classifyTlsError(err) ? describeTlsFailure(err, target.tls, String(target.config.host)) : undefined;
+  const tls =
+    target.tls && classifyTlsError(err) ? describeTlsFailure(err, target.tls, String(target.config.host)) : undefined;
   if (tls) {
-    return new ConnectionError(`cannot connect to ${target.display} (from ${target.source}): ${redact(tls.what, target.secrets)}`, { hint: tls.hint, cause: err });
+    return new ConnectionError(
+      `cannot connect to ${target.display} (from ${target.source}): ${redact(tls.what, target.secrets)}`,
+      { hint: tls.hint, cause: err },
+    );
   }
   if (e?.code && AUTH_CODES.has(e.code)) {
     what = 'cannot authenticate to';
@@ -155,10 +164,13 @@ export function connectionFailure(err: unknown, target: ConnectionTarget): Conne
     hint = 'Create the database first, or point dbopt at an existing one.';
   } else if (/timeout expired/i.test(raw)) {
     const secs = Math.round((target.config.connectionTimeoutMillis ?? 10_000) / 100) / 10;
-    return new ConnectionError(`cannot connect to ${target.display} (from ${target.source}): no answer from ${target.display} for ${secs} s while connecting (timeout expired)`, {
-      hint: 'The server accepted the connection but never answered: check that it is not frozen or overloaded, and the network in between.',
-      cause: err,
-    });
+    return new ConnectionError(
+      `cannot connect to ${target.display} (from ${target.source}): no answer from ${target.display} for ${secs} s while connecting (timeout expired)`,
+      {
+        hint: 'The server accepted the connection but never answered: check that it is not frozen or overloaded, and the network in between.',
+        cause: err,
+      },
+    );
   } else if (/timeout/i.test(raw)) {
     hint = 'The server did not answer in time: check host, port and firewalls.';
   }
@@ -224,7 +236,11 @@ export async function connect(target: ConnectionTarget): Promise<Client> {
   const pg = (await import('pg')).default;
   const attempt = async (config: ClientConfig): Promise<Client> => {
     // Right after the server went silent, a new connection should not wait the full 10 s.
-    const client = new pg.Client(serverSilent(target) ? { ...config, connectionTimeoutMillis: Math.min(2_000, config.connectionTimeoutMillis ?? 2_000) } : config);
+    const client = new pg.Client(
+      serverSilent(target)
+        ? { ...config, connectionTimeoutMillis: Math.min(2_000, config.connectionTimeoutMillis ?? 2_000) }
+        : config,
+    );
     client.on('error', () => {
       // An idle client losing its server is reported by the next query; keep the process alive.
     });

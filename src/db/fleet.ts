@@ -32,19 +32,30 @@ export function sessionTarget(command: string, opts: ResolveSessionOptions): Con
   if (env.DATABASE_DIRECT_URL) return targetFromUrl(env.DATABASE_DIRECT_URL, 'DATABASE_DIRECT_URL', env);
   if (opts.database.directUrl) return targetFromUrl(opts.database.directUrl, 'config database.directUrl', env);
   if (opts.database.pooler === 'transaction') {
-    throw new UsageError(`${command} needs a session, and ${opts.url.display} (from ${opts.url.source}) goes through a transaction-mode pooler (database.pooler "transaction")`, {
-      details: [
-        `Its advisory locks and settings would live on whichever server connection the pooler picked, so two ${command} runs could do the same work at once.`,
-      ],
-      hint: 'Set database.directUrl in dbopt.config.json (or --direct-url / DATABASE_DIRECT_URL) to a connection straight to the primary, e.g. postgres://app@primary:5432/app.',
-    });
+    throw new UsageError(
+      `${command} needs a session, and ${opts.url.display} (from ${opts.url.source}) goes through a transaction-mode pooler (database.pooler "transaction")`,
+      {
+        details: [
+          `Its advisory locks and settings would live on whichever server connection the pooler picked, so two ${command} runs could do the same work at once.`,
+        ],
+        hint: 'Set database.directUrl in dbopt.config.json (or --direct-url / DATABASE_DIRECT_URL) to a connection straight to the primary, e.g. postgres://app@primary:5432/app.',
+      },
+    );
   }
   return opts.url;
 }
 
 /** The nodes `--node` selects: primary (the `url` target), a replica by name, or all. */
-export function selectNodes(node: string | undefined, url: ConnectionTarget, database: Config['database'], env: NodeJS.ProcessEnv = process.env): FleetNode[] {
-  const replicas = database.replicas.map((r) => ({ name: r.name, target: targetFromUrl(r.url, `config database.replicas "${r.name}"`, env) }));
+export function selectNodes(
+  node: string | undefined,
+  url: ConnectionTarget,
+  database: Config['database'],
+  env: NodeJS.ProcessEnv = process.env,
+): FleetNode[] {
+  const replicas = database.replicas.map((r) => ({
+    name: r.name,
+    target: targetFromUrl(r.url, `config database.replicas "${r.name}"`, env),
+  }));
   const primary = { name: 'primary', target: url };
   if (node === undefined || node === 'primary') return [primary];
   if (node === 'all') return [primary, ...replicas];
@@ -72,7 +83,11 @@ export function nodeNameOf(target: ConnectionTarget, database: Config['database'
 }
 
 /** Refuse `command` (exit 2) when `target` is a standby: it writes, so it must run on the primary. */
-export async function refuseStandby(command: string, target: ConnectionTarget, database: Config['database']): Promise<void> {
+export async function refuseStandby(
+  command: string,
+  target: ConnectionTarget,
+  database: Config['database'],
+): Promise<void> {
   let client;
   try {
     client = await connect(target);
@@ -90,7 +105,10 @@ export async function refuseStandby(command: string, target: ConnectionTarget, d
   }
   if (!inRecovery) return;
   const name = nodeNameOf(target, database);
-  throw new UsageError(`${command}: ${name ? `node ${name} (${target.display})` : target.display} (from ${target.source}) is a standby in recovery, and ${command} writes`, {
-    hint: 'Point database.directUrl (or --direct-url / DATABASE_DIRECT_URL) at the primary: migrate, refresh-views and seed run there, and replicas receive their changes by replication.',
-  });
+  throw new UsageError(
+    `${command}: ${name ? `node ${name} (${target.display})` : target.display} (from ${target.source}) is a standby in recovery, and ${command} writes`,
+    {
+      hint: 'Point database.directUrl (or --direct-url / DATABASE_DIRECT_URL) at the primary: migrate, refresh-views and seed run there, and replicas receive their changes by replication.',
+    },
+  );
 }

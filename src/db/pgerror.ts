@@ -16,7 +16,13 @@ export interface PgErrorLike {
 export function isPgError(err: unknown): err is PgErrorLike {
   // dbopt's own "server stopped answering" carries SQLSTATE 08006 but is no server error.
   if (err instanceof UnresponsiveError) return false;
-  return typeof err === 'object' && err !== null && 'code' in err && typeof (err as { code?: unknown }).code === 'string' && /^[0-9A-Z]{5}$/.test((err as { code: string }).code);
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    'code' in err &&
+    typeof (err as { code?: unknown }).code === 'string' &&
+    /^[0-9A-Z]{5}$/.test((err as { code: string }).code)
+  );
 }
 
 export interface SourceSpan {

@@ -17,7 +17,11 @@ export function pgpassFile(env: NodeJS.ProcessEnv, home: string = homedir()): st
 }
 
 /** The password for a connection from the pgpass file, or undefined (no file, no line, too open). */
-export function pgpassPassword(want: PgpassLookup, env: NodeJS.ProcessEnv = process.env, home: string = homedir()): string | undefined {
+export function pgpassPassword(
+  want: PgpassLookup,
+  env: NodeJS.ProcessEnv = process.env,
+  home: string = homedir(),
+): string | undefined {
   const file = pgpassFile(env, home);
   let text: string;
   try {

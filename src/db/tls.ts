@@ -82,17 +82,27 @@ export function planTls(params: TlsParams, host: string, source: string, home: s
   const opts: ConnectionOptions = { rejectUnauthorized: verifyCa };
   if (verifyCa) {
     if (!rootCert) {
-      throw new ConfigError(`${source}: sslmode=${mode} checks the server certificate, but there is no root certificate: ${defaultRoot} does not exist`, {
-        hint: 'Set sslrootcert=/path/to/ca.pem (or PGSSLROOTCERT), use sslrootcert=system for the public CAs, or sslmode=require to encrypt without checking.',
-      });
+      throw new ConfigError(
+        `${source}: sslmode=${mode} checks the server certificate, but there is no root certificate: ${defaultRoot} does not exist`,
+        {
+          hint: 'Set sslrootcert=/path/to/ca.pem (or PGSSLROOTCERT), use sslrootcert=system for the public CAs, or sslmode=require to encrypt without checking.',
+        },
+      );
     }
     if (!system) opts.ca = readTlsFile(rootCert, 'sslrootcert', source);
     // verify-ca checks the chain only; the default checkServerIdentity would also check the name.
     if (!verifyHost) opts.checkServerIdentity = () => undefined;
   }
 
-  const certFile = params.sslcert ?? (existsSync(path.join(pgDir, 'postgresql.crt')) ? path.join(pgDir, 'postgresql.crt') : undefined);
-  const keyFile = params.sslkey ?? (certFile ? (existsSync(path.join(pgDir, 'postgresql.key')) ? path.join(pgDir, 'postgresql.key') : undefined) : undefined);
+  const certFile =
+    params.sslcert ?? (existsSync(path.join(pgDir, 'postgresql.crt')) ? path.join(pgDir, 'postgresql.crt') : undefined);
+  const keyFile =
+    params.sslkey ??
+    (certFile
+      ? existsSync(path.join(pgDir, 'postgresql.key'))
+        ? path.join(pgDir, 'postgresql.key')
+        : undefined
+      : undefined);
   if (certFile) {
     opts.cert = readTlsFile(certFile, 'sslcert', source);
     if (!keyFile) {
@@ -106,9 +116,12 @@ export function planTls(params: TlsParams, host: string, source: string, home: s
     try {
       createPrivateKey({ key: opts.key, passphrase: params.sslpassword ?? '' });
     } catch {
-      throw new ConfigError(`${source}: the private key sslkey=${keyFile} cannot be read${params.sslpassword ? ' with the given sslpassword' : ': it is encrypted or not a PEM key'}`, {
-        hint: 'Give the key\'s passphrase as sslpassword in the URL, or use an unencrypted key (chmod 0600).',
-      });
+      throw new ConfigError(
+        `${source}: the private key sslkey=${keyFile} cannot be read${params.sslpassword ? ' with the given sslpassword' : ': it is encrypted or not a PEM key'}`,
+        {
+          hint: "Give the key's passphrase as sslpassword in the URL, or use an unencrypted key (chmod 0600).",
+        },
+      );
     }
   }
   // Server name indication, as libpq sends it (not for IP addresses).
@@ -125,9 +138,12 @@ function readTlsFile(file: string, key: string, source: string): string {
     return readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as { code?: string }).code;
-    throw new ConfigError(`${source}: ${key}=${file} cannot be read (${code === 'ENOENT' ? 'no such file' : code ?? 'error'})`, {
-      hint: `Point ${key} at an existing PEM file readable by this user.`,
-    });
+    throw new ConfigError(
+      `${source}: ${key}=${file} cannot be read (${code === 'ENOENT' ? 'no such file' : (code ?? 'error')})`,
+      {
+        hint: `Point ${key} at an existing PEM file readable by this user.`,
+      },
+    );
   }
 }
 
@@ -142,32 +158,49 @@ function checkKeyPermissions(file: string, source: string): void {
   const uid = process.getuid?.();
   const tooOpen = st.uid === 0 && uid !== 0 ? (st.mode & 0o037) !== 0 : (st.mode & 0o077) !== 0;
   if (tooOpen) {
-    throw new ConfigError(`${source}: the private key file sslkey=${file} has group or world access (mode ${(st.mode & 0o777).toString(8)})`, {
-      hint: `Run chmod 0600 ${file} (0640 when root owns it), as libpq requires.`,
-    });
+    throw new ConfigError(
+      `${source}: the private key file sslkey=${file} has group or world access (mode ${(st.mode & 0o777).toString(8)})`,
+      {
+        hint: `Run chmod 0600 ${file} (0640 when root owns it), as libpq requires.`,
+      },
+    );
   }
 }
 
 type TlsFailure = 'host' | 'ca' | 'refused' | 'other';
 
 const CA_CODES = new Set([
-  'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE',
-  'CERT_UNTRUSTED', 'CERT_REJECTED', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'INVALID_CA',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_SIGNATURE_FAILURE',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'INVALID_CA',
 ]);
 
 export function classifyTlsError(err: unknown): TlsFailure | undefined {
   const e = err as { code?: string; message?: string };
   const msg = String(e?.message ?? '');
   if (e?.code === 'ERR_TLS_CERT_ALTNAME_INVALID' || /does not match certificate's altnames/i.test(msg)) return 'host';
-  if ((e?.code && CA_CODES.has(e.code)) || /self[- ]signed certificate|unable to verify|issuer certificate/i.test(msg)) return 'ca';
+  if ((e?.code && CA_CODES.has(e.code)) || /self[- ]signed certificate|unable to verify|issuer certificate/i.test(msg))
+    return 'ca';
   if (/does not support SSL/i.test(msg)) return 'refused';
-  if (/SSL|TLS|certificate|bad decrypt|handshake/i.test(msg) || /^ERR_(SSL|TLS|OSSL)/.test(e?.code ?? '')) return 'other';
+  if (/SSL|TLS|certificate|bad decrypt|handshake/i.test(msg) || /^ERR_(SSL|TLS|OSSL)/.test(e?.code ?? ''))
+    return 'other';
   return undefined;
 }
 
 /** Why a TLS connection failed, in words that name what was checked; no key material. */
-export function describeTlsFailure(err: unknown, plan: TlsPlan, host: string): { what: string; hint: string } | undefined {
+export function describeTlsFailure(
+  err: unknown,
+  plan: TlsPlan,
+  host: string,
+): { what: string; hint: string } | undefined {
   const kind = classifyTlsError(err);
   const e = err as { code?: string; message?: string };
   const detail = String(e?.message ?? err).split('\n')[0]!;
@@ -190,7 +223,7 @@ export function describeTlsFailure(err: unknown, plan: TlsPlan, host: string): {
     case 'other':
       return {
         what: `the TLS connection failed (sslmode=${plan.mode}): ${/bad decrypt/i.test(detail) ? 'the client key could not be decrypted (wrong sslpassword?)' : detail}`,
-        hint: 'Check the client certificate and key (sslcert/sslkey/sslpassword) and the server\'s TLS settings.',
+        hint: "Check the client certificate and key (sslcert/sslkey/sslpassword) and the server's TLS settings.",
       };
     default:
       return undefined;

@@ -13,21 +13,36 @@ export interface FleetHealthResult {
   replication: ReplicationFacts;
 }
 
-export async function fleetHealth(opts: Omit<HealthOptions, 'target'> & { nodes: FleetNode[]; primary: ConnectionTarget; pooler: string }): Promise<FleetHealthResult> {
+export async function fleetHealth(
+  opts: Omit<HealthOptions, 'target'> & { nodes: FleetNode[]; primary: ConnectionTarget; pooler: string },
+): Promise<FleetHealthResult> {
   const nodes: FleetHealthResult['nodes'] = [];
-  for (const node of opts.nodes) nodes.push({ name: node.name, result: await health({ ...opts, target: node.target }) });
-  const replication = await replicationFacts(opts.primary, opts.nodes.filter((n) => n.name !== 'primary'));
+  for (const node of opts.nodes)
+    nodes.push({ name: node.name, result: await health({ ...opts, target: node.target }) });
+  const replication = await replicationFacts(
+    opts.primary,
+    opts.nodes.filter((n) => n.name !== 'primary'),
+  );
   return { pooler: opts.pooler, nodes, replication };
 }
 
 export function fleetHealthReport(r: FleetHealthResult): Report {
   const perNode = r.nodes.map((n) => ({ name: n.name, report: healthReport(n.result) }));
-  const sections: ReportSection[] = [{
-    title: 'Replication',
-    columns: ['node', 'state', 'bytes behind', 'lag s', 'last replayed commit', 'note'],
-    rows: r.replication.nodes.map((l) => [l.node, l.state, l.replayBytes === null ? '-' : l.replayBytes.toLocaleString('en-US'), l.replaySeconds === null ? '-' : l.replaySeconds.toFixed(1), l.lastReplayAt ?? '', l.note]),
-    empty: 'no standby selected',
-  }];
+  const sections: ReportSection[] = [
+    {
+      title: 'Replication',
+      columns: ['node', 'state', 'bytes behind', 'lag s', 'last replayed commit', 'note'],
+      rows: r.replication.nodes.map((l) => [
+        l.node,
+        l.state,
+        l.replayBytes === null ? '-' : l.replayBytes.toLocaleString('en-US'),
+        l.replaySeconds === null ? '-' : l.replaySeconds.toFixed(1),
+        l.lastReplayAt ?? '',
+        l.note,
+      ]),
+      empty: 'no standby selected',
+    },
+  ];
   // Section by section, each node's beside the others'.
   const titles = [...new Set(perNode.flatMap((p) => p.report.sections.map((s) => s.title)))];
   for (const title of titles) {
@@ -44,7 +59,9 @@ export function fleetHealthReport(r: FleetHealthResult): Report {
     ok: true,
     summary: perNode.map((p) => `${p.name}: ${p.report.summary}`).join(' '),
     sections,
-    checks: perNode.flatMap((p) => p.report.checks.map((c) => ({ ...c, id: `${p.name}:${c.id}`, subject: `${p.name}:${c.subject}` }))),
+    checks: perNode.flatMap((p) =>
+      p.report.checks.map((c) => ({ ...c, id: `${p.name}:${c.id}`, subject: `${p.name}:${c.subject}` })),
+    ),
     data: r,
   };
 }

@@ -13,7 +13,13 @@ export interface RefreshEvent {
 
 /** The newest `limit` refreshes of the last `days` days, oldest first. */
 export async function refreshTimeline(client: Client, days = 7, limit = 2000): Promise<RefreshEvent[]> {
-  const res = await client.query<{ view_name: string; started_at: Date; finished_at: Date | null; outcome: string | null; duration_ms: string | null }>(
+  const res = await client.query<{
+    view_name: string;
+    started_at: Date;
+    finished_at: Date | null;
+    outcome: string | null;
+    duration_ms: string | null;
+  }>(
     `SELECT view_name, started_at, finished_at, outcome, duration_ms::text AS duration_ms
        FROM (SELECT view_name, started_at, finished_at, outcome, duration_ms
                FROM dbopt.refresh_history

@@ -11,7 +11,11 @@ import type { Config } from '../config.js';
 import { connect, connectionFailure, isConnectionLost, type ConnectionTarget } from '../db/connection.js';
 import { cacheRatios, cacheSnapshot, type RatioRow } from '../catalog/cacheStats.js';
 import {
-  duplicateIndexes, unindexedForeignKeys, unscannedIndexes, UNUSED_MIN_DAYS, type IndexFact,
+  duplicateIndexes,
+  unindexedForeignKeys,
+  unscannedIndexes,
+  UNUSED_MIN_DAYS,
+  type IndexFact,
 } from '../catalog/indexes.js';
 import { lockedNote, schemaFacts, tableName } from '../catalog/schema.js';
 import { serverInfo } from '../catalog/server.js';
@@ -96,7 +100,11 @@ export interface HealthResult {
 export async function health(opts: HealthOptions): Promise<HealthResult> {
   const client = await connect(opts.target);
   try {
-    return await readOnly(client, { statementTimeoutMs: opts.audit.statementTimeoutMs, lockTimeoutMs: opts.audit.lockTimeoutMs }, () => gather(client, opts));
+    return await readOnly(
+      client,
+      { statementTimeoutMs: opts.audit.statementTimeoutMs, lockTimeoutMs: opts.audit.lockTimeoutMs },
+      () => gather(client, opts),
+    );
   } catch (err) {
     if (isConnectionLost(err)) throw connectionFailure(err, opts.target);
     throw err;
@@ -119,7 +127,11 @@ async function gather(client: Client, opts: HealthOptions): Promise<HealthResult
     const schedule = isManagedView(v.name, include, exclude) ? scheduleFor(opts.refresh, v.name) : undefined;
     const last = v.lastSuccess ? new Date(v.lastSuccess) : undefined;
     return {
-      view: v.name, populated: v.populated, schedule, lastSuccess: v.lastSuccess, sizeBytes: v.sizeBytes,
+      view: v.name,
+      populated: v.populated,
+      schedule,
+      lastSuccess: v.lastSuccess,
+      sizeBytes: v.sizeBytes,
       ageMinutes: last ? Math.round((now - last.getTime()) / 60_000) : undefined,
       overdue: schedule && facts.refreshHistory ? overdueState(schedule, last, new Date(now)).overdue : undefined,
     };
@@ -131,7 +143,9 @@ async function gather(client: Client, opts: HealthOptions): Promise<HealthResult
     statsDays,
     cache: cacheRatios(snapshot, undefined, opts.audit.minCacheHitRatio, opts.audit.minBlocks),
     indexes,
-    foreignKeysWithoutIndex: unindexedForeignKeys(facts).map((fk) => `${tableName(fk.schema, fk.table)} (${fk.columnNames.join(', ')}) -> ${fk.references}`),
+    foreignKeysWithoutIndex: unindexedForeignKeys(facts).map(
+      (fk) => `${tableName(fk.schema, fk.table)} (${fk.columnNames.join(', ')}) -> ${fk.references}`,
+    ),
     tables: tables.rows,
     views,
     refreshHistory: facts.refreshHistory,
@@ -165,10 +179,20 @@ export function indexUsage(all: IndexFact[], statsDays: number): IndexUsage[] {
 
 async function tableHealth(client: Client): Promise<{ rows: TableHealth[]; locked: string[] }> {
   // pg_total_relation_size locks the table: skipped for tables another session has locked.
-  const { rows } = await withLockFallback(client, (avoidLocks) => client.query<{
-    table: string; qualified: string; locked: boolean; rows: string; size: string | null; dead: string; seq: string; idx: string; vacuum: Date | null; analyze: Date | null;
-  }>(
-    `WITH ${LOCKED_RELATIONS},
+  const { rows } = await withLockFallback(client, (avoidLocks) =>
+    client.query<{
+      table: string;
+      qualified: string;
+      locked: boolean;
+      rows: string;
+      size: string | null;
+      dead: string;
+      seq: string;
+      idx: string;
+      vacuum: Date | null;
+      analyze: Date | null;
+    }>(
+      `WITH ${LOCKED_RELATIONS},
      t AS (
        SELECT s.*,
               ($1 OR s.relid IN (SELECT oid FROM locked)) AS locked
@@ -188,18 +212,26 @@ async function tableHealth(client: Client): Promise<{ rows: TableHealth[]; locke
        JOIN pg_class AS c ON c.oid = t.relid
       ORDER BY 5 DESC NULLS LAST, 1
       LIMIT 15`,
-    [avoidLocks],
-  ));
+      [avoidLocks],
+    ),
+  );
   return {
     rows: rows.map((r) => ({
-      table: r.table, rows: Number(r.rows), sizeBytes: r.size === null ? null : Number(r.size), deadRows: Number(r.dead), seqScans: Number(r.seq), indexScans: Number(r.idx),
-      lastVacuum: r.vacuum?.toISOString() ?? null, lastAnalyze: r.analyze?.toISOString() ?? null,
+      table: r.table,
+      rows: Number(r.rows),
+      sizeBytes: r.size === null ? null : Number(r.size),
+      deadRows: Number(r.dead),
+      seqScans: Number(r.seq),
+      indexScans: Number(r.idx),
+      lastVacuum: r.vacuum?.toISOString() ?? null,
+      lastAnalyze: r.analyze?.toISOString() ?? null,
     })),
     locked: rows.filter((r) => r.locked).map((r) => r.qualified),
   };
 }
 
-const ENABLE_PGSS = 'add pg_stat_statements to shared_preload_libraries (restart), then CREATE EXTENSION pg_stat_statements in this database';
+const ENABLE_PGSS =
+  'add pg_stat_statements to shared_preload_libraries (restart), then CREATE EXTENSION pg_stat_statements in this database';
 
 async function topStatements(client: Client, limit: number): Promise<HealthResult['statements']> {
   const ext = await client.query<{ schema: string }>(
@@ -209,9 +241,22 @@ async function topStatements(client: Client, limit: number): Promise<HealthResul
       WHERE e.extname = 'pg_stat_statements'`,
   );
   const schema = ext.rows[0]?.schema;
-  if (!schema) return { available: false, reason: `pg_stat_statements is not installed in this database: ${ENABLE_PGSS}`, top: [] };
+  if (!schema)
+    return {
+      available: false,
+      reason: `pg_stat_statements is not installed in this database: ${ENABLE_PGSS}`,
+      top: [],
+    };
   try {
-    const { rows } = await client.query<{ query: string; calls: string; total: number; mean: number; rows: string; hit: string; read: string }>(
+    const { rows } = await client.query<{
+      query: string;
+      calls: string;
+      total: number;
+      mean: number;
+      rows: string;
+      hit: string;
+      read: string;
+    }>(
       `SELECT s.query,
               s.calls,
               s.total_exec_time AS total,
@@ -228,12 +273,24 @@ async function topStatements(client: Client, limit: number): Promise<HealthResul
     return {
       available: true,
       top: rows.map((r) => {
-        const hit = Number(r.hit), read = Number(r.read);
-        return { query: r.query.replace(/\s+/g, ' ').trim(), calls: Number(r.calls), totalMs: Number(r.total), meanMs: Number(r.mean), rows: Number(r.rows), hitRatio: hit + read > 0 ? hit / (hit + read) : null };
+        const hit = Number(r.hit),
+          read = Number(r.read);
+        return {
+          query: r.query.replace(/\s+/g, ' ').trim(),
+          calls: Number(r.calls),
+          totalMs: Number(r.total),
+          meanMs: Number(r.mean),
+          rows: Number(r.rows),
+          hitRatio: hit + read > 0 ? hit / (hit + read) : null,
+        };
       }),
     };
   } catch (err) {
     if (isConnectionLost(err)) throw err;
-    return { available: false, reason: `pg_stat_statements is installed but cannot be read (${(err as Error).message}): ${ENABLE_PGSS}`, top: [] };
+    return {
+      available: false,
+      reason: `pg_stat_statements is installed but cannot be read (${(err as Error).message}): ${ENABLE_PGSS}`,
+      top: [],
+    };
   }
 }

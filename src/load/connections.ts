@@ -25,15 +25,26 @@ export type LoadSql = postgres.Sql<Record<string, never>>;
 
 /** One postgres.js connection with the load envelope; nothing is opened until the first query. */
 export function loadConnection(
-  target: ConnectionTarget, limits: SessionLimits, applicationName = LOAD_APPLICATION_NAME, settings: Record<string, string> = {},
+  target: ConnectionTarget,
+  limits: SessionLimits,
+  applicationName = LOAD_APPLICATION_NAME,
+  settings: Record<string, string> = {},
 ): LoadSql {
   const c = target.config;
   // TLS as the audit's own connections negotiate it (src/db/tls.ts): a plan not yet settled by a
   // first connection (sslmode prefer/allow) is left to postgres.js's own prefer/allow; a settled
   // or strict one passes its TLS options as they are.
   const plan = target.tls;
-  const ssl = plan && plan.fallback !== undefined ? (plan.first ? 'prefer' : 'allow')
-    : !c.ssl ? false : typeof c.ssl === 'object' ? (c.ssl as import('node:tls').ConnectionOptions) : 'require';
+  const ssl =
+    plan && plan.fallback !== undefined
+      ? plan.first
+        ? 'prefer'
+        : 'allow'
+      : !c.ssl
+        ? false
+        : typeof c.ssl === 'object'
+          ? (c.ssl as import('node:tls').ConnectionOptions)
+          : 'require';
   return postgres({
     host: c.host ?? 'localhost',
     port: Number(c.port ?? 5432),
@@ -89,8 +100,10 @@ export function assertWithinBudget(connections: number, budget: ConnectionBudget
   if (connections <= budget.allowed) return;
   const pct = Math.round(budget.share * 100);
   throw new UsageError(
-    `--connections ${connections} is more than the ${budget.allowed} allowed: ${pct} % of the server's ${budget.free} free connections`
-      + ` (max_connections ${budget.maxConnections}, ${budget.used} in use, ${budget.reserved} reserved); no load connection was opened`,
-    { hint: `Use --connections ${Math.max(1, budget.allowed)} or fewer, or raise audit.load.maxConnectionShare if this server is yours.` },
+    `--connections ${connections} is more than the ${budget.allowed} allowed: ${pct} % of the server's ${budget.free} free connections` +
+      ` (max_connections ${budget.maxConnections}, ${budget.used} in use, ${budget.reserved} reserved); no load connection was opened`,
+    {
+      hint: `Use --connections ${Math.max(1, budget.allowed)} or fewer, or raise audit.load.maxConnectionShare if this server is yours.`,
+    },
   );
 }

@@ -16,7 +16,14 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
 import type { ConnectionTarget } from '../db/connection.js';
-import { assertWithinBudget, connectionBudget, LOAD_APPLICATION_NAME, loadConnection, type ConnectionBudget, type LoadSql } from './connections.js';
+import {
+  assertWithinBudget,
+  connectionBudget,
+  LOAD_APPLICATION_NAME,
+  loadConnection,
+  type ConnectionBudget,
+  type LoadSql,
+} from './connections.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
 import { ServerSampler, type ServerFigures } from './server.js';
 
@@ -154,12 +161,14 @@ const ROLLBACK = Symbol('rollback');
 
 /** One request of an allow-writes query: its writes are undone whatever happens. */
 function rolledBack(sql: LoadSql, text: string, values: ParamValue[]): Promise<unknown> & { cancel: () => unknown } {
-  const p = sql.begin('read write', async (tx) => {
-    await tx.unsafe(text, values as never[], { prepare: true });
-    throw ROLLBACK;
-  }).catch((err: unknown) => {
-    if (err !== ROLLBACK) throw err;
-  });
+  const p = sql
+    .begin('read write', async (tx) => {
+      await tx.unsafe(text, values as never[], { prepare: true });
+      throw ROLLBACK;
+    })
+    .catch((err: unknown) => {
+      if (err !== ROLLBACK) throw err;
+    });
   return Object.assign(p, { cancel: () => undefined });
 }
 
@@ -188,8 +197,16 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   assertWithinBudget(opts.connections, budget);
 
   const states: QueryState[] = opts.queries.map((q) => ({
-    q, next: 0, latency: new Histogram(), poolWait: new Histogram(), connection: new Histogram(),
-    requests: 0, completedInWindow: 0, errors: 0, timeouts: 0, errorSamples: new Map(),
+    q,
+    next: 0,
+    latency: new Histogram(),
+    poolWait: new Histogram(),
+    connection: new Histogram(),
+    requests: 0,
+    completedInWindow: 0,
+    errors: 0,
+    timeouts: 0,
+    errorSamples: new Map(),
   }));
   const order = weightedOrder(opts.queries.map((q) => q.weight));
   let orderAt = 0;
@@ -198,7 +215,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const inFlightWanted = opts.model.kind === 'closed' ? opts.model.concurrency : 64 * opts.connections;
   const pipeline = Math.max(1, opts.pipeline ?? Math.min(64, Math.ceil(inFlightWanted / opts.connections)));
   const limits = { statementTimeoutMs: opts.statementTimeoutMs, lockTimeoutMs: opts.lockTimeoutMs };
-  const conns: Conn[] = Array.from({ length: opts.connections }, () => ({ sql: loadConnection(opts.target, limits), lastEnd: 0, inFlight: new Set() }));
+  const conns: Conn[] = Array.from({ length: opts.connections }, () => ({
+    sql: loadConnection(opts.target, limits),
+    lastEnd: 0,
+    inFlight: new Set(),
+  }));
   const queue: Pending[] = [];
   let queueHead = 0;
 
@@ -245,7 +266,8 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const dispatch = (): void => {
     while (queueHead < queue.length) {
       let conn: Conn | undefined;
-      for (const c of conns) if (c.inFlight.size < pipeline && (!conn || c.inFlight.size < conn.inFlight.size)) conn = c;
+      for (const c of conns)
+        if (c.inFlight.size < pipeline && (!conn || c.inFlight.size < conn.inFlight.size)) conn = c;
       if (!conn) return;
       const p = queue[queueHead]!;
       queue[queueHead++] = undefined as unknown as Pending;
@@ -256,34 +278,53 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       const sent = performance.now();
       const c = conn;
       const q = p.state.q;
-      const pending = q.rollback ? rolledBack(c.sql, q.text, p.values) : c.sql.unsafe(q.text, p.values as never[], { prepare: true }).execute();
+      const pending = q.rollback
+        ? rolledBack(c.sql, q.text, p.values)
+        : c.sql.unsafe(q.text, p.values as never[], { prepare: true }).execute();
       c.inFlight.add(pending);
       pending.then(
-        () => { c.inFlight.delete(pending); finish(p, sent, undefined, c); dispatch(); },
-        (err: unknown) => { c.inFlight.delete(pending); finish(p, sent, err, c); dispatch(); },
+        () => {
+          c.inFlight.delete(pending);
+          finish(p, sent, undefined, c);
+          dispatch();
+        },
+        (err: unknown) => {
+          c.inFlight.delete(pending);
+          finish(p, sent, err, c);
+          dispatch();
+        },
       );
     }
   };
 
-  const issue = (start: number): Promise<void> => new Promise<void>((resolve) => {
-    const state = nextState();
-    const values = state.q.params.length ? state.q.params[state.next++ % state.q.params.length]!.slice(0, state.q.placeholders) : [];
-    queue.push({ state, start, values, resolve });
-    dispatch();
-  });
+  const issue = (start: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const state = nextState();
+      const values = state.q.params.length
+        ? state.q.params[state.next++ % state.q.params.length]!.slice(0, state.q.placeholders)
+        : [];
+      queue.push({ state, start, values, resolve });
+      dispatch();
+    });
 
-  const sampler = new ServerSampler(opts.client, LOAD_APPLICATION_NAME, opts.queries.map((q) => q.text));
+  const sampler = new ServerSampler(
+    opts.client,
+    LOAD_APPLICATION_NAME,
+    opts.queries.map((q) => q.text),
+  );
   const delay = monitorEventLoopDelay({ resolution: 10 });
   let cpuAtStart: NodeJS.CpuUsage | undefined;
   let completedAtStart = 0;
   let windowTimer: NodeJS.Timeout | undefined;
   let endTimer: NodeJS.Timeout | undefined;
   let completed = 0;
-  const progress = opts.onProgress ? setInterval(() => {
-    const now = performance.now();
-    const phase = now < windowStart ? 'warm-up' : 'load';
-    opts.onProgress!(`${phase} ${((now - t0) / 1000).toFixed(0)} s: ${completed.toLocaleString('en-US')} requests`);
-  }, 1000) : undefined;
+  const progress = opts.onProgress
+    ? setInterval(() => {
+        const now = performance.now();
+        const phase = now < windowStart ? 'warm-up' : 'load';
+        opts.onProgress!(`${phase} ${((now - t0) / 1000).toFixed(0)} s: ${completed.toLocaleString('en-US')} requests`);
+      }, 1000)
+    : undefined;
   progress?.unref();
 
   let server: ServerFigures | undefined;
@@ -297,40 +338,50 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       windowStart += shift;
       windowEnd += shift;
     }
-    windowTimer = setTimeout(() => {
-      cpuAtStart = process.cpuUsage();
-      completedAtStart = completed;
-      delay.enable();
-    }, Math.max(0, windowStart - started));
+    windowTimer = setTimeout(
+      () => {
+        cpuAtStart = process.cpuUsage();
+        completedAtStart = completed;
+        delay.enable();
+      },
+      Math.max(0, windowStart - started),
+    );
     endTimer = setTimeout(stopNow, Math.max(0, windowEnd - started));
 
     const workers: Promise<void>[] = [];
     if (opts.model.kind === 'closed') {
       for (let i = 0; i < opts.model.concurrency; i++) {
-        workers.push((async () => {
-          while (!stopping) {
-            await issue(performance.now());
-            completed++;
-          }
-        })());
+        workers.push(
+          (async () => {
+            while (!stopping) {
+              await issue(performance.now());
+              completed++;
+            }
+          })(),
+        );
       }
     } else {
       const interval = 1000 / opts.model.rate;
-      workers.push((async () => {
-        let k = 0;
-        const outstanding = new Set<Promise<void>>();
-        while (!stopping) {
-          const now = performance.now();
-          while (!stopping && started + k * interval <= now) {
-            const p = issue(started + k * interval).then(() => { completed++; outstanding.delete(p); });
-            outstanding.add(p);
-            k++;
+      workers.push(
+        (async () => {
+          let k = 0;
+          const outstanding = new Set<Promise<void>>();
+          while (!stopping) {
+            const now = performance.now();
+            while (!stopping && started + k * interval <= now) {
+              const p = issue(started + k * interval).then(() => {
+                completed++;
+                outstanding.delete(p);
+              });
+              outstanding.add(p);
+              k++;
+            }
+            const wait = started + k * interval - performance.now();
+            await new Promise((r) => (wait > 1 ? setTimeout(r, Math.min(wait, 50)) : setImmediate(r)));
           }
-          const wait = started + k * interval - performance.now();
-          await new Promise((r) => (wait > 1 ? setTimeout(r, Math.min(wait, 50)) : setImmediate(r)));
-        }
-        await Promise.all(outstanding);
-      })());
+          await Promise.all(outstanding);
+        })(),
+      );
     }
 
     await stopped;
@@ -346,7 +397,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       for (const c of conns) for (const q of c.inFlight) void Promise.resolve(q.cancel()).catch(() => undefined);
       for (let i = queueHead; i < queue.length; i++) {
         const p = queue[i]!;
-        finish(p, performance.now(), Object.assign(new Error('not started before the end of the run'), { code: 'dbopt-unsent' }));
+        finish(
+          p,
+          performance.now(),
+          Object.assign(new Error('not started before the end of the run'), { code: 'dbopt-unsent' }),
+        );
       }
       queue.length = 0;
       queueHead = 0;
@@ -387,8 +442,14 @@ function recordError(s: QueryState, err: unknown): void {
 }
 
 function summarize(
-  opts: LoadOptions, states: QueryState[], server: ServerFigures, budget: ConnectionBudget, pipeline: number, windowMs: number,
-  stoppedBy: string | undefined, cpu: { cpuUs: number; completed: number; delayP99: number; delayMax: number },
+  opts: LoadOptions,
+  states: QueryState[],
+  server: ServerFigures,
+  budget: ConnectionBudget,
+  pipeline: number,
+  windowMs: number,
+  stoppedBy: string | undefined,
+  cpu: { cpuUs: number; completed: number; delayP99: number; delayMax: number },
 ): LoadResult {
   const latency = new Histogram();
   const poolWait = new Histogram();
@@ -399,10 +460,17 @@ function summarize(
     completedInWindow += s.completedInWindow;
     const serverStat = server.statements?.get(s.q.text);
     return {
-      name: s.q.name, weight: s.q.weight, requests: s.requests, errors: s.errors, timeouts: s.timeouts,
+      name: s.q.name,
+      weight: s.q.weight,
+      requests: s.requests,
+      errors: s.errors,
+      timeouts: s.timeouts,
       throughput: (s.completedInWindow / windowMs) * 1000,
-      latency: s.latency.summary(), poolWait: s.poolWait.summary(), connection: s.connection.summary(),
-      serverMeanMs: serverStat?.meanExecMs, errorSamples: [...s.errorSamples.values()],
+      latency: s.latency.summary(),
+      poolWait: s.poolWait.summary(),
+      connection: s.connection.summary(),
+      serverMeanMs: serverStat?.meanExecMs,
+      errorSamples: [...s.errorSamples.values()],
     };
   });
   const throughput = (completedInWindow / windowMs) * 1000;
@@ -410,11 +478,12 @@ function summarize(
   const mix = latency.summary();
   const loopBound = cpu.delayP99 >= 5 && cpu.delayP99 >= 0.2 * mix.p95;
   const bound = cpuShare >= CLIENT_BOUND_CPU || loopBound;
-  const reason = cpuShare >= CLIENT_BOUND_CPU
-    ? `client used ${Math.round(cpuShare * 100)} % of a core`
-    : loopBound
-      ? `event-loop delay p99 ${cpu.delayP99.toFixed(1)} ms against a p95 of ${mix.p95.toFixed(1)} ms`
-      : `client used ${Math.round(cpuShare * 100)} % of a core, event-loop delay p99 ${cpu.delayP99.toFixed(1)} ms`;
+  const reason =
+    cpuShare >= CLIENT_BOUND_CPU
+      ? `client used ${Math.round(cpuShare * 100)} % of a core`
+      : loopBound
+        ? `event-loop delay p99 ${cpu.delayP99.toFixed(1)} ms against a p95 of ${mix.p95.toFixed(1)} ms`
+        : `client used ${Math.round(cpuShare * 100)} % of a core, event-loop delay p99 ${cpu.delayP99.toFixed(1)} ms`;
   const { statements: _statements, ...serverRest } = server;
   void _statements;
   const result: LoadResult = {
@@ -435,8 +504,12 @@ function summarize(
     queries,
     server: serverRest,
     client: {
-      cpuShare, eventLoopDelayP99Ms: cpu.delayP99, eventLoopDelayMaxMs: cpu.delayMax,
-      cpuPerRequestUs: cpu.completed ? cpu.cpuUs / cpu.completed : 0, bound, reason,
+      cpuShare,
+      eventLoopDelayP99Ms: cpu.delayP99,
+      eventLoopDelayMaxMs: cpu.delayMax,
+      cpuPerRequestUs: cpu.completed ? cpu.cpuUs / cpu.completed : 0,
+      bound,
+      reason,
     },
     budget,
   };

@@ -44,7 +44,13 @@ export function exponent(before: number, now: number, rowsBefore: number, rowsNo
 const rowsOf = (m: Record<string, number>): number => Object.values(m).reduce((a, b) => a + Math.max(0, b), 0);
 
 /** Growth facts of one query, or undefined when the data is not 2x apart (or not comparable). */
-export function growthFacts(query: string, tier: string | undefined, before: GrowthSide, now: GrowthSide, scans: GrowthScan[]): GrowthFacts | undefined {
+export function growthFacts(
+  query: string,
+  tier: string | undefined,
+  before: GrowthSide,
+  now: GrowthSide,
+  scans: GrowthScan[],
+): GrowthFacts | undefined {
   const rowsBefore = rowsOf(before.relationRows);
   const rowsNow = rowsOf(now.relationRows);
   if (rowsBefore <= 0 || rowsNow <= 0) return undefined;
@@ -54,8 +60,14 @@ export function growthFacts(query: string, tier: string | undefined, before: Gro
   const bBefore = Math.max(1, before.buffers);
   const bNow = Math.max(1, now.buffers);
   const facts: GrowthFacts = {
-    query, tier, rowsBefore, rowsNow, buffersBefore: before.buffers, buffersNow: now.buffers,
-    buffersExponent: exponent(bBefore, bNow, rowsBefore, rowsNow), node: responsibleNode(before, now, scans),
+    query,
+    tier,
+    rowsBefore,
+    rowsNow,
+    buffersBefore: before.buffers,
+    buffersNow: now.buffers,
+    buffersExponent: exponent(bBefore, bNow, rowsBefore, rowsNow),
+    node: responsibleNode(before, now, scans),
   };
   if (before.p95 !== undefined && now.p95 !== undefined && before.p95 > 0 && now.p95 > 0) {
     facts.p95Before = before.p95;

@@ -85,7 +85,9 @@ export interface LoadPhase {
 export async function runLoadPhase(opts: LoadPhaseOptions): Promise<LoadPhase> {
   const mix = loadMix(opts.candidates, opts.named);
   if (mix.queries.length === 0) {
-    throw new UsageError('--load: no query to load (every query is allow-writes, weight 0 or not named)', { hint: 'Declare read-only queries, or name them with --load-only.' });
+    throw new UsageError('--load: no query to load (every query is allow-writes, weight 0 or not named)', {
+      hint: 'Declare read-only queries, or name them with --load-only.',
+    });
   }
   const queries: LoadQuery[] = [];
   for (const q of mix.queries) {
@@ -98,24 +100,47 @@ export async function runLoadPhase(opts: LoadPhaseOptions): Promise<LoadPhase> {
       mix.left.push({ name: q.name, reason: 'params-from returned no rows' });
       continue;
     }
-    queries.push({ name: q.name, text: q.text, weight: q.weight ?? 1, params, placeholders: q.placeholders, rollback: q.allowWrites || q.writes });
+    queries.push({
+      name: q.name,
+      text: q.text,
+      weight: q.weight ?? 1,
+      params,
+      placeholders: q.placeholders,
+      rollback: q.allowWrites || q.writes,
+    });
   }
   if (queries.length === 0) {
-    throw new UsageError(`--load: no query could be loaded (${mix.left.map((l) => `${l.name}: ${l.reason}`).join('; ')})`, {
-      hint: 'Fix the queries the single-client audit reports, or seed the database.',
-    });
+    throw new UsageError(
+      `--load: no query could be loaded (${mix.left.map((l) => `${l.name}: ${l.reason}`).join('; ')})`,
+      {
+        hint: 'Fix the queries the single-client audit reports, or seed the database.',
+      },
+    );
   }
   const s = opts.settings;
   const model: LoadModel = s.rate ? { kind: 'open', rate: s.rate } : { kind: 'closed', concurrency: s.concurrency };
   const result = await runLoad({
-    target: opts.target, client: opts.client, queries, model, connections: s.connections, durationMs: s.durationMs, warmupMs: s.warmupMs,
-    statementTimeoutMs: opts.statementTimeoutMs, lockTimeoutMs: opts.lockTimeoutMs, maxConnectionShare: s.maxConnectionShare,
-    signal: opts.signal, onProgress: opts.onProgress,
+    target: opts.target,
+    client: opts.client,
+    queries,
+    model,
+    connections: s.connections,
+    durationMs: s.durationMs,
+    warmupMs: s.warmupMs,
+    statementTimeoutMs: opts.statementTimeoutMs,
+    lockTimeoutMs: opts.lockTimeoutMs,
+    maxConnectionShare: s.maxConnectionShare,
+    signal: opts.signal,
+    onProgress: opts.onProgress,
   });
   return { result, left: mix.left };
 }
 
-async function sampleParams(client: Client, q: LoadCandidate, t: { statementTimeoutMs: number; lockTimeoutMs: number }): Promise<ParamValue[][] | undefined> {
+async function sampleParams(
+  client: Client,
+  q: LoadCandidate,
+  t: { statementTimeoutMs: number; lockTimeoutMs: number },
+): Promise<ParamValue[][] | undefined> {
   if (q.params) return q.params;
   if (!q.paramsFrom) return [];
   await client.query('BEGIN READ ONLY');
@@ -125,7 +150,11 @@ async function sampleParams(client: Client, q: LoadCandidate, t: { statementTime
               set_config('lock_timeout', $2, true)`,
       [`${Math.round(t.statementTimeoutMs)}ms`, `${Math.round(t.lockTimeoutMs)}ms`],
     );
-    const { rows } = await client.query<ParamValue[]>({ text: q.paramsFrom.text, rowMode: 'array', types: { getTypeParser: () => (v: string) => v } });
+    const { rows } = await client.query<ParamValue[]>({
+      text: q.paramsFrom.text,
+      rowMode: 'array',
+      types: { getTypeParser: () => (v: string) => v },
+    });
     return rows.length ? rows : undefined;
   } finally {
     await client.query('ROLLBACK').catch(() => undefined);
@@ -136,7 +165,12 @@ async function sampleParams(client: Client, q: LoadCandidate, t: { statementTime
 export async function relationRows(client: Client, scans: GrowthScan[]): Promise<Record<string, number>> {
   const names = [...new Set(scans.map((s) => (s.schema ? `${s.schema}.${s.relation}` : s.relation)))];
   if (names.length === 0) return {};
-  const quoted = names.map((n) => n.split('.').map((p) => client.escapeIdentifier(p)).join('.'));
+  const quoted = names.map((n) =>
+    n
+      .split('.')
+      .map((p) => client.escapeIdentifier(p))
+      .join('.'),
+  );
   const { rows } = await client.query<{ i: number; reltuples: number }>(
     `SELECT r.i::int AS i,
             greatest(c.reltuples, 0)::float8 AS reltuples
@@ -159,12 +193,23 @@ export interface LoadFinding {
 }
 
 /** Findings of the load checks, in the audit's shape (grows-with-data is an error with strict). */
-export function loadFindings(load: LoadResult | undefined, budgets: Record<string, QueryBudget>, growth: GrowthFacts[]): LoadFinding[] {
+export function loadFindings(
+  load: LoadResult | undefined,
+  budgets: Record<string, QueryBudget>,
+  growth: GrowthFacts[],
+): LoadFinding[] {
   const out: LoadFinding[] = [];
   for (const check of LOAD_CHECKS) {
     for (const o of check.check({ load, budgets, growth })) {
       const status = o.status === 'fail' ? (check.severity === 'error' ? 'fail' : 'warn') : o.status;
-      out.push({ id: `${o.subject}/${check.code}`, subject: o.subject, code: check.code, severity: check.severity, status, message: o.message });
+      out.push({
+        id: `${o.subject}/${check.code}`,
+        subject: o.subject,
+        code: check.code,
+        severity: check.severity,
+        status,
+        message: o.message,
+      });
     }
   }
   return out;

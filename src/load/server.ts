@@ -42,7 +42,11 @@ export class ServerSampler {
   private statementsBefore?: Map<string, { calls: number; totalMs: number }>;
   private pgss?: string;
 
-  constructor(private readonly client: Client, private readonly applicationName: string, private readonly texts: string[]) {}
+  constructor(
+    private readonly client: Client,
+    private readonly applicationName: string,
+    private readonly texts: string[],
+  ) {}
 
   async start(intervalMs = 200): Promise<void> {
     this.before = await this.counters();
@@ -57,7 +61,12 @@ export class ServerSampler {
     if (this.busy) return;
     this.busy = true;
     try {
-      const { rows } = await this.client.query<{ event: string | null; state: string | null; app: string | null; max: number }>(
+      const { rows } = await this.client.query<{
+        event: string | null;
+        state: string | null;
+        app: string | null;
+        max: number;
+      }>(
         `SELECT CASE WHEN a.wait_event IS NULL THEN NULL ELSE a.wait_event_type || ':' || a.wait_event END AS event,
                 a.state,
                 a.application_name AS app,
@@ -140,7 +149,10 @@ export class ServerSampler {
     if (!schema) return undefined;
     const view = `${this.client.escapeIdentifier(schema)}.pg_stat_statements`;
     // Installed but not in shared_preload_libraries: reading the view raises an error.
-    const ok = await this.client.query(`SELECT 1 FROM ${view} LIMIT 1`).then(() => true, () => false);
+    const ok = await this.client.query(`SELECT 1 FROM ${view} LIMIT 1`).then(
+      () => true,
+      () => false,
+    );
     return ok ? view : undefined;
   }
 

@@ -9,7 +9,14 @@ import type { ParamValue } from './engine.js';
 
 export interface SingleClient {
   /** Warm-up runs, then `runs` timed executions; the timings in ms. */
-  time(text: string, params: ParamValue[][], placeholders: number, runs: number, warmup: number, signal?: AbortSignal): Promise<number[]>;
+  time(
+    text: string,
+    params: ParamValue[][],
+    placeholders: number,
+    runs: number,
+    warmup: number,
+    signal?: AbortSignal,
+  ): Promise<number[]>;
   /** statement_timeout of the session from now on (one round trip per query, not per run). */
   setStatementTimeout(ms: number): Promise<void>;
   end(): Promise<void>;
@@ -17,10 +24,18 @@ export interface SingleClient {
 
 /** A connection for timed runs; opened on first use, read-only, named like the audit's. */
 export function singleClient(target: ConnectionTarget, limits: SessionLimits): SingleClient {
-  const sql: LoadSql = loadConnection(target, limits, String(target.config.application_name ?? 'dbopt'), { plan_cache_mode: 'force_custom_plan' });
+  const sql: LoadSql = loadConnection(target, limits, String(target.config.application_name ?? 'dbopt'), {
+    plan_cache_mode: 'force_custom_plan',
+  });
   return {
-    time: (text, params, placeholders, runs, warmup, signal) => asPgError(timeRuns(sql, text, params, placeholders, runs, warmup, signal)),
-    setStatementTimeout: (ms) => asPgError(sql.unsafe(`SELECT set_config('statement_timeout', $1, false)`, [`${Math.max(1, Math.round(ms))}ms`]).then(() => undefined)),
+    time: (text, params, placeholders, runs, warmup, signal) =>
+      asPgError(timeRuns(sql, text, params, placeholders, runs, warmup, signal)),
+    setStatementTimeout: (ms) =>
+      asPgError(
+        sql
+          .unsafe(`SELECT set_config('statement_timeout', $1, false)`, [`${Math.max(1, Math.round(ms))}ms`])
+          .then(() => undefined),
+      ),
     end: () => sql.end({ timeout: 1 }),
   };
 }
@@ -34,16 +49,24 @@ async function asPgError<T>(p: Promise<T>): Promise<T> {
     return await p;
   } catch (err) {
     const code = (err as { code?: unknown })?.code;
-    if (typeof code === 'string' && /^CONNECT/.test(code)) throw Object.assign(err as Error, { code: '08006', driverCode: code });
+    if (typeof code === 'string' && /^CONNECT/.test(code))
+      throw Object.assign(err as Error, { code: '08006', driverCode: code });
     throw err;
   }
 }
 
 async function timeRuns(
-  sql: LoadSql, text: string, params: ParamValue[][], placeholders: number, runs: number, warmup: number, signal?: AbortSignal,
+  sql: LoadSql,
+  text: string,
+  params: ParamValue[][],
+  placeholders: number,
+  runs: number,
+  warmup: number,
+  signal?: AbortSignal,
 ): Promise<number[]> {
   let next = 0;
-  const values = (): never[] => (params.length ? params[next++ % params.length]!.slice(0, placeholders) : []) as never[];
+  const values = (): never[] =>
+    (params.length ? params[next++ % params.length]!.slice(0, placeholders) : []) as never[];
   for (let i = 0; i < warmup; i++) {
     throwIfAborted(signal);
     await sql.unsafe(text, values(), { prepare: true });

@@ -29,13 +29,25 @@ export function isConcurrentIndexBuild(stmt: SqlStatement): boolean {
 }
 
 /** The table the build is on, and the state of an index of that name, in one round trip. */
-async function resolveTarget(session: MigrationSession, stmt: SqlStatement): Promise<{ target: BuildTarget; state?: IndexState } | undefined> {
+async function resolveTarget(
+  session: MigrationSession,
+  stmt: SqlStatement,
+): Promise<{ target: BuildTarget; state?: IndexState } | undefined> {
   const b = nodeBody(stmt.node) as { idxname?: string; relation: { schemaname?: string; relname: string } };
   if (!b.idxname) return undefined;
   const c = session.build;
-  const rel = b.relation.schemaname ? `${c.escapeIdentifier(b.relation.schemaname)}.${c.escapeIdentifier(b.relation.relname)}` : c.escapeIdentifier(b.relation.relname);
+  const rel = b.relation.schemaname
+    ? `${c.escapeIdentifier(b.relation.schemaname)}.${c.escapeIdentifier(b.relation.relname)}`
+    : c.escapeIdentifier(b.relation.relname);
   // An index lives in its table's schema: that is where a leftover of the same name would be.
-  const { rows } = await c.query<{ schema: string; table: string; oid: number | null; valid: boolean | null; unique: boolean | null; index_table: string | null }>(
+  const { rows } = await c.query<{
+    schema: string;
+    table: string;
+    oid: number | null;
+    valid: boolean | null;
+    unique: boolean | null;
+    index_table: string | null;
+  }>(
     `SELECT n.nspname AS schema,
             t.relname AS table,
             x.indexrelid AS oid,
@@ -52,8 +64,16 @@ async function resolveTarget(session: MigrationSession, stmt: SqlStatement): Pro
   );
   const r = rows[0];
   if (!r) return undefined; // no such table: let PostgreSQL say so
-  const target = { schema: r.schema, index: b.idxname, table: `${r.schema}.${r.table}`, tableSql: `${c.escapeIdentifier(r.schema)}.${c.escapeIdentifier(r.table)}` };
-  const state = r.oid === null ? undefined : { oid: r.oid, valid: Boolean(r.valid), unique: Boolean(r.unique), table: r.index_table ?? r.table };
+  const target = {
+    schema: r.schema,
+    index: b.idxname,
+    table: `${r.schema}.${r.table}`,
+    tableSql: `${c.escapeIdentifier(r.schema)}.${c.escapeIdentifier(r.table)}`,
+  };
+  const state =
+    r.oid === null
+      ? undefined
+      : { oid: r.oid, valid: Boolean(r.valid), unique: Boolean(r.unique), table: r.index_table ?? r.table };
   return { target, state };
 }
 
@@ -74,7 +94,10 @@ async function indexState(session: MigrationSession, t: BuildTarget): Promise<In
   return rows[0];
 }
 
-async function buildersOf(session: MigrationSession, oid: number): Promise<{ pid: number; application_name: string }[]> {
+async function buildersOf(
+  session: MigrationSession,
+  oid: number,
+): Promise<{ pid: number; application_name: string }[]> {
   const { rows } = await session.lock.query<{ pid: number; application_name: string }>(
     `SELECT p.pid,
             a.application_name
@@ -98,14 +121,20 @@ export async function useBuildSettings(session: MigrationSession): Promise<void>
             set_config('lock_timeout', $1, false),
             set_config('maintenance_work_mem', $2, false),
             set_config('max_parallel_maintenance_workers', $3, false)`,
-    [`${session.settings.buildLockTimeoutMs}ms`, session.settings.maintenanceWorkMem, String(session.settings.parallelWorkers)],
+    [
+      `${session.settings.buildLockTimeoutMs}ms`,
+      session.settings.maintenanceWorkMem,
+      String(session.settings.parallelWorkers),
+    ],
   );
 }
 
 /** Back to the settings of ordinary DDL: the short lock budget (one round trip; the value is an integer). */
 export async function useDdlSettings(session: MigrationSession): Promise<void> {
   const ms = Math.round(session.settings.lockTimeoutMs);
-  await session.build.query(`RESET statement_timeout; RESET maintenance_work_mem; RESET max_parallel_maintenance_workers; SET lock_timeout = '${ms}ms'`);
+  await session.build.query(
+    `RESET statement_timeout; RESET maintenance_work_mem; RESET max_parallel_maintenance_workers; SET lock_timeout = '${ms}ms'`,
+  );
 }
 
 async function dropConcurrently(session: MigrationSession, t: BuildTarget): Promise<void> {
@@ -119,7 +148,9 @@ async function healLeftover(session: MigrationSession, t: BuildTarget, state: In
   // We hold the migrate lock, so a dbopt session still building this index is an orphan of a
   // migrator that died (its server process outlives its client): cancel it.
   for (const b of builders.filter((x) => x.application_name.startsWith('dbopt'))) {
-    session.logger.warn(`${t.index}: cancelling the build left running by a dbopt migrator that went away (pid ${b.pid})`);
+    session.logger.warn(
+      `${t.index}: cancelling the build left running by a dbopt migrator that went away (pid ${b.pid})`,
+    );
     await session.lock.query('SELECT pg_cancel_backend($1)', [b.pid]);
   }
   for (let i = 0; i < 120 && builders.some((x) => x.application_name.startsWith('dbopt')); i++) {
@@ -127,28 +158,39 @@ async function healLeftover(session: MigrationSession, t: BuildTarget, state: In
     builders = await buildersOf(session, state.oid);
   }
   if (builders.length > 0) {
-    throw new BusyError(`index ${t.index} on ${t.table} is being built right now by pid ${builders[0]!.pid} (application_name "${builders[0]!.application_name}")`, {
-      hint: 'Let that build finish (or cancel it), then run dbopt migrate again.',
-    });
+    throw new BusyError(
+      `index ${t.index} on ${t.table} is being built right now by pid ${builders[0]!.pid} (application_name "${builders[0]!.application_name}")`,
+      {
+        hint: 'Let that build finish (or cancel it), then run dbopt migrate again.',
+      },
+    );
   }
   const again = await indexState(session, t);
   if (!again || again.valid) return;
   const urgent = again.unique ? ' URGENT: an invalid UNIQUE index still rejects duplicate writes while it exists.' : '';
-  session.logger.warn(`${t.index} on ${t.table} is INVALID (an earlier build failed or was interrupted): dropping it concurrently and building it again.${urgent}`);
+  session.logger.warn(
+    `${t.index} on ${t.table} is INVALID (an earlier build failed or was interrupted): dropping it concurrently and building it again.${urgent}`,
+  );
   try {
     await dropConcurrently(session, t);
   } catch (err) {
     if (session.signal?.aborted) throw session.signal.reason;
-    throw new FindingsError(`could not drop the INVALID ${again.unique ? 'UNIQUE ' : ''}index ${t.index} on ${t.table}${urgent}`, {
-      details: isPgError(err) ? formatPgError(err) : [String(err)],
-      hint: `Run DROP INDEX CONCURRENTLY ${t.schema}.${t.index}; when nothing holds a lock on ${t.table}, then dbopt migrate again.`,
-    });
+    throw new FindingsError(
+      `could not drop the INVALID ${again.unique ? 'UNIQUE ' : ''}index ${t.index} on ${t.table}${urgent}`,
+      {
+        details: isPgError(err) ? formatPgError(err) : [String(err)],
+        hint: `Run DROP INDEX CONCURRENTLY ${t.schema}.${t.index}; when nothing holds a lock on ${t.table}, then dbopt migrate again.`,
+      },
+    );
   }
   note(session, `dropped leftover INVALID index ${t.index}`);
 }
 
 /** The index after its build, with what decides whether ANALYZE adds anything (one round trip). */
-async function stateAfterBuild(session: MigrationSession, t: BuildTarget): Promise<(IndexState & { expressions: boolean; analyzed: boolean }) | undefined> {
+async function stateAfterBuild(
+  session: MigrationSession,
+  t: BuildTarget,
+): Promise<(IndexState & { expressions: boolean; analyzed: boolean }) | undefined> {
   const { rows } = await session.build.query<IndexState & { expressions: boolean; analyzed: boolean }>(
     `SELECT i.oid,
             x.indisvalid AS valid,
@@ -175,8 +217,13 @@ async function stateAfterBuild(session: MigrationSession, t: BuildTarget): Promi
  * table already has. So: the whole table for an expression index or a table never analyzed,
  * nothing otherwise. https://www.postgresql.org/docs/current/sql-analyze.html
  */
-async function analyzeAfterBuild(session: MigrationSession, t: BuildTarget, after: { expressions: boolean; analyzed: boolean }): Promise<string> {
-  if (!after.expressions && after.analyzed) return `${t.table} already has statistics on the index's columns: no ANALYZE needed`;
+async function analyzeAfterBuild(
+  session: MigrationSession,
+  t: BuildTarget,
+  after: { expressions: boolean; analyzed: boolean },
+): Promise<string> {
+  if (!after.expressions && after.analyzed)
+    return `${t.table} already has statistics on the index's columns: no ANALYZE needed`;
   await session.build.query(`ANALYZE ${t.tableSql}`);
   return `analyzed ${t.table}`;
 }
@@ -185,7 +232,11 @@ async function analyzeAfterBuild(session: MigrationSession, t: BuildTarget, afte
  * Build one CREATE INDEX CONCURRENTLY statement safely. Returns normally once the index is
  * valid and the table analyzed; throws FindingsError (index, table, cause) otherwise.
  */
-export async function buildIndexConcurrently(session: MigrationSession, stmt: SqlStatement, source: { file: string; fileText: string }): Promise<void> {
+export async function buildIndexConcurrently(
+  session: MigrationSession,
+  stmt: SqlStatement,
+  source: { file: string; fileText: string },
+): Promise<void> {
   const c = session.build;
   await useBuildSettings(session);
   try {
@@ -203,7 +254,10 @@ export async function buildIndexConcurrently(session: MigrationSession, stmt: Sq
     if (existing) {
       // Built by an earlier run that died before recording it, or by hand: adopt it rather than
       // fail on "already exists" (GitLab's add_concurrent_index does the same).
-      if (!nodeBody(stmt.node).if_not_exists) session.logger.warn(`${t.index} already exists on ${t.table} and is valid: recording the migration without building it again.`);
+      if (!nodeBody(stmt.node).if_not_exists)
+        session.logger.warn(
+          `${t.index} already exists on ${t.table} and is valid: recording the migration without building it again.`,
+        );
       note(session, `${t.index} already existed and is valid: kept`);
       return;
     }
@@ -229,15 +283,26 @@ export async function buildIndexConcurrently(session: MigrationSession, stmt: Sq
             : ' The INVALID index it left could not be dropped; the next run drops it.';
         }
       }
-      const details = isPgError(err) ? formatPgError(err, { file: err.position ? source.file : `${source.file}:${stmt.line}:1`, text: stmt.text, offsetInFile: stmt.offset, fileText: source.fileText }) : [String(err)];
+      const details = isPgError(err)
+        ? formatPgError(err, {
+            file: err.position ? source.file : `${source.file}:${stmt.line}:1`,
+            text: stmt.text,
+            offsetInFile: stmt.offset,
+            fileText: source.fileText,
+          })
+        : [String(err)];
       const timedOut = isPgError(err) && err.code === '55P03';
-      if (timedOut && session.blockers.size > 0) details.push('blocked by:', ...describeBlockers(session.blockers.values()).map((l) => `  ${l}`));
-      throw new FindingsError(`index ${t.index} on ${t.table} was not built: ${err instanceof Error ? err.message : String(err)}.${cleanup}`, {
-        details,
-        hint: timedOut
-          ? `End the blocking transactions (or raise migrate.buildLockTimeout), then run dbopt migrate again.`
-          : `Fix the cause above and run dbopt migrate again; the migration was not recorded.`,
-      });
+      if (timedOut && session.blockers.size > 0)
+        details.push('blocked by:', ...describeBlockers(session.blockers.values()).map((l) => `  ${l}`));
+      throw new FindingsError(
+        `index ${t.index} on ${t.table} was not built: ${err instanceof Error ? err.message : String(err)}.${cleanup}`,
+        {
+          details,
+          hint: timedOut
+            ? `End the blocking transactions (or raise migrate.buildLockTimeout), then run dbopt migrate again.`
+            : `Fix the cause above and run dbopt migrate again; the migration was not recorded.`,
+        },
+      );
     }
     session.activeBuild = undefined;
     session.logger.progressDone?.();

@@ -20,7 +20,9 @@ export async function ensureChecksumsTable(client: Client): Promise<void> {
 
 /** name -> sha256; empty when the table does not exist (read-only: creates nothing). */
 export async function readChecksums(client: Client): Promise<Map<string, string>> {
-  const { rows } = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [CHECKSUMS_TABLE]);
+  const { rows } = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', [
+    CHECKSUMS_TABLE,
+  ]);
   if (!rows[0]?.exists) return new Map();
   const res = await client.query<{ name: string; sha256: string }>(
     `SELECT name, sha256

@@ -32,10 +32,9 @@ export function listMigrationFiles(dir: string): MigrationFile[] {
 
 /** Applied migrations in order; empty when dbopt.migrations does not exist (creates nothing). */
 export async function appliedMigrations(client: Client): Promise<{ name: string; runOn: Date }[]> {
-  const { rows } = await client.query<{ exists: boolean }>(
-    `SELECT to_regclass($1) IS NOT NULL AS exists`,
-    [`${MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE}`],
-  );
+  const { rows } = await client.query<{ exists: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS exists`, [
+    `${MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE}`,
+  ]);
   if (!rows[0]?.exists) return [];
   const res = await client.query<{ name: string; run_on: Date }>(
     `SELECT name, run_on
@@ -52,7 +51,9 @@ export function rel(file: string): string {
 
 /** Applied files edited or deleted since they ran. */
 export function checksumProblems(
-  files: MigrationFile[], applied: string[], sums: Map<string, string>,
+  files: MigrationFile[],
+  applied: string[],
+  sums: Map<string, string>,
 ): { modified: MigrationFile[]; missing: string[] } {
   const byName = new Map(files.map((f) => [f.name, f]));
   const modified: MigrationFile[] = [];
@@ -72,8 +73,11 @@ export function checksumProblems(
 export function refuseChecksumProblems(p: { modified: MigrationFile[]; missing: string[] }, dir: string): void {
   if (p.modified.length === 0 && p.missing.length === 0) return;
   const details = [
-    ...p.modified.map((f) => `${rel(f.file)}: edited after it was applied ` +
-      '(its checksum differs from the one recorded in dbopt.migration_checksums)'),
+    ...p.modified.map(
+      (f) =>
+        `${rel(f.file)}: edited after it was applied ` +
+        '(its checksum differs from the one recorded in dbopt.migration_checksums)',
+    ),
     ...p.missing.map((n) => `${n}: applied, but its file is missing from ${rel(dir)}`),
   ];
   const first = p.modified[0] ? rel(p.modified[0].file) : p.missing[0]!;

@@ -19,7 +19,11 @@ type Action = ((pgm: unknown, done?: () => void) => unknown) | false | undefined
 
 export async function jsMigrationSql(file: string): Promise<JsMigrationSql> {
   const { MigrationBuilder, jiti } = await import('node-pg-migrate');
-  const mod = (await jiti.import(path.resolve(file))) as { up?: Action; down?: Action; shorthands?: Record<string, unknown> };
+  const mod = (await jiti.import(path.resolve(file))) as {
+    up?: Action;
+    down?: Action;
+    shorthands?: Record<string, unknown>;
+  };
   const render = async (action: Action, reverse: boolean): Promise<JsMigrationSection | undefined> => {
     if (typeof action !== 'function') return undefined;
     const recorded: string[] = [];
@@ -47,6 +51,7 @@ export async function jsMigrationSql(file: string): Promise<JsMigrationSql> {
   };
   const up = (await render(mod.up, false)) ?? { steps: [], transaction: true };
   // node-pg-migrate reverses `up` when `down` is not exported (and refuses when it is false).
-  const down = mod.down === undefined ? await render(mod.up, true).catch(() => undefined) : await render(mod.down, false);
+  const down =
+    mod.down === undefined ? await render(mod.up, true).catch(() => undefined) : await render(mod.down, false);
   return { up, down };
 }

@@ -11,6 +11,10 @@ export async function lintPendingSized(
   pendingFiles: string[],
   opts: { rules?: RuleSettings; parsed?: Map<string, SqlMigrationFile>; smallTable: number; server: string },
 ): Promise<LintFinding[]> {
-  const result = await lintFiles(pendingFiles, { rules: opts.rules, parsed: opts.parsed, pending: new Set(pendingFiles) });
+  const result = await lintFiles(pendingFiles, {
+    rules: opts.rules,
+    parsed: opts.parsed,
+    pending: new Set(pendingFiles),
+  });
   return (await sizeFindings(client, result, opts.smallTable, opts.server)).findings;
 }

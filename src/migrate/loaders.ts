@@ -4,7 +4,13 @@
 // pgm.noTransaction() migration's steps take the same safe path. Both record when each
 // migration starts, for its timing.
 import path from 'node:path';
-import { mustRunOutsideTransaction, nodeType, splitStatements, takesConcurrentPath, type SqlStatement } from '../sql/parse.js';
+import {
+  mustRunOutsideTransaction,
+  nodeType,
+  splitStatements,
+  takesConcurrentPath,
+  type SqlStatement,
+} from '../sql/parse.js';
 import { buildIndexConcurrently, isConcurrentIndexBuild, useBuildSettings, useDdlSettings } from './build.js';
 import { forgetChecksumStep, recordChecksumStep } from './checksums.js';
 import { rel, type Prepared } from './files.js';
@@ -21,9 +27,10 @@ export function sqlLoader(session: MigrationSession, prepared: Map<string, Prepa
         const parsed = p?.sql;
         const section = direction === 'up' ? parsed?.up : parsed?.down;
         const stmts = section?.statements ?? [];
-        const bookkeeping = direction === 'up'
-          ? recordChecksumStep(session.build, name, p!.checksum)
-          : forgetChecksumStep(session.build, name);
+        const bookkeeping =
+          direction === 'up'
+            ? recordChecksumStep(session.build, name, p!.checksum)
+            : forgetChecksumStep(session.build, name);
         if (!stmts.some(mustRunOutsideTransaction)) {
           // One transaction (node-pg-migrate's BEGIN/COMMIT) holding the statements, the checksum and the record.
           for (const s of stmts) pgm.sql(`${s.text}\n;`);
@@ -43,7 +50,9 @@ export function sqlLoader(session: MigrationSession, prepared: Map<string, Prepa
 
 /** One statement of a migration that runs outside a transaction (SQL file, or a JS migration's rendered steps). */
 export async function runOutsideTransaction(
-  session: MigrationSession, stmt: SqlStatement, source: { file: string; text: string },
+  session: MigrationSession,
+  stmt: SqlStatement,
+  source: { file: string; text: string },
 ): Promise<void> {
   if (session.signal?.aborted) throw session.signal.reason;
   await runOneOutside(session, stmt, source);
@@ -51,7 +60,11 @@ export async function runOutsideTransaction(
   if (nodeType(stmt.node) !== 'VariableSetStmt') session.partial = true;
 }
 
-async function runOneOutside(session: MigrationSession, stmt: SqlStatement, source: { file: string; text: string }): Promise<void> {
+async function runOneOutside(
+  session: MigrationSession,
+  stmt: SqlStatement,
+  source: { file: string; text: string },
+): Promise<void> {
   if (isConcurrentIndexBuild(stmt)) {
     await buildIndexConcurrently(session, stmt, { file: source.file, fileText: source.text });
     return;

@@ -21,7 +21,12 @@ export interface LockHolder {
 }
 
 export async function migrateLockHolder(client: Client): Promise<LockHolder | undefined> {
-  const { rows } = await client.query<{ pid: number; application_name: string; client_addr: string | null; backend_start: Date | null }>(
+  const { rows } = await client.query<{
+    pid: number;
+    application_name: string;
+    client_addr: string | null;
+    backend_start: Date | null;
+  }>(
     `SELECT a.pid,
             a.application_name,
             host(a.client_addr) AS client_addr,
@@ -38,7 +43,9 @@ export async function migrateLockHolder(client: Client): Promise<LockHolder | un
     [MIGRATE_LOCK_CLASSID, MIGRATE_LOCK_OBJID],
   );
   const r = rows[0];
-  return r ? { pid: r.pid, applicationName: r.application_name, clientAddr: r.client_addr, since: r.backend_start } : undefined;
+  return r
+    ? { pid: r.pid, applicationName: r.application_name, clientAddr: r.client_addr, since: r.backend_start }
+    : undefined;
 }
 
 export function describeHolder(h: LockHolder | undefined): string {
@@ -47,21 +54,31 @@ export function describeHolder(h: LockHolder | undefined): string {
 }
 
 /** Poll pg_try_advisory_lock every 250 ms for up to `waitMs`; the loser gets BusyError (exit 4). */
-export async function acquireMigrateLock(client: Client, opts: { waitMs: number; signal?: AbortSignal; logger?: Logger; database: string }): Promise<void> {
+export async function acquireMigrateLock(
+  client: Client,
+  opts: { waitMs: number; signal?: AbortSignal; logger?: Logger; database: string },
+): Promise<void> {
   const deadline = Date.now() + opts.waitMs;
   let announced = false;
   for (;;) {
-    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [MIGRATE_LOCK_KEY]);
+    const { rows } = await client.query<{ ok: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS ok', [
+      MIGRATE_LOCK_KEY,
+    ]);
     if (rows[0]?.ok) return;
     if (!announced) {
-      opts.logger?.info(`Another migrator holds the migrate lock on ${opts.database}: ${describeHolder(await migrateLockHolder(client))}; waiting up to ${Math.round(opts.waitMs / 1000)}s ...`);
+      opts.logger?.info(
+        `Another migrator holds the migrate lock on ${opts.database}: ${describeHolder(await migrateLockHolder(client))}; waiting up to ${Math.round(opts.waitMs / 1000)}s ...`,
+      );
       announced = true;
     }
     if (Date.now() >= deadline) {
       const holder = await migrateLockHolder(client);
-      throw new BusyError(`another dbopt migrate is running on ${opts.database}: the migrate lock is held by ${describeHolder(holder)}`, {
-        hint: 'Let it finish and run dbopt migrate again (it will find nothing pending), or raise migrate.lockWait.',
-      });
+      throw new BusyError(
+        `another dbopt migrate is running on ${opts.database}: the migrate lock is held by ${describeHolder(holder)}`,
+        {
+          hint: 'Let it finish and run dbopt migrate again (it will find nothing pending), or raise migrate.lockWait.',
+        },
+      );
     }
     await sleep(Math.min(POLL_MS, Math.max(0, deadline - Date.now())), opts.signal);
   }

@@ -14,8 +14,16 @@ import { silentLogger, type Logger } from '../logger.js';
 import { CHECKSUMS_TABLE, ensureChecksumsTable, readChecksums, recordChecksum } from './checksums.js';
 import { dryRun } from './dryRun.js';
 import {
-  appliedMigrations, checksumProblems, listMigrationFiles, MIGRATIONS_SCHEMA, MIGRATIONS_TABLE, prepare,
-  refuseChecksumProblems, rel, type MigrationFile, type Prepared,
+  appliedMigrations,
+  checksumProblems,
+  listMigrationFiles,
+  MIGRATIONS_SCHEMA,
+  MIGRATIONS_TABLE,
+  prepare,
+  refuseChecksumProblems,
+  rel,
+  type MigrationFile,
+  type Prepared,
 } from './files.js';
 import type { MigrateOptions, MigrateResult, MigrationRun } from './index.js';
 import { formatFinding, lintFiles, type LintFinding } from './lint/index.js';
@@ -25,7 +33,12 @@ import { DEFAULT_SMALL_TABLE } from '../config.js';
 import { jsLoader, migrationStarts, sqlLoader } from './loaders.js';
 import { acquireMigrateLock, releaseMigrateLock } from './lock.js';
 import {
-  describeBlockers, resetSessionSettings, settingsOf, startWatcher, type MigrateSettings, type MigrationSession,
+  describeBlockers,
+  resetSessionSettings,
+  settingsOf,
+  startWatcher,
+  type MigrateSettings,
+  type MigrationSession,
 } from './session.js';
 import { backoffDelay, sleep } from './wait.js';
 
@@ -55,8 +68,13 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     // Everything is applied and recorded: losing the lock connection now stops nothing.
     run.closing = true;
     return {
-      direction, dryRun: false, server: opts.target.display, ran: timings(progress, session, prepared),
-      pendingBefore: pending.length, lintWarnings, lockRetries: progress.retries,
+      direction,
+      dryRun: false,
+      server: opts.target.display,
+      ran: timings(progress, session, prepared),
+      pendingBefore: pending.length,
+      lintWarnings,
+      lockRetries: progress.retries,
     };
   } finally {
     await closeRun(run);
@@ -112,14 +130,28 @@ async function openRun(opts: MigrateOptions, settings: MigrateSettings, directio
     throw lock.status === 'rejected' ? lock.reason : (build as PromiseRejectedResult).reason;
   }
   const logger = opts.logger ?? silentLogger;
-  return { opts, settings, logger, direction, stop, lock: lock.value, build: build.value, locked: false, closing: false, detach };
+  return {
+    opts,
+    settings,
+    logger,
+    direction,
+    stop,
+    lock: lock.value,
+    build: build.value,
+    locked: false,
+    closing: false,
+    detach,
+  };
 }
 
 /** Step "lock": one migrator at a time; the run stops if the lock's connection breaks. */
 async function takeLock(run: Run): Promise<void> {
   const { opts, lock } = run;
   await acquireMigrateLock(lock, {
-    waitMs: run.settings.lockWaitMs, signal: run.stop.signal, logger: run.logger, database: opts.target.display,
+    waitMs: run.settings.lockWaitMs,
+    signal: run.stop.signal,
+    logger: run.logger,
+    database: opts.target.display,
   });
   run.locked = true;
   // The advisory lock lives as long as this connection: if it breaks (server restart, a
@@ -134,14 +166,17 @@ async function takeLock(run: Run): Promise<void> {
     }
     const current = run.session?.current;
     const how = err ? `failed (${err.message})` : 'was closed';
-    run.stop.abort(new ConnectionError(
-      `lost the migrate lock on ${opts.target.display}: its connection ${how}, so another migrator could start; ` +
-        `stopped${current ? ` during migration ${current}, which was not recorded` : ''}`,
-      {
-        hint: 'Run dbopt migrate again over a direct or session-pooled connection (not PgBouncer transaction ' +
-          'pooling); dbopt migrate status shows what was applied.',
-      },
-    ));
+    run.stop.abort(
+      new ConnectionError(
+        `lost the migrate lock on ${opts.target.display}: its connection ${how}, so another migrator could start; ` +
+          `stopped${current ? ` during migration ${current}, which was not recorded` : ''}`,
+        {
+          hint:
+            'Run dbopt migrate again over a direct or session-pooled connection (not PgBouncer transaction ' +
+            'pooling); dbopt migrate status shows what was applied.',
+        },
+      ),
+    );
   };
   lock.on('error', lockLost);
   lock.on('end', () => lockLost());
@@ -149,12 +184,21 @@ async function takeLock(run: Run): Promise<void> {
 
 /** Step "lock", second half: the build connection every statement of the run goes through. */
 async function openSession(run: Run): Promise<MigrationSession> {
-  const build = run.build ?? await connect(withApplicationName(run.opts.target, 'dbopt migrate'));
+  const build = run.build ?? (await connect(withApplicationName(run.opts.target, 'dbopt migrate')));
   run.build = build;
-  const { rows } = await build.query<{ pid: number; version: number }>(`SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version`);
+  const { rows } = await build.query<{ pid: number; version: number }>(
+    `SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version`,
+  );
   const session: MigrationSession = {
-    build, buildPid: rows[0]!.pid, serverVersion: rows[0]!.version, lock: run.lock, settings: run.settings, logger: run.logger, signal: run.stop.signal,
-    blockers: new Map(), notes: new Map(),
+    build,
+    buildPid: rows[0]!.pid,
+    serverVersion: rows[0]!.version,
+    lock: run.lock,
+    settings: run.settings,
+    logger: run.logger,
+    signal: run.stop.signal,
+    blockers: new Map(),
+    notes: new Map(),
   };
   run.session = session;
   guardBuildQueries(session, run.stop.signal);
@@ -185,14 +229,16 @@ function guardBuildQueries(session: MigrationSession, signal: AbortSignal): void
 function cancelOnStop(run: Run, session: MigrationSession): void {
   const cancel = async (c: Client): Promise<unknown> => c.query('SELECT pg_cancel_backend($1)', [session.buildPid]);
   const onAbort = (): void => {
-    void cancel(run.lock).catch(async () => {
-      const c = await connect(withApplicationName(run.opts.target, 'dbopt migrate (cancel)'));
-      try {
-        await cancel(c);
-      } finally {
-        await c.end().catch(() => undefined);
-      }
-    }).catch(() => undefined);
+    void cancel(run.lock)
+      .catch(async () => {
+        const c = await connect(withApplicationName(run.opts.target, 'dbopt migrate (cancel)'));
+        try {
+          await cancel(c);
+        } finally {
+          await c.end().catch(() => undefined);
+        }
+      })
+      .catch(() => undefined);
   };
   run.stop.signal.addEventListener('abort', onAbort, { once: true });
   run.detach.push(() => run.stop.signal.removeEventListener('abort', onAbort));
@@ -202,7 +248,9 @@ function cancelOnStop(run: Run, session: MigrationSession): void {
 async function ensureTables(session: MigrationSession): Promise<void> {
   await resetSessionSettings(session);
   // Once they exist (every run after the first), one look instead of two DDL statements.
-  const { rows } = await session.build.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [CHECKSUMS_TABLE]);
+  const { rows } = await session.build.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [
+    CHECKSUMS_TABLE,
+  ]);
   if (rows[0]?.ok) return;
   await session.build.query(`CREATE SCHEMA IF NOT EXISTS ${MIGRATIONS_SCHEMA}`);
   await ensureChecksumsTable(session.build);
@@ -214,7 +262,10 @@ async function ensureTables(session: MigrationSession): Promise<void> {
  * pending files.
  */
 async function loadApplied(
-  build: Client, files: MigrationFile[], prepared: Map<string, Prepared>, dir: string,
+  build: Client,
+  files: MigrationFile[],
+  prepared: Map<string, Prepared>,
+  dir: string,
 ): Promise<MigrationFile[] & { applied: string[] }> {
   const applied = await appliedNames(build);
   const sums = await readChecksums(build);
@@ -224,7 +275,10 @@ async function loadApplied(
     if (p && !sums.has(name)) await recordChecksum(build, name, p.checksum);
   }
   const appliedSet = new Set(applied);
-  return Object.assign(files.filter((f) => !appliedSet.has(f.name)), { applied });
+  return Object.assign(
+    files.filter((f) => !appliedSet.has(f.name)),
+    { applied },
+  );
 }
 
 async function appliedNames(client: Client): Promise<string[]> {
@@ -241,11 +295,19 @@ interface LintGate {
  * transaction) is refused here; other errors refuse once we know which files are pending.
  */
 async function lintBeforeConnecting(
-  files: MigrationFile[], direction: Direction, settings: MigrateSettings, parsed: Map<string, SqlMigrationFile>,
+  files: MigrationFile[],
+  direction: Direction,
+  settings: MigrateSettings,
+  parsed: Map<string, SqlMigrationFile>,
 ): Promise<LintGate> {
   let findings: LintFinding[] = [];
   if (direction === 'up' && settings.lint) {
-    findings = (await lintFiles(files.map((f) => f.file), { rules: settings.lintRules, parsed })).findings;
+    findings = (
+      await lintFiles(
+        files.map((f) => f.file),
+        { rules: settings.lintRules, parsed },
+      )
+    ).findings;
     const fatal = findings.filter((f) => f.fatal);
     if (fatal.length > 0) throw lintRefusal(fatal, 'before connecting');
   }
@@ -258,12 +320,23 @@ async function lintBeforeConnecting(
  * refuse the run, warnings are logged and kept, notes go to --verbose.
  */
 async function gatePending(
-  session: MigrationSession, files: MigrationFile[], names: Set<string>, run: Run, parsed: Map<string, SqlMigrationFile>,
+  session: MigrationSession,
+  files: MigrationFile[],
+  names: Set<string>,
+  run: Run,
+  parsed: Map<string, SqlMigrationFile>,
 ): Promise<LintFinding[]> {
   if (!run.settings.lint || names.size === 0) return [];
-  const findings = await lintPendingSized(session.build, files.filter((f) => names.has(f.name)).map((f) => f.file), {
-    rules: run.settings.lintRules, parsed, smallTable: run.settings.lintSmallTable ?? DEFAULT_SMALL_TABLE, server: run.opts.target.display,
-  });
+  const findings = await lintPendingSized(
+    session.build,
+    files.filter((f) => names.has(f.name)).map((f) => f.file),
+    {
+      rules: run.settings.lintRules,
+      parsed,
+      smallTable: run.settings.lintSmallTable ?? DEFAULT_SMALL_TABLE,
+      server: run.opts.target.display,
+    },
+  );
   const errors = findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) throw lintRefusal(errors, 'in pending migrations');
   const warnings = findings.filter((f) => f.severity === 'warning');
@@ -287,7 +360,9 @@ function lintRefusal(findings: LintFinding[], when: string): FindingsError {
  * --count says; and the names this run applies, which is what the lint gate judges.
  */
 function planRun(
-  pending: MigrationFile[], direction: Direction, count: number | undefined,
+  pending: MigrationFile[],
+  direction: Direction,
+  count: number | undefined,
 ): { wanted: number; names: Set<string> } {
   const applying = direction === 'up' ? pending.slice(0, count ?? Infinity) : [];
   return { wanted: count ?? (direction === 'up' ? Infinity : 1), names: new Set(applying.map((f) => f.name)) };
@@ -311,7 +386,11 @@ type Jiti = { import(p: string): Promise<unknown> };
  * transaction; any other failure stops the run, pointed at the file line.
  */
 async function runEach(
-  run: Run, session: MigrationSession, prepared: Map<string, Prepared>, wanted: number, appliedAtStart: string[],
+  run: Run,
+  session: MigrationSession,
+  prepared: Map<string, Prepared>,
+  wanted: number,
+  appliedAtStart: string[],
 ): Promise<Progress> {
   const { runner, jiti } = await import('node-pg-migrate');
   run.watcher = startWatcher(session);
@@ -320,7 +399,7 @@ async function runEach(
   // What loadApplied read is still true for the first pass (we hold the migrate lock).
   let known: string[] | undefined = appliedAtStart;
   for (;;) {
-    const before = known ?? await appliedNames(session.build);
+    const before = known ?? (await appliedNames(session.build));
     known = undefined;
     const failure = await runnerPass(run, session, prepared, wanted - progress.done.length, runner, jiti);
     const progressed = await record(session.build, run.direction, before, prepared, progress);
@@ -338,16 +417,22 @@ async function runEach(
     progress.retries++;
     const who = session.blockers.size ? `; blocked by pid ${[...session.blockers.keys()].join(', pid ')}` : '';
     const reached = `lock_timeout (${run.settings.lockTimeoutMs}ms) reached${who}`;
-    run.logger.warn(`${session.current ?? 'migration'}: ${reached}; ` +
-      `rolled back, try ${attempt + 1} of ${run.settings.lockRetries + 1} in ${delay} ms`);
+    run.logger.warn(
+      `${session.current ?? 'migration'}: ${reached}; ` +
+        `rolled back, try ${attempt + 1} of ${run.settings.lockRetries + 1} in ${delay} ms`,
+    );
     await sleep(delay, run.stop.signal);
   }
 }
 
 /** One pass of node-pg-migrate's runner; a failure is rolled back and returned (a stop is thrown). */
 async function runnerPass(
-  run: Run, session: MigrationSession, prepared: Map<string, Prepared>, count: number,
-  runner: typeof import('node-pg-migrate').runner, jiti: Jiti,
+  run: Run,
+  session: MigrationSession,
+  prepared: Map<string, Prepared>,
+  count: number,
+  runner: typeof import('node-pg-migrate').runner,
+  jiti: Jiti,
 ): Promise<{ err: unknown } | undefined> {
   const debug = (m: string): void => run.logger.debug(m);
   try {
@@ -386,14 +471,17 @@ async function runnerPass(
  * path used to keep them in applied order, which misattributed timings on a retried revert.
  */
 async function record(
-  build: Client, direction: Direction, before: string[], prepared: Map<string, Prepared>, progress: Progress,
+  build: Client,
+  direction: Direction,
+  before: string[],
+  prepared: Map<string, Prepared>,
+  progress: Progress,
 ): Promise<string[]> {
   const after = await appliedNames(build);
   const had = new Set(before);
   const has = new Set(after);
-  const progressed = direction === 'up'
-    ? after.filter((n) => !had.has(n))
-    : before.filter((n) => !has.has(n)).reverse();
+  const progressed =
+    direction === 'up' ? after.filter((n) => !had.has(n)) : before.filter((n) => !has.has(n)).reverse();
   progress.done.push(...progressed);
   for (const n of progressed) progress.ends.set(n, performance.now());
   await recordJsChecksums(build, progressed, prepared, direction);
@@ -402,7 +490,10 @@ async function record(
 
 /** JS/TS migrations record through node-pg-migrate only; their checksums follow right after. */
 async function recordJsChecksums(
-  client: Client, names: string[], prepared: Map<string, Prepared>, direction: 'up' | 'down',
+  client: Client,
+  names: string[],
+  prepared: Map<string, Prepared>,
+  direction: 'up' | 'down',
 ): Promise<void> {
   for (const name of names) {
     const p = prepared.get(name);
@@ -436,14 +527,18 @@ function partialLockFailure(err: PgErrorLike, session: MigrationSession, target:
         ...formatPgError(err, undefined, target.secrets),
         ...describeBlockers(session.blockers.values()).map((b) => `blocked by ${b}`),
       ],
-      hint: 'Check which of its statements took effect, end the blocking transactions, then run dbopt migrate again; ' +
+      hint:
+        'Check which of its statements took effect, end the blocking transactions, then run dbopt migrate again; ' +
         'the migration was not recorded.',
     },
   );
 }
 
 function lockRetriesExhausted(
-  err: PgErrorLike, session: MigrationSession, attempt: number, target: ConnectionTarget,
+  err: PgErrorLike,
+  session: MigrationSession,
+  attempt: number,
+  target: ConnectionTarget,
 ): FindingsError {
   const blockers = describeBlockers(session.blockers.values());
   const pids = blockers.length ? `: blocked by pid ${[...session.blockers.keys()].join(', pid ')}` : '';
@@ -455,7 +550,8 @@ function lockRetriesExhausted(
         ...formatPgError(err, undefined, target.secrets),
         ...(blockers.length ? ['blocking sessions:', ...blockers.map((b) => `  ${b}`)] : []),
       ],
-      hint: 'End or wait out the blocking transactions (SELECT pg_terminate_backend(pid) if they are stuck), ' +
+      hint:
+        'End or wait out the blocking transactions (SELECT pg_terminate_backend(pid) if they are stuck), ' +
         'then run dbopt migrate again; nothing of this migration was applied.',
     },
   );
@@ -463,25 +559,34 @@ function lockRetriesExhausted(
 
 /** Map the statement that failed back to its file, line and column. */
 function describeFailure(
-  err: unknown, session: MigrationSession, prepared: Map<string, Prepared>, target: ConnectionTarget,
+  err: unknown,
+  session: MigrationSession,
+  prepared: Map<string, Prepared>,
+  target: ConnectionTarget,
 ): DbOptError {
   if (err instanceof DbOptError) return err;
   const name = session.current;
   const p = name ? prepared.get(name) : undefined;
   if (isPgError(err)) {
-    const stmt = p?.sql && session.lastQuery
-      ? [...p.sql.up.statements, ...(p.sql.down?.statements ?? [])]
-        .find((s) => `${s.text}\n;` === session.lastQuery || s.text === session.lastQuery)
-      : undefined;
-    const source = stmt && p?.sql
-      ? {
-        file: err.position ? p.sql.file : `${p.sql.file}:${stmt.line}:1`,
-        text: stmt.text, offsetInFile: stmt.offset, fileText: p.sql.text,
-      }
-      : undefined;
+    const stmt =
+      p?.sql && session.lastQuery
+        ? [...p.sql.up.statements, ...(p.sql.down?.statements ?? [])].find(
+            (s) => `${s.text}\n;` === session.lastQuery || s.text === session.lastQuery,
+          )
+        : undefined;
+    const source =
+      stmt && p?.sql
+        ? {
+            file: err.position ? p.sql.file : `${p.sql.file}:${stmt.line}:1`,
+            text: stmt.text,
+            offsetInFile: stmt.offset,
+            fileText: p.sql.text,
+          }
+        : undefined;
     return new FindingsError(`migration ${name ?? '?'} failed: ${err.message}`, {
       details: formatPgError(err, source, target.secrets),
-      hint: 'Fix the migration and run dbopt migrate again; the failed migration was not recorded ' +
+      hint:
+        'Fix the migration and run dbopt migrate again; the failed migration was not recorded ' +
         '(it ran in a transaction, or dbopt records it only after it succeeds).',
     });
   }
@@ -514,8 +619,15 @@ async function closeRun(run: Run): Promise<void> {
 function serverStoppedAnswering(err: UnresponsiveError, session?: MigrationSession): UnresponsiveError {
   const statement = session?.lastQuery?.replace(/\s+/g, ' ').trim();
   const shown = statement && statement.length > 80 ? `${statement.slice(0, 77)}...` : statement;
-  const during = session?.current ? ` during migration ${session.current}${shown ? ` (running "${shown}")` : ''}, which was not recorded` : '';
-  return new UnresponsiveError(`no answer from ${err.server} for ${(err.silentMs / 1000).toFixed(1)} s${during}`, err.server, err.silentMs, {
-    hint: statement ? stillDoing(statement) : err.hint,
-  });
+  const during = session?.current
+    ? ` during migration ${session.current}${shown ? ` (running "${shown}")` : ''}, which was not recorded`
+    : '';
+  return new UnresponsiveError(
+    `no answer from ${err.server} for ${(err.silentMs / 1000).toFixed(1)} s${during}`,
+    err.server,
+    err.silentMs,
+    {
+      hint: statement ? stillDoing(statement) : err.hint,
+    },
+  );
 }

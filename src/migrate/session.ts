@@ -93,12 +93,20 @@ export function note(session: MigrationSession, text: string): void {
 }
 
 export function describeBlockers(blockers: Iterable<Blocker>): string[] {
-  return [...blockers].map((b) =>
-    `pid ${b.pid} (application_name "${b.applicationName}", ${b.state ?? 'unknown state'}${b.xactStart ? `, transaction open since ${b.xactStart.toISOString()}` : ''}): ${b.query.replace(/\s+/g, ' ').slice(0, 120)}`);
+  return [...blockers].map(
+    (b) =>
+      `pid ${b.pid} (application_name "${b.applicationName}", ${b.state ?? 'unknown state'}${b.xactStart ? `, transaction open since ${b.xactStart.toISOString()}` : ''}): ${b.query.replace(/\s+/g, ' ').slice(0, 120)}`,
+  );
 }
 
 async function pollBlockers(session: MigrationSession): Promise<void> {
-  const { rows } = await session.lock.query<{ pid: number; application_name: string; state: string | null; xact_start: Date | null; query: string }>(
+  const { rows } = await session.lock.query<{
+    pid: number;
+    application_name: string;
+    state: string | null;
+    xact_start: Date | null;
+    query: string;
+  }>(
     `SELECT a.pid,
             a.application_name,
             a.state,
@@ -109,14 +117,28 @@ async function pollBlockers(session: MigrationSession): Promise<void> {
     [session.buildPid],
   );
   for (const r of rows) {
-    session.blockers.set(r.pid, { pid: r.pid, applicationName: r.application_name, state: r.state, xactStart: r.xact_start, query: r.query });
+    session.blockers.set(r.pid, {
+      pid: r.pid,
+      applicationName: r.application_name,
+      state: r.state,
+      xactStart: r.xact_start,
+      query: r.query,
+    });
   }
 }
 
 async function pollProgress(session: MigrationSession): Promise<void> {
   const build = session.activeBuild;
   if (!build || !session.logger.progress) return;
-  const { rows } = await session.lock.query<{ phase: string; blocks_done: string; blocks_total: string; tuples_done: string; tuples_total: string; lockers_done: string; lockers_total: string }>(
+  const { rows } = await session.lock.query<{
+    phase: string;
+    blocks_done: string;
+    blocks_total: string;
+    tuples_done: string;
+    tuples_total: string;
+    lockers_done: string;
+    lockers_total: string;
+  }>(
     `SELECT phase,
             blocks_done,
             blocks_total,
@@ -130,10 +152,13 @@ async function pollProgress(session: MigrationSession): Promise<void> {
   );
   const p = rows[0];
   if (!p || session.activeBuild !== build) return;
-  const pct = (done: string, total: string): string => (Number(total) > 0 ? ` (${Math.floor((100 * Number(done)) / Number(total))}%)` : '');
+  const pct = (done: string, total: string): string =>
+    Number(total) > 0 ? ` (${Math.floor((100 * Number(done)) / Number(total))}%)` : '';
   let detail = '';
-  if (Number(p.blocks_total) > 0) detail = `, ${p.blocks_done} of ${p.blocks_total} blocks${pct(p.blocks_done, p.blocks_total)}`;
-  else if (Number(p.tuples_total) > 0) detail = `, ${p.tuples_done} of ${p.tuples_total} tuples${pct(p.tuples_done, p.tuples_total)}`;
+  if (Number(p.blocks_total) > 0)
+    detail = `, ${p.blocks_done} of ${p.blocks_total} blocks${pct(p.blocks_done, p.blocks_total)}`;
+  else if (Number(p.tuples_total) > 0)
+    detail = `, ${p.tuples_done} of ${p.tuples_total} tuples${pct(p.tuples_done, p.tuples_total)}`;
   else if (Number(p.lockers_total) > 0) detail = `, ${p.lockers_done} of ${p.lockers_total} older transactions`;
   const line = `building ${build.index} on ${build.table}: ${p.phase}${detail}`;
   // On a TTY the line redraws in place; elsewhere print on a phase change or every 5 s.
@@ -176,13 +201,17 @@ export function startWatcher(session: MigrationSession): { stop(): Promise<void>
  * after COMMIT inside one) does not leak into the next. application_name is a connection
  * parameter, which RESET ALL restores rather than clears.
  */
-export async function resetSessionSettings(session: Pick<MigrationSession, 'build' | 'settings' | 'serverVersion'>): Promise<void> {
+export async function resetSessionSettings(
+  session: Pick<MigrationSession, 'build' | 'settings' | 'serverVersion'>,
+): Promise<void> {
   const ms = Math.round(session.settings.lockTimeoutMs);
   // PostgreSQL 14+: notice a vanished client (kill -9) within a second and abort its build,
   // instead of finishing a long CREATE INDEX nobody will record. One round trip (the values are
   // dbopt's own integers); an older or unknown server gets the check on its own, allowed to fail.
   const check = (session.serverVersion ?? 0) >= 140000;
-  await session.build.query(`RESET ALL; SET lock_timeout = '${ms}ms'${check ? `; SET client_connection_check_interval = '1s'` : ''}`);
+  await session.build.query(
+    `RESET ALL; SET lock_timeout = '${ms}ms'${check ? `; SET client_connection_check_interval = '1s'` : ''}`,
+  );
   if (!check && session.serverVersion === undefined) {
     await setSetting(session.build, 'client_connection_check_interval', '1s').catch(() => undefined);
   }

@@ -27,7 +27,11 @@ export async function readSqlMigration(file: string, displayName = file): Promis
   const upStart = upAt >= 0 ? upAt : 0;
   const upEnd = downAt > upStart ? downAt : text.length;
   const upText = text.slice(upStart, upEnd);
-  const up: SqlSection = { text: upText, offset: upStart, statements: await splitStatements(upText, displayName, upStart, text) };
+  const up: SqlSection = {
+    text: upText,
+    offset: upStart,
+    statements: await splitStatements(upText, displayName, upStart, text),
+  };
   let down: SqlSection | undefined;
   if (downAt >= 0) {
     const downEnd = upAt > downAt ? upAt : text.length;

@@ -26,7 +26,11 @@ export interface ManagedView {
 export type RefreshMode = 'concurrent' | 'plain';
 
 /** Which mode a refresh of the view would use, and why (in words a user acts on). */
-export function chooseMode(v: Pick<ManagedView, 'qualified' | 'populated' | 'uniqueIndex'>): { mode: RefreshMode; why: string; warning?: string } {
+export function chooseMode(v: Pick<ManagedView, 'qualified' | 'populated' | 'uniqueIndex'>): {
+  mode: RefreshMode;
+  why: string;
+  warning?: string;
+} {
   if (!v.populated) {
     return {
       mode: 'plain',
@@ -43,9 +47,11 @@ export function chooseMode(v: Pick<ManagedView, 'qualified' | 'populated' | 'uni
 }
 
 function blockWarning(qualified: string): string {
-  return `${qualified} has no unique index on plain columns without WHERE, so it is refreshed without CONCURRENTLY: ` +
+  return (
+    `${qualified} has no unique index on plain columns without WHERE, so it is refreshed without CONCURRENTLY: ` +
     'its ACCESS EXCLUSIVE lock blocks every reader of the view for the whole refresh. ' +
-    `Add one: CREATE UNIQUE INDEX CONCURRENTLY ON ${qualified} (<key columns>).`;
+    `Add one: CREATE UNIQUE INDEX CONCURRENTLY ON ${qualified} (<key columns>).`
+  );
 }
 
 interface ViewRow {
@@ -100,7 +106,8 @@ export async function discoverViews(client: ClientBase, include: string[], exclu
   if (byOid.size === 0) return [];
   // A view's rewrite rule depends on the relations its query reads; follow plain views
   // (relkind 'v') through to the materialized views underneath them.
-  const edges = await client.query<{ matview: number; dependency: number }>(`
+  const edges = await client.query<{ matview: number; dependency: number }>(
+    `
     WITH RECURSIVE edges AS (
       SELECT DISTINCT r.ev_class AS dependent, d.refobjid AS dependency
         FROM pg_rewrite AS r
@@ -120,7 +127,9 @@ export async function discoverViews(client: ClientBase, include: string[], exclu
     SELECT reach.matview::int AS matview, reach.dependency::int AS dependency
       FROM reach
       JOIN pg_class AS c ON c.oid = reach.dependency
-     WHERE c.relkind = 'm'`, [[...byOid.keys()]]);
+     WHERE c.relkind = 'm'`,
+    [[...byOid.keys()]],
+  );
   for (const e of edges.rows) {
     const view = byOid.get(e.matview);
     const dep = byOid.get(e.dependency);
@@ -160,13 +169,19 @@ export function selectNamed(views: ManagedView[], names: string[]): ManagedView[
     if (exact) chosen.add(exact.qualified);
     else if (bare.length === 1) chosen.add(bare[0]!.qualified);
     else if (bare.length > 1) {
-      throw new UsageError(`view name "${name}" is ambiguous: ${bare.map((v) => v.qualified).join(', ')}`, { hint: 'Write it as schema.view.' });
+      throw new UsageError(`view name "${name}" is ambiguous: ${bare.map((v) => v.qualified).join(', ')}`, {
+        hint: 'Write it as schema.view.',
+      });
     } else unknown.push(name);
   }
   if (unknown.length > 0) {
     const known = views.map((v) => v.qualified);
     throw new UsageError(`unknown materialized view${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')}`, {
-      details: [known.length ? `managed views: ${known.join(', ')}` : 'no materialized view matches refresh.include/refresh.exclude'],
+      details: [
+        known.length
+          ? `managed views: ${known.join(', ')}`
+          : 'no materialized view matches refresh.include/refresh.exclude',
+      ],
       hint: 'Check the spelling (schema.view), or widen refresh.include in dbopt.config.json.',
     });
   }

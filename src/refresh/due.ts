@@ -54,8 +54,10 @@ export function dueState(schedule: string, h: ViewHistory | undefined, now: Date
 export function notDueWhy(schedule: string, d: DueState): string {
   if (d.backoff) {
     const n = d.backoff.failures;
-    return `backing off after ${n} failed attempt${n === 1 ? '' : 's'} (last at ${d.backoff.lastFailure.toISOString()}); ` +
-      `next attempt at ${d.at.toISOString()}. Fix the error in --status, or retry now: dbopt refresh-views <view>`;
+    return (
+      `backing off after ${n} failed attempt${n === 1 ? '' : 's'} (last at ${d.backoff.lastFailure.toISOString()}); ` +
+      `next attempt at ${d.at.toISOString()}. Fix the error in --status, or retry now: dbopt refresh-views <view>`
+    );
   }
   return `not due until ${d.at.toISOString()} (schedule ${schedule})`;
 }

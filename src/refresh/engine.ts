@@ -11,7 +11,8 @@ import { chooseMode, type ManagedView, type RefreshMode } from './catalog.js';
 import { dueState, notDueWhy } from './due.js';
 import { finishAttempt, insertRunning, markInterrupted, readHistory } from './history.js';
 
-export type ViewOutcome = 'refreshed' | 'skipped-not-due' | 'skipped-elsewhere' | 'skipped-dependency-failed' | 'failed' | 'cancelled';
+export type ViewOutcome =
+  'refreshed' | 'skipped-not-due' | 'skipped-elsewhere' | 'skipped-dependency-failed' | 'failed' | 'cancelled';
 
 export interface ViewResult {
   view: string;
@@ -61,19 +62,23 @@ function describeError(err: unknown): string {
 }
 
 function explainFailure(err: unknown, view: string, mode: RefreshMode, s: EngineSettings): string {
-  if (err instanceof UnresponsiveError) return `${err.message}; the view keeps its previous rows unless the refresh commits when the server wakes`;
+  if (err instanceof UnresponsiveError)
+    return `${err.message}; the view keeps its previous rows unless the refresh commits when the server wakes`;
   const code = (err as { code?: string })?.code;
   const lock = mode === 'concurrent' ? 'EXCLUSIVE' : 'ACCESS EXCLUSIVE';
   if (code === '55P03') {
-    return `could not take the ${lock} lock on ${view} within lock_timeout (${s.lockTimeoutMs}ms): another session holds a conflicting lock. ` +
-      'Find it in pg_locks/pg_stat_activity, or raise refresh.lockTimeout.';
+    return (
+      `could not take the ${lock} lock on ${view} within lock_timeout (${s.lockTimeoutMs}ms): another session holds a conflicting lock. ` +
+      'Find it in pg_locks/pg_stat_activity, or raise refresh.lockTimeout.'
+    );
   }
   if (code === '57014') {
     return s.signal?.aborted
       ? 'cancelled on request; the view keeps its previous rows'
       : `the refresh ran longer than statement_timeout (${s.statementTimeoutMs}ms) and was cancelled; the view keeps its previous rows. Raise refresh.statementTimeout.`;
   }
-  if (isConnectionLost(err)) return `lost the connection to the server during the refresh; the view keeps its previous rows`;
+  if (isConnectionLost(err))
+    return `lost the connection to the server during the refresh; the view keeps its previous rows`;
   return `the view's query failed: ${(err as Error)?.message ?? String(err)}`;
 }
 
@@ -91,7 +96,14 @@ export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<
   try {
     client = await checkout(s.pool);
   } catch (err) {
-    return { ...base, outcome: 'failed', mode: planned.mode, why: `cannot connect: ${(err as Error).message}`, error: describeError(err), connectionLost: true };
+    return {
+      ...base,
+      outcome: 'failed',
+      mode: planned.mode,
+      why: `cannot connect: ${(err as Error).message}`,
+      error: describeError(err),
+      connectionLost: true,
+    };
   }
   let releaseErr: Error | undefined;
   let attempt: { id: string } | undefined;
@@ -124,8 +136,16 @@ export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<
     // idle-in-transaction backend is ignored): do not start one.
     if (s.signal?.aborted) {
       await client.query('ROLLBACK');
-      await finishAttempt(s.pool, attempt.id, 'cancelled', 0, 'stopped before the refresh started').catch(() => undefined);
-      return { ...base, outcome: 'cancelled', mode, why: 'stopped before the refresh started; the view keeps its previous rows', warning };
+      await finishAttempt(s.pool, attempt.id, 'cancelled', 0, 'stopped before the refresh started').catch(
+        () => undefined,
+      );
+      return {
+        ...base,
+        outcome: 'cancelled',
+        mode,
+        why: 'stopped before the refresh started; the view keeps its previous rows',
+        warning,
+      };
     }
     // An error aborts the transaction on the spot, releasing its locks then (not at ROLLBACK).
     // In a subtransaction only the subtransaction aborts, so the advisory lock, taken at top
@@ -147,7 +167,6 @@ export async function refreshOne(view: ManagedView, s: EngineSettings): Promise<
   }
 }
 
-
 type LockRow = { locked: boolean; pid: number; now: Date; version: number; populated: boolean | null };
 /** The refresher stops before refreshing: this outcome, and why. */
 type Stopped = { pid: number; stop: Pick<ViewResult, 'outcome' | 'why'> };
@@ -161,21 +180,27 @@ type FailedAttempt = { view: ManagedView; mode: RefreshMode; s: EngineSettings; 
  * refresher should not go on (the transaction is rolled back then).
  */
 async function lockView(
-  client: PoolClient, view: ManagedView, s: EngineSettings, schedule: string,
+  client: PoolClient,
+  view: ManagedView,
+  s: EngineSettings,
+  schedule: string,
 ): Promise<{ pid: number; row: LockRow & { populated: boolean } } | Stopped> {
   await client.query('BEGIN');
-  const lock = await client.query<LockRow>(`
+  const lock = await client.query<LockRow>(
+    `
     SELECT pg_try_advisory_xact_lock(hashtextextended('dbopt.refresh:' || $1, 0)) AS locked,
            pg_backend_pid() AS pid,
            clock_timestamp() AS now,
            current_setting('server_version_num')::int AS version,
-           (SELECT relispopulated FROM pg_class WHERE oid = $2) AS populated`, [view.qualified, view.oid]);
+           (SELECT relispopulated FROM pg_class WHERE oid = $2) AS populated`,
+    [view.qualified, view.oid],
+  );
   const row = lock.rows[0]!;
   const stop = async (outcome: ViewResult['outcome'], why: string): Promise<Stopped> => {
     await client.query('ROLLBACK');
     return { pid: row.pid, stop: { outcome, why } };
   };
-  if (!row.locked) return stop('skipped-elsewhere', 'refreshing elsewhere: another refresher holds this view\'s lock');
+  if (!row.locked) return stop('skipped-elsewhere', "refreshing elsewhere: another refresher holds this view's lock");
   if (row.populated === null) return stop('failed', `${view.qualified} no longer exists (dropped during the run)`);
   if (s.checkDue) {
     const h = (await readHistory(client, [view.qualified])).get(view.qualified);
@@ -195,7 +220,9 @@ async function lockView(
  * which error, if any, the client must be released with (a lost connection is not reused).
  */
 async function recordFailure(
-  err: unknown, at: FailedAttempt, client: PoolClient,
+  err: unknown,
+  at: FailedAttempt,
+  client: PoolClient,
 ): Promise<{
   result: Pick<ViewResult, 'outcome' | 'why' | 'durationMs' | 'error' | 'connectionLost' | 'unresponsive'>;
   releaseErr?: Error;
@@ -212,13 +239,18 @@ async function recordFailure(
   // UPDATE would wait that long. The row was committed on its own, so another connection
   // may update it (not this one: a late pg_cancel_backend could hit the UPDATE).
   if (attempt) {
-    await finishAttempt(s.pool, attempt.id, cancelled ? 'cancelled' : 'failed', durationMs, describeError(err)).catch(() => undefined);
+    await finishAttempt(s.pool, attempt.id, cancelled ? 'cancelled' : 'failed', durationMs, describeError(err)).catch(
+      () => undefined,
+    );
   }
   if (lost) releaseErr = err as Error;
   else await client.query('ROLLBACK').catch((e: Error) => (releaseErr = e));
   const result = {
-    outcome: cancelled ? 'cancelled' as const : 'failed' as const, why: message,
-    durationMs: t0 ? durationMs : undefined, error: describeError(err), connectionLost: lost || undefined,
+    outcome: cancelled ? ('cancelled' as const) : ('failed' as const),
+    why: message,
+    durationMs: t0 ? durationMs : undefined,
+    error: describeError(err),
+    connectionLost: lost || undefined,
     unresponsive: err instanceof UnresponsiveError ? { message: err.message, hint: err.hint } : undefined,
   };
   return { result, releaseErr };
@@ -255,28 +287,40 @@ export async function runInOrder(views: ManagedView[], sem: Semaphore, s: Engine
   const promises = new Map<string, Promise<ViewResult>>();
   for (const view of views) {
     const deps = view.dependsOn.map((d) => promises.get(d)).filter((p): p is Promise<ViewResult> => p !== undefined);
-    const task = Promise.all(deps).then(async (depResults): Promise<ViewResult> => {
-      const schedule = s.scheduleOf(view.qualified);
-      const planned = chooseMode(view);
-      const base = { view: view.qualified, schedule, dependsOn: view.dependsOn, mode: planned.mode };
-      const failed = depResults.find((d) => d.outcome === 'failed' || d.outcome === 'skipped-dependency-failed' || d.outcome === 'cancelled');
-      if (failed) {
-        return { ...base, outcome: 'skipped-dependency-failed', why: `not refreshed: it reads ${failed.view}, which ${failed.outcome === 'failed' ? 'failed' : failed.outcome === 'cancelled' ? 'was cancelled' : 'was not refreshed'} in this run` };
-      }
-      const elsewhere = depResults.find((d) => d.outcome === 'skipped-elsewhere');
-      if (elsewhere) {
-        return { ...base, outcome: 'skipped-elsewhere', why: `refreshing elsewhere: it reads ${elsewhere.view}, which another refresher is refreshing; that refresher refreshes it next` };
-      }
-      await sem.acquire();
-      try {
-        return await refreshOne(view, s);
-      } finally {
-        sem.release();
-      }
-    }).then((r) => {
-      s.onResult?.(r);
-      return r;
-    });
+    const task = Promise.all(deps)
+      .then(async (depResults): Promise<ViewResult> => {
+        const schedule = s.scheduleOf(view.qualified);
+        const planned = chooseMode(view);
+        const base = { view: view.qualified, schedule, dependsOn: view.dependsOn, mode: planned.mode };
+        const failed = depResults.find(
+          (d) => d.outcome === 'failed' || d.outcome === 'skipped-dependency-failed' || d.outcome === 'cancelled',
+        );
+        if (failed) {
+          return {
+            ...base,
+            outcome: 'skipped-dependency-failed',
+            why: `not refreshed: it reads ${failed.view}, which ${failed.outcome === 'failed' ? 'failed' : failed.outcome === 'cancelled' ? 'was cancelled' : 'was not refreshed'} in this run`,
+          };
+        }
+        const elsewhere = depResults.find((d) => d.outcome === 'skipped-elsewhere');
+        if (elsewhere) {
+          return {
+            ...base,
+            outcome: 'skipped-elsewhere',
+            why: `refreshing elsewhere: it reads ${elsewhere.view}, which another refresher is refreshing; that refresher refreshes it next`,
+          };
+        }
+        await sem.acquire();
+        try {
+          return await refreshOne(view, s);
+        } finally {
+          sem.release();
+        }
+      })
+      .then((r) => {
+        s.onResult?.(r);
+        return r;
+      });
     promises.set(view.qualified, task);
   }
   return Promise.all(views.map((v) => promises.get(v.qualified)!));

@@ -66,12 +66,17 @@ export async function ensureHistory(client: ClientBase, display: string): Promis
     await client.query('ROLLBACK').catch(() => undefined);
     const code = (err as { code?: string }).code;
     if (code === '42501') {
-      throw new DbOptError(`cannot create ${HISTORY_TABLE} on ${display}: permission denied (${(err as Error).message})`, {
-        exitCode: ExitCode.usage,
-        details: ['dbopt records every refresh there, since PostgreSQL keeps no refresh times; without it no schedule can be judged.'],
-        hint: 'Run once as the database owner: CREATE SCHEMA dbopt AUTHORIZATION <this user>; (or GRANT CREATE ON DATABASE to this user).',
-        cause: err,
-      });
+      throw new DbOptError(
+        `cannot create ${HISTORY_TABLE} on ${display}: permission denied (${(err as Error).message})`,
+        {
+          exitCode: ExitCode.usage,
+          details: [
+            'dbopt records every refresh there, since PostgreSQL keeps no refresh times; without it no schedule can be judged.',
+          ],
+          hint: 'Run once as the database owner: CREATE SCHEMA dbopt AUTHORIZATION <this user>; (or GRANT CREATE ON DATABASE to this user).',
+          cause: err,
+        },
+      );
     }
     throw err;
   }
@@ -85,7 +90,9 @@ export async function ensureHistory(client: ClientBase, display: string): Promis
  * such as a table owned by another role) and try again on the next start.
  */
 async function addUnfinishedIndex(client: ClientBase): Promise<void> {
-  const { rows } = await client.query<{ present: boolean }>(`SELECT to_regclass('dbopt.refresh_history_unfinished') IS NOT NULL AS present`);
+  const { rows } = await client.query<{ present: boolean }>(
+    `SELECT to_regclass('dbopt.refresh_history_unfinished') IS NOT NULL AS present`,
+  );
   if (rows[0]?.present) return;
   try {
     await client.query('BEGIN');
@@ -102,9 +109,16 @@ export async function readHistory(client: ClientBase | Pool, views: string[]): P
   const out = new Map<string, ViewHistory>();
   if (views.length === 0 || !(await historyExists(client))) return out;
   const { rows } = await client.query<{
-    view_name: string; last_success: Date | null; last_duration_ms: number | null; unfinished: string;
-    last_outcome: HistoryOutcome | null; last_error: string | null; failures: string; last_failure: Date | null;
-  }>(`
+    view_name: string;
+    last_success: Date | null;
+    last_duration_ms: number | null;
+    unfinished: string;
+    last_outcome: HistoryOutcome | null;
+    last_error: string | null;
+    failures: string;
+    last_failure: Date | null;
+  }>(
+    `
     SELECT v.view_name,
            ok.started_at AS last_success,
            ok.duration_ms AS last_duration_ms,
@@ -140,7 +154,9 @@ export async function readHistory(client: ClientBase | Pool, views: string[]): P
          WHERE h.view_name = v.view_name
            AND h.outcome = 'failed'
            AND h.started_at > coalesce(ok.started_at, '-infinity')
-      ) AS f ON true`, [views]);
+      ) AS f ON true`,
+    [views],
+  );
   for (const r of rows) {
     out.set(r.view_name, {
       lastSuccess: r.last_success ?? undefined,
@@ -156,11 +172,19 @@ export async function readHistory(client: ClientBase | Pool, views: string[]): P
 }
 
 /** Committed on its own (autocommit, another connection) before the refresh starts. */
-export async function insertRunning(pool: Pool, view: string, mode: RefreshMode, pid: number): Promise<{ id: string; startedAt: Date }> {
-  const { rows } = await pool.query<{ id: string; started_at: Date }>(`
+export async function insertRunning(
+  pool: Pool,
+  view: string,
+  mode: RefreshMode,
+  pid: number,
+): Promise<{ id: string; startedAt: Date }> {
+  const { rows } = await pool.query<{ id: string; started_at: Date }>(
+    `
     INSERT INTO dbopt.refresh_history (view_name, mode, outcome, pid)
     VALUES ($1, $2, 'running', $3)
-    RETURNING id, started_at`, [view, mode, pid]);
+    RETURNING id, started_at`,
+    [view, mode, pid],
+  );
   return { id: rows[0]!.id, startedAt: rows[0]!.started_at };
 }
 
@@ -169,23 +193,33 @@ export async function insertRunning(pool: Pool, view: string, mode: RefreshMode,
  * the view's advisory lock, so no live refresher can own such a row.
  */
 export async function markInterrupted(client: ClientBase, view: string): Promise<void> {
-  await client.query(`
+  await client.query(
+    `
     UPDATE dbopt.refresh_history
        SET outcome = 'interrupted',
            error = 'the refresher went away (killed, or its connection was cut) before the refresh finished; the view kept its previous rows'
      WHERE view_name = $1
        AND finished_at IS NULL
-       AND outcome = 'running'`, [view]);
+       AND outcome = 'running'`,
+    [view],
+  );
 }
 
 export async function finishAttempt(
-  client: ClientBase | Pool, id: string, outcome: Exclude<HistoryOutcome, 'running'>, durationMs: number, error?: string,
+  client: ClientBase | Pool,
+  id: string,
+  outcome: Exclude<HistoryOutcome, 'running'>,
+  durationMs: number,
+  error?: string,
 ): Promise<void> {
-  await client.query(`
+  await client.query(
+    `
     UPDATE dbopt.refresh_history
        SET finished_at = clock_timestamp(),
            duration_ms = $2,
            outcome = $3,
            error = $4
-     WHERE id = $1`, [id, durationMs, outcome, error ?? null]);
+     WHERE id = $1`,
+    [id, durationMs, outcome, error ?? null],
+  );
 }

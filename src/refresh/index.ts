@@ -103,16 +103,27 @@ function configWarnings(settings: RefreshSettings, views: ManagedView[]): string
   const names = new Set(views.map((v) => v.qualified));
   const unused = Object.keys(settings.schedules).filter((k) => !names.has(k));
   if (unused.length === 0) return [];
-  return [`refresh.schedules names ${unused.length === 1 ? 'a view' : 'views'} not managed here, so ${unused.length === 1 ? 'its schedule is' : 'their schedules are'} unused: ${unused.join(', ')}. Check the names (schema.view) and refresh.include/exclude.`];
+  return [
+    `refresh.schedules names ${unused.length === 1 ? 'a view' : 'views'} not managed here, so ${unused.length === 1 ? 'its schedule is' : 'their schedules are'} unused: ${unused.join(', ')}. Check the names (schema.view) and refresh.include/exclude.`,
+  ];
 }
 
-function selectViews(snap: Snapshot, opts: Pick<RefreshOptions, 'all' | 'views' | 'settings'>): { selection: 'due' | 'all' | 'named'; chosen: ManagedView[] } {
+function selectViews(
+  snap: Snapshot,
+  opts: Pick<RefreshOptions, 'all' | 'views' | 'settings'>,
+): { selection: 'due' | 'all' | 'named'; chosen: ManagedView[] } {
   if (opts.views && opts.views.length > 0) {
-    if (opts.all) throw new UsageError('--all and view names cannot be used together', { hint: 'Drop --all to refresh only the named views, or drop the names.' });
+    if (opts.all)
+      throw new UsageError('--all and view names cannot be used together', {
+        hint: 'Drop --all to refresh only the named views, or drop the names.',
+      });
     return { selection: 'named', chosen: selectNamed(snap.views, opts.views) };
   }
   if (opts.all) return { selection: 'all', chosen: snap.views };
-  return { selection: 'due', chosen: snap.views.filter((v) => dueAt(opts.settings, v.qualified, snap).getTime() <= snap.now.getTime()) };
+  return {
+    selection: 'due',
+    chosen: snap.views.filter((v) => dueAt(opts.settings, v.qualified, snap).getTime() <= snap.now.getTime()),
+  };
 }
 
 /** Refresh what is due (default), everything (`all`) or the named views, in dependency order. */
@@ -139,12 +150,19 @@ export async function refreshViews(opts: RefreshOptions): Promise<RefreshResult>
         const due = dueOf(opts.settings, v.qualified, snap);
         const m = chooseMode(v);
         results.set(v.qualified, {
-          view: v.qualified, outcome: 'skipped-not-due', mode: m.mode, schedule: scheduleFor(opts.settings, v.qualified), dependsOn: v.dependsOn,
+          view: v.qualified,
+          outcome: 'skipped-not-due',
+          mode: m.mode,
+          schedule: scheduleFor(opts.settings, v.qualified),
+          dependsOn: v.dependsOn,
           why: notDueWhy(scheduleFor(opts.settings, v.qualified), due),
         });
       }
     }
-    if (chosen.length > 0) logger.info(`Refreshing ${chosen.length} view${chosen.length === 1 ? '' : 's'} on ${opts.target.display} (concurrency ${opts.settings.concurrency}) ...`);
+    if (chosen.length > 0)
+      logger.info(
+        `Refreshing ${chosen.length} view${chosen.length === 1 ? '' : 's'} on ${opts.target.display} (concurrency ${opts.settings.concurrency}) ...`,
+      );
     const ran = await runInOrder(chosen, new Semaphore(opts.settings.concurrency), {
       pool,
       statementTimeoutMs: opts.settings.statementTimeoutMs,
@@ -154,7 +172,10 @@ export async function refreshViews(opts: RefreshOptions): Promise<RefreshResult>
       signal: opts.signal,
       onResult: (r) => {
         if (r.outcome === 'failed') logger.warn(`${r.view}: refresh failed: ${r.why}`);
-        else logger.info(`${r.view}: ${r.outcome}${r.durationMs !== undefined ? ` (${r.mode}, ${Math.round(r.durationMs)}ms)` : ''}`);
+        else
+          logger.info(
+            `${r.view}: ${r.outcome}${r.durationMs !== undefined ? ` (${r.mode}, ${Math.round(r.durationMs)}ms)` : ''}`,
+          );
       },
     });
     for (const r of ran) results.set(r.view, r);
@@ -178,7 +199,9 @@ export async function refreshViews(opts: RefreshOptions): Promise<RefreshResult>
       durationMs: performance.now() - t0,
       concurrency: opts.settings.concurrency,
       views,
-      ok: views.every((r) => r.outcome !== 'failed' && r.outcome !== 'skipped-dependency-failed' && r.outcome !== 'cancelled'),
+      ok: views.every(
+        (r) => r.outcome !== 'failed' && r.outcome !== 'skipped-dependency-failed' && r.outcome !== 'cancelled',
+      ),
       warnings: configWarnings(opts.settings, snap.views),
     };
   } finally {
@@ -271,4 +294,3 @@ export async function refreshStatus(opts: Pick<RefreshOptions, 'target' | 'setti
     watchers,
   };
 }
-

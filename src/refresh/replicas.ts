@@ -21,14 +21,21 @@ export interface ReplicaStatus {
   views: ReplicaViewStaleness[];
 }
 
-export async function replicaStaleness(status: StatusResult, primary: ConnectionTarget, replicas: FleetNode[]): Promise<ReplicaStatus> {
+export async function replicaStaleness(
+  status: StatusResult,
+  primary: ConnectionTarget,
+  replicas: FleetNode[],
+): Promise<ReplicaStatus> {
   const facts = await replicationFacts(primary, replicas);
   const views: ReplicaViewStaleness[] = [];
   for (const lag of facts.nodes) {
     const lagMs = lag.replaySeconds === null ? null : Math.round(lag.replaySeconds * 1000);
     for (const v of status.views) {
       views.push({
-        replica: lag.node, view: v.view, lastSuccess: v.lastSuccess, lagMs,
+        replica: lag.node,
+        view: v.view,
+        lastSuccess: v.lastSuccess,
+        lagMs,
         stalenessMs: v.ageMs === undefined ? undefined : v.ageMs + (lagMs ?? 0),
       });
     }

@@ -15,7 +15,9 @@ const OUTCOME_TONE: Record<ViewOutcome, Tone> = {
 };
 
 function warningSection(warnings: string[]): ReportSection[] {
-  return warnings.length ? [{ title: 'Warnings', lines: warnings.map((text) => ({ text, tone: 'warn' as Tone })) }] : [];
+  return warnings.length
+    ? [{ title: 'Warnings', lines: warnings.map((text) => ({ text, tone: 'warn' as Tone })) }]
+    : [];
 }
 
 export function refreshReport(r: RefreshResult): Report {
@@ -26,19 +28,28 @@ export function refreshReport(r: RefreshResult): Report {
     id: `${v.view}/refresh`,
     subject: v.view,
     code: 'refresh',
-    status: v.outcome === 'refreshed' ? 'pass' : v.outcome.startsWith('skipped-') && v.outcome !== 'skipped-dependency-failed' ? 'skip' : 'fail',
+    status:
+      v.outcome === 'refreshed'
+        ? 'pass'
+        : v.outcome.startsWith('skipped-') && v.outcome !== 'skipped-dependency-failed'
+          ? 'skip'
+          : 'fail',
     message: v.outcome === 'failed' && v.error ? `${v.why}\n${v.error}` : v.why,
     durationMs: v.durationMs,
   }));
-  const warnings = [...r.views.filter((v) => v.warning && v.outcome === 'refreshed').map((v) => v.warning!), ...r.warnings];
+  const warnings = [
+    ...r.views.filter((v) => v.warning && v.outcome === 'refreshed').map((v) => v.warning!),
+    ...r.warnings,
+  ];
   return {
     command: 'refresh-views',
     title: `dbopt refresh-views${r.selection === 'all' ? ' --all' : r.selection === 'named' ? ' (named views)' : ''}`,
     server: r.server,
     ok: r.ok,
-    summary: r.views.length === 0
-      ? 'No materialized views match refresh.include/refresh.exclude.'
-      : `${count('refreshed')} refreshed, ${skipped} skipped, ${failed} failed in ${formatDuration(r.durationMs)}`,
+    summary:
+      r.views.length === 0
+        ? 'No materialized views match refresh.include/refresh.exclude.'
+        : `${count('refreshed')} refreshed, ${skipped} skipped, ${failed} failed in ${formatDuration(r.durationMs)}`,
     sections: [
       {
         title: 'Views',
@@ -97,7 +108,10 @@ export function refreshStatusReport(s: StatusResult): Report {
     title: 'dbopt refresh-views --status',
     server: s.server,
     ok: true,
-    summary: s.views.length === 0 ? 'No materialized views match refresh.include/refresh.exclude.' : `${s.views.length} views, ${s.overdue} overdue`,
+    summary:
+      s.views.length === 0
+        ? 'No materialized views match refresh.include/refresh.exclude.'
+        : `${s.views.length} views, ${s.overdue} overdue`,
     sections: [
       {
         title: 'Materialized views',
@@ -108,7 +122,9 @@ export function refreshStatusReport(s: StatusResult): Report {
           v.schedule,
           v.lastSuccess ?? { text: 'never', tone: 'warn' },
           v.ageMs !== undefined ? formatDuration(v.ageMs) : '',
-          v.overdue ? { text: v.lastSuccess ? `yes, by ${formatDuration(v.overdueByMs)}` : 'yes', tone: 'bad' } : { text: 'no', tone: 'ok' },
+          v.overdue
+            ? { text: v.lastSuccess ? `yes, by ${formatDuration(v.overdueByMs)}` : 'yes', tone: 'bad' }
+            : { text: 'no', tone: 'ok' },
           { text: v.mode, tone: v.warning ? 'warn' : 'ok' },
           v.lastDurationMs !== undefined ? formatDuration(v.lastDurationMs) : '',
           formatBytes(v.sizeBytes),
@@ -120,7 +136,10 @@ export function refreshStatusReport(s: StatusResult): Report {
       ...warningSection([...s.views.filter((v) => v.warning).map((v) => v.warning!), ...s.warnings]),
     ],
     checks: s.views.map((v) => ({
-      id: `${v.view}/overdue`, subject: v.view, code: 'overdue', status: v.overdue ? 'warn' : 'pass',
+      id: `${v.view}/overdue`,
+      subject: v.view,
+      code: 'overdue',
+      status: v.overdue ? 'warn' : 'pass',
       message: v.overdue ? `overdue against schedule ${v.schedule}` : `next due ${v.nextDue}`,
     })),
     data: s,
@@ -134,12 +153,14 @@ export function refreshWatchReport(w: WatchResult): Report {
     server: w.server,
     ok: true,
     summary: `Stopped. ${w.refreshed} refreshed, ${w.failed} failed over ${w.cycles} cycles; ${w.reconnects} reconnect${w.reconnects === 1 ? '' : 's'}.`,
-    sections: [{
-      title: 'Views',
-      columns: ['view', 'refreshed', 'failed', 'last outcome'],
-      rows: Object.entries(w.views).map(([view, v]) => [view, v.refreshed, v.failed, v.lastOutcome ?? '']),
-      empty: 'nothing was due while watching',
-    }],
+    sections: [
+      {
+        title: 'Views',
+        columns: ['view', 'refreshed', 'failed', 'last outcome'],
+        rows: Object.entries(w.views).map(([view, v]) => [view, v.refreshed, v.failed, v.lastOutcome ?? '']),
+        empty: 'nothing was due while watching',
+      },
+    ],
     checks: [],
     data: w,
   };
@@ -148,18 +169,20 @@ export function refreshWatchReport(w: WatchResult): Report {
 /** --status: when each --watch process last completed a cycle (dbopt.refresh_watchers). */
 function watcherSection(s: StatusResult): ReportSection[] {
   if (s.watchers.length === 0) return [];
-  return [{
-    title: 'Watchers',
-    columns: ['watcher', 'last cycle', 'age', 'cycles', 'stalls', 'last stall', 'state'],
-    rows: s.watchers.map((w): Cell[] => [
-      w.watcher,
-      w.lastCycleAt ?? { text: 'never', tone: 'warn' },
-      w.lastCycleAgeMs !== undefined ? formatDuration(w.lastCycleAgeMs) : '',
-      w.cycles,
-      w.stalls ? { text: String(w.stalls), tone: 'warn' } : 0,
-      w.lastStallAt ?? '',
-      w.stoppedAt ? `stopped ${w.stoppedAt}` : 'running',
-    ]),
-    note: 'last cycle: when the watcher last read the catalog and launched what was due; a running watcher whose age grows past its schedule is stuck.',
-  }];
+  return [
+    {
+      title: 'Watchers',
+      columns: ['watcher', 'last cycle', 'age', 'cycles', 'stalls', 'last stall', 'state'],
+      rows: s.watchers.map((w): Cell[] => [
+        w.watcher,
+        w.lastCycleAt ?? { text: 'never', tone: 'warn' },
+        w.lastCycleAgeMs !== undefined ? formatDuration(w.lastCycleAgeMs) : '',
+        w.cycles,
+        w.stalls ? { text: String(w.stalls), tone: 'warn' } : 0,
+        w.lastStallAt ?? '',
+        w.stoppedAt ? `stopped ${w.stoppedAt}` : 'running',
+      ]),
+      note: 'last cycle: when the watcher last read the catalog and launched what was due; a running watcher whose age grows past its schedule is stuck.',
+    },
+  ];
 }

@@ -22,7 +22,10 @@ export async function takeSnapshot(client: PoolClient | Pool, settings: RefreshS
   const c = 'release' in client ? client : await checkout(client as Pool);
   try {
     const views = await discoverViews(c, settings.include, settings.exclude);
-    const history = await readHistory(c, views.map((v) => v.qualified));
+    const history = await readHistory(
+      c,
+      views.map((v) => v.qualified),
+    );
     const { rows } = await c.query<{ now: Date }>('SELECT clock_timestamp() AS now');
     return { views, history, now: rows[0]!.now };
   } finally {
@@ -38,4 +41,3 @@ export function dueOf(settings: RefreshSettings, view: string, snap: Snapshot): 
 export function dueAt(settings: RefreshSettings, view: string, snap: Snapshot): Date {
   return dueOf(settings, view, snap).at;
 }
-

@@ -112,8 +112,10 @@ interface Watch {
 
 export async function watchViews(opts: WatchOptions): Promise<WatchResult> {
   const w = startWatch(opts);
-  w.logger.info(`Watching materialized views on ${opts.target.display} (concurrency ${w.settings.concurrency}); ` +
-    'SIGTERM or Ctrl-C stops.');
+  w.logger.info(
+    `Watching materialized views on ${opts.target.display} (concurrency ${w.settings.concurrency}); ` +
+      'SIGTERM or Ctrl-C stops.',
+  );
   let fatal: { err: unknown } | undefined;
   while (!opts.signal.aborted) {
     let sleepMs: number;
@@ -153,14 +155,30 @@ function startWatch(opts: WatchOptions): Watch {
   // exit 2); a named view dropped later is skipped with a warning, not a reason to stop.
   const asked = opts.views && opts.views.length > 0 ? opts.views : undefined;
   return {
-    opts, settings: opts.settings, logger: opts.logger ?? silentLogger,
+    opts,
+    settings: opts.settings,
+    logger: opts.logger ?? silentLogger,
     result: {
-      server: opts.target.display, startedAt: new Date().toISOString(), stoppedAt: '',
-      cycles: 0, refreshed: 0, failed: 0, skipped: 0, reconnects: 0, stalls: 0, views: {},
+      server: opts.target.display,
+      startedAt: new Date().toISOString(),
+      stoppedAt: '',
+      cycles: 0,
+      refreshed: 0,
+      failed: 0,
+      skipped: 0,
+      reconnects: 0,
+      stalls: 0,
+      views: {},
     },
-    sem: new Semaphore(opts.settings.concurrency), inFlight: new Set(), runs: new Set(), kick: () => undefined,
-    backoff: opts.backoffMs ?? 1000, named: asked ? { asked, missing: new Set() } : undefined,
-    stop, detach: () => signal.removeEventListener('abort', onAbort), watcher: watcherName(),
+    sem: new Semaphore(opts.settings.concurrency),
+    inFlight: new Set(),
+    runs: new Set(),
+    kick: () => undefined,
+    backoff: opts.backoffMs ?? 1000,
+    named: asked ? { asked, missing: new Set() } : undefined,
+    stop,
+    detach: () => signal.removeEventListener('abort', onAbort),
+    watcher: watcherName(),
   };
 }
 
@@ -194,8 +212,10 @@ function watchedViews(w: Watch, snap: Snapshot): ManagedView[] {
   for (const name of named.resolved) {
     if (!present.has(name) && !named.missing.has(name)) {
       named.missing.add(name);
-      w.logger.warn(`${name} is no longer a managed materialized view (dropped, renamed or excluded); ` +
-        'skipping it while it is gone. Restart the watcher without it to stop watching it.');
+      w.logger.warn(
+        `${name} is no longer a managed materialized view (dropped, renamed or excluded); ` +
+          'skipping it while it is gone. Restart the watcher without it to stop watching it.',
+      );
     } else if (present.has(name) && named.missing.delete(name)) {
       w.logger.info(`${name} is back; watching it again.`);
     }
@@ -206,7 +226,11 @@ function watchedViews(w: Watch, snap: Snapshot): ManagedView[] {
 
 /** Step "due now": the views to launch, and how long to sleep until the next one is due (at most maxSleepMs). */
 function dueNow(
-  views: ManagedView[], inFlight: Set<string>, settings: RefreshSettings, snap: Snapshot, maxSleepMs: number,
+  views: ManagedView[],
+  inFlight: Set<string>,
+  settings: RefreshSettings,
+  snap: Snapshot,
+  maxSleepMs: number,
 ): { due: ManagedView[]; sleepMs: number } {
   const blocked = blockedByFlight(views, inFlight);
   const due: ManagedView[] = [];
@@ -260,7 +284,8 @@ function record(w: Watch, r: ViewResult): void {
   } else if (r.outcome === 'failed') {
     w.result.failed++;
     v.failed++;
-    if (r.unresponsive || /no answer from/.test(`${r.why} ${r.error ?? ''}`)) stalled(w, `${r.view}: the refresh got no answer (${r.why}); reconnecting`);
+    if (r.unresponsive || /no answer from/.test(`${r.why} ${r.error ?? ''}`))
+      stalled(w, `${r.view}: the refresh got no answer (${r.why}); reconnecting`);
     else if (!r.connectionLost) w.logger.warn(`${r.view}: refresh failed: ${r.why}`);
   } else {
     w.result.skipped++;

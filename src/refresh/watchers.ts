@@ -26,7 +26,9 @@ export function watcherName(): string {
 }
 
 export async function ensureWatchersTable(client: ClientBase): Promise<void> {
-  await client.query(`
+  await client
+    .query(
+      `
     CREATE TABLE IF NOT EXISTS dbopt.refresh_watchers (
       watcher text PRIMARY KEY,
       started_at timestamptz NOT NULL DEFAULT clock_timestamp(),
@@ -36,10 +38,12 @@ export async function ensureWatchersTable(client: ClientBase): Promise<void> {
       last_stall_at timestamptz,
       last_stall text,
       stopped_at timestamptz
-    )`).catch((err: { code?: string }) => {
-    // Two watchers starting together can race on the type; the other one created it.
-    if (err.code !== '23505' && err.code !== '42P07') throw err;
-  });
+    )`,
+    )
+    .catch((err: { code?: string }) => {
+      // Two watchers starting together can race on the type; the other one created it.
+      if (err.code !== '23505' && err.code !== '42P07') throw err;
+    });
 }
 
 /** A cycle completed: stamp it (and a stall seen before it, once the server answers again). */
@@ -68,8 +72,15 @@ export async function readWatchers(client: ClientBase | Pool, limit = 5): Promis
   const { rows } = await client.query<{ t: string | null }>(`SELECT to_regclass('dbopt.refresh_watchers')::text AS t`);
   if (rows[0]?.t == null) return [];
   const r = await client.query<{
-    watcher: string; started_at: Date; last_cycle_at: Date | null; age_ms: number | null; cycles: string; stalls: string;
-    last_stall_at: Date | null; last_stall: string | null; stopped_at: Date | null;
+    watcher: string;
+    started_at: Date;
+    last_cycle_at: Date | null;
+    age_ms: number | null;
+    cycles: string;
+    stalls: string;
+    last_stall_at: Date | null;
+    last_stall: string | null;
+    stopped_at: Date | null;
   }>(
     `SELECT watcher, started_at, last_cycle_at,
             extract(epoch FROM clock_timestamp() - last_cycle_at) * 1000 AS age_ms,

@@ -30,8 +30,14 @@ export interface SeedResult {
 }
 
 export function seedFiles(dir: string): string[] {
-  if (!existsSync(dir)) throw new UsageError(`seed directory not found: ${dir}`, { hint: 'Set seed.dir in dbopt.config.json or pass --dir.' });
-  return readdirSync(dir).filter((f) => /^\d+_.*\.sql$/.test(f)).sort().map((f) => path.join(dir, f));
+  if (!existsSync(dir))
+    throw new UsageError(`seed directory not found: ${dir}`, {
+      hint: 'Set seed.dir in dbopt.config.json or pass --dir.',
+    });
+  return readdirSync(dir)
+    .filter((f) => /^\d+_.*\.sql$/.test(f))
+    .sort()
+    .map((f) => path.join(dir, f));
 }
 
 const COUNTED_TABLES = ['bots', 'bot_configs', 'users', 'sessions', 'conversations', 'messages', 'events'];
@@ -73,13 +79,16 @@ function cancelOnAbort(client: Client, target: ConnectionTarget): () => void {
         const other = await connect(target);
         await other.query('SELECT pg_cancel_backend($1)', [pid]).finally(() => other.end());
       }
-    })().catch(() => undefined).finally(() => void client.end().catch(() => undefined));
+    })()
+      .catch(() => undefined)
+      .finally(() => void client.end().catch(() => undefined));
   };
 }
 
 /** The last recorded load, when its rows are still there and --force is not given: then skip. */
 async function alreadySeeded(
-  client: Client, force: boolean,
+  client: Client,
+  force: boolean,
 ): Promise<Pick<SeedResult, 'scale' | 'rows' | 'reason'> | undefined> {
   await client.query(`CREATE SCHEMA IF NOT EXISTS dbopt`);
   await client.query(`CREATE TABLE IF NOT EXISTS dbopt.seed_runs (
@@ -100,7 +109,8 @@ async function alreadySeeded(
   // Recorded and still there: skip. (Tables emptied since, e.g. by migrate down/up, load again.)
   if (!last || force || !Object.values(present).some((n) => n > 0)) return undefined;
   return {
-    scale: last.scale, rows: present,
+    scale: last.scale,
+    rows: present,
     reason: `already seeded at scale ${last.scale} on ${last.finished_at.toISOString()}; pass --force to load again`,
   };
 }
@@ -144,8 +154,11 @@ async function load(client: Client, files: string[], opts: SeedOptions, started:
     }
     timings.push({ file: name, durationMs: Math.round(performance.now() - f0) });
   }
-  await client.query(`INSERT INTO dbopt.seed_runs (scale, started_at, duration_ms) VALUES ($1, $2, $3)`,
-    [opts.scale, started, Math.round(performance.now() - t0)]);
+  await client.query(`INSERT INTO dbopt.seed_runs (scale, started_at, duration_ms) VALUES ($1, $2, $3)`, [
+    opts.scale,
+    started,
+    Math.round(performance.now() - t0),
+  ]);
   if (inTransaction) await client.query('COMMIT');
   return timings;
 }
@@ -155,7 +168,10 @@ function seedFailure(err: unknown, name: string, text: string, nothingLoaded: bo
   const what = nothingLoaded ? 'nothing was loaded' : 'the rows loaded before it are committed';
   return new FindingsError(`seed file ${name} failed; ${what}`, {
     details: formatPgError(err, { file: name, text }),
-    hint: err.code === '23505' ? 'The tables already hold data: run dbopt seed --force to empty and reload them.' : 'Fix the seed file and run again.',
+    hint:
+      err.code === '23505'
+        ? 'The tables already hold data: run dbopt seed --force to empty and reload them.'
+        : 'Fix the seed file and run again.',
   });
 }
 

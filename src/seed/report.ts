@@ -11,8 +11,20 @@ export function seedReport(r: SeedResult): Report {
     ok: true,
     summary: r.skipped ? `Seed skipped: ${r.reason}` : `Seeded scale ${r.scale} in ${formatDuration(r.durationMs)}`,
     sections: [
-      ...(r.files.length ? [{ title: 'Files', columns: ['file', 'time'], rows: r.files.map((f) => [f.file, formatDuration(f.durationMs)]) }] : []),
-      { title: 'Rows', columns: ['table', 'rows'], rows: Object.entries(r.rows).map(([t, n]) => [t, n.toLocaleString('en-US')]) },
+      ...(r.files.length
+        ? [
+            {
+              title: 'Files',
+              columns: ['file', 'time'],
+              rows: r.files.map((f) => [f.file, formatDuration(f.durationMs)]),
+            },
+          ]
+        : []),
+      {
+        title: 'Rows',
+        columns: ['table', 'rows'],
+        rows: Object.entries(r.rows).map(([t, n]) => [t, n.toLocaleString('en-US')]),
+      },
     ],
     checks: [],
     data: r,

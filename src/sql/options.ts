@@ -60,8 +60,11 @@ export function isVacuumFull(node: Node): boolean {
 export function isConcurrentDetach(node: Node): boolean {
   const [type, body] = only(node);
   if (type !== 'AlterTableStmt') return false;
-  return ((body.cmds ?? []) as { AlterTableCmd?: { subtype?: string; def?: { PartitionCmd?: { concurrent?: boolean } } } }[])
-    .some((c) => c.AlterTableCmd?.subtype === 'AT_DetachPartition' && Boolean(c.AlterTableCmd.def?.PartitionCmd?.concurrent));
+  return (
+    (body.cmds ?? []) as { AlterTableCmd?: { subtype?: string; def?: { PartitionCmd?: { concurrent?: boolean } } } }[]
+  ).some(
+    (c) => c.AlterTableCmd?.subtype === 'AT_DetachPartition' && Boolean(c.AlterTableCmd.def?.PartitionCmd?.concurrent),
+  );
 }
 
 /**

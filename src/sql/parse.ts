@@ -6,7 +6,12 @@ import { isConcurrentStatement } from './options.js';
 
 /** The PostgreSQL parser refused the text: where, and the parser's own message. */
 export class SqlSyntaxError extends UsageError {
-  constructor(readonly file: string, readonly parserMessage: string, readonly line?: number, readonly column?: number) {
+  constructor(
+    readonly file: string,
+    readonly parserMessage: string,
+    readonly line?: number,
+    readonly column?: number,
+  ) {
     super(`${line !== undefined ? `${file}:${line}:${column}` : file}: SQL syntax error: ${parserMessage}`, {
       hint: 'Fix the statement; dbopt parses migrations with the PostgreSQL parser before running them.',
     });
@@ -38,7 +43,10 @@ async function parser(): Promise<typeof import('libpg-query')> {
 
 /** Split SQL text into statements with the PostgreSQL parser. `file` names errors. */
 export async function splitStatements(
-  sql: string, file: string, offsetInFile = 0, fileText?: string,
+  sql: string,
+  file: string,
+  offsetInFile = 0,
+  fileText?: string,
 ): Promise<SqlStatement[]> {
   const pg = await parser();
   let tree: { stmts?: { stmt: Record<string, unknown>; stmt_location?: number; stmt_len?: number }[] };

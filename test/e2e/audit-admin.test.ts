@@ -19,8 +19,14 @@ describe('dbopt audit refuses administration functions in query files', () => {
     await victim.connect();
     const victimPid = (await victim.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
     try {
-      writeFileSync(path.join(root, 'kill.sql'), '-- name: kill\n-- tier: hot\nSELECT pg_terminate_backend(pid)\n  FROM pg_stat_activity\n WHERE datname = current_database();\n');
-      const r = await runCli(['audit', '--queries', root, '--runs', '1'], { cwd: root, env: { DATABASE_URL: db.get().url } });
+      writeFileSync(
+        path.join(root, 'kill.sql'),
+        '-- name: kill\n-- tier: hot\nSELECT pg_terminate_backend(pid)\n  FROM pg_stat_activity\n WHERE datname = current_database();\n',
+      );
+      const r = await runCli(['audit', '--queries', root, '--runs', '1'], {
+        cwd: root,
+        env: { DATABASE_URL: db.get().url },
+      });
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain('kill.sql:3:8: calls pg_terminate_backend(), which ends or cancels other sessions');
       expect(r.stdout).toBe('');

@@ -9,7 +9,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { withTestDatabase } from '../helpers/db.js';
 import { runCli, type CliResult } from '../helpers/cli.js';
-import { commandStats, noRedis, rawClient, startPrivateRedis, testRedisUrl, type PrivateRedis, type Raw } from '../helpers/redis.js';
+import {
+  commandStats,
+  noRedis,
+  rawClient,
+  startPrivateRedis,
+  testRedisUrl,
+  type PrivateRedis,
+  type Raw,
+} from '../helpers/redis.js';
 import { READ_COMMANDS } from '../../src/cache/client.js';
 
 const db = withTestDatabase('dbopt_e2e_cache');
@@ -29,7 +37,10 @@ function project(name: string, cacheUrl: string | undefined): string {
   mkdirSync(path.join(dir, 'queries'), { recursive: true });
   writeFileSync(path.join(dir, 'queries', 'one.sql'), '-- name: one\n-- tier: hot\nSELECT 1 AS one;\n');
   const cache = cacheUrl === undefined ? {} : { cache: { url: cacheUrl, namespaces: NAMESPACES } };
-  writeFileSync(path.join(dir, 'dbopt.config.json'), JSON.stringify({ audit: { runs: 3, warmup: 1 }, ...cache }, null, 2));
+  writeFileSync(
+    path.join(dir, 'dbopt.config.json'),
+    JSON.stringify({ audit: { runs: 3, warmup: 1 }, ...cache }, null, 2),
+  );
   return dir;
 }
 
@@ -64,16 +75,25 @@ describe.skipIf(noRedis)('dbopt with a cache section (built CLI)', () => {
     for (let i = 0; i < 400; i++) await shared.sendCommand(['SET', `bot:2:profile:no-ttl-${i}`, 'x']);
     const r = await dbopt(['audit', '--format', 'json'], dir);
     expect(r.code, r.stderr).toBe(1);
-    const out = (JSON.parse(r.stdout) as { result: { findings: { code: string; status: string; subject: string; message: string }[] } }).result;
+    const out = (
+      JSON.parse(r.stdout) as {
+        result: { findings: { code: string; status: string; subject: string; message: string }[] };
+      }
+    ).result;
     const f = out.findings.find((x) => x.code === 'cache-ttl-missing' && x.status === 'fail')!;
     expect(f.subject).toBe('cache:profiles');
     expect(f.message).toMatch(/namespace profiles .* e\.g\. bot:2:profile:no-ttl-\d+/);
 
     const report = await dbopt(['report'], dir);
     expect(report.code, report.stderr).toBe(0);
-    for (const title of ['Cache tier (Redis', 'Cache namespaces', 'Cache bots', 'Keys outside every namespace']) expect(report.stdout).toContain(title);
+    for (const title of ['Cache tier (Redis', 'Cache namespaces', 'Cache bots', 'Keys outside every namespace'])
+      expect(report.stdout).toContain(title);
     const json = await dbopt(['report', '--format', 'json'], dir);
-    const tier = (JSON.parse(json.stdout) as { result: { cacheTier: { namespaces: { name: string; pattern: string; noTtl: number }[] } } }).result.cacheTier;
+    const tier = (
+      JSON.parse(json.stdout) as {
+        result: { cacheTier: { namespaces: { name: string; pattern: string; noTtl: number }[] } };
+      }
+    ).result.cacheTier;
     expect(tier.namespaces.find((x) => x.name === 'profiles')).toMatchObject({ pattern: 'bot:{bot}:profile:*' });
     expect(tier.namespaces.find((x) => x.name === 'profiles')!.noTtl).toBeGreaterThan(0);
   });

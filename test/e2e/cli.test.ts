@@ -13,7 +13,15 @@ describe('dbopt CLI', () => {
     const r = await runCli(['--help']);
     expect(r.code).toBe(0);
     for (const cmd of ['migrate', 'seed', 'refresh-views', 'audit', 'report', 'demo']) expect(r.stdout).toContain(cmd);
-    for (const line of ['0    clean', '1    findings', '2    usage or config error', '3    cannot connect', '4    busy', '130', '143']) {
+    for (const line of [
+      '0    clean',
+      '1    findings',
+      '2    usage or config error',
+      '3    cannot connect',
+      '4    busy',
+      '130',
+      '143',
+    ]) {
       expect(r.stdout).toContain(line);
     }
   });
@@ -33,7 +41,10 @@ describe('dbopt CLI', () => {
   it('an --output path that cannot be written exits 2 naming it', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-e2e-'));
     mkdirSync(path.join(dir, 'migrations'));
-    const r = await runCli(['--output', path.join(dir, 'missing', 'x.json'), 'migrate', 'status'], { cwd: dir, env: { DATABASE_URL: inject('pgAdminUrl') } });
+    const r = await runCli(['--output', path.join(dir, 'missing', 'x.json'), 'migrate', 'status'], {
+      cwd: dir,
+      env: { DATABASE_URL: inject('pgAdminUrl') },
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(path.join(dir, 'missing', 'x.json'));
   });
@@ -41,7 +52,10 @@ describe('dbopt CLI', () => {
   it('a password equal to the user name leaves user@host:port/db readable', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-e2e-'));
     mkdirSync(path.join(dir, 'migrations'));
-    const r = await runCli(['migrate', 'status'], { cwd: dir, env: { DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:1/postgres' } });
+    const r = await runCli(['migrate', 'status'], {
+      cwd: dir,
+      env: { DATABASE_URL: 'postgres://postgres:postgres@127.0.0.1:1/postgres' },
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('postgres@127.0.0.1:1/postgres');
     expect(r.stderr).not.toContain('postgres:postgres');
@@ -55,11 +69,14 @@ describe('dbopt CLI', () => {
 
   it('a config with three mistakes exits 2 naming all three key paths', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-e2e-'));
-    writeFileSync(path.join(dir, 'dbopt.config.json'), JSON.stringify({
-      migrate: { lockTimeout: 'two seconds' },
-      audit: { runs: 0 },
-      refresh: { concurency: 2 },
-    }));
+    writeFileSync(
+      path.join(dir, 'dbopt.config.json'),
+      JSON.stringify({
+        migrate: { lockTimeout: 'two seconds' },
+        audit: { runs: 0 },
+        refresh: { concurency: 2 },
+      }),
+    );
     const r = await runCli(['migrate', 'status'], { cwd: dir, env: { DATABASE_URL: 'postgres://u@127.0.0.1:1/x' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('migrate.lockTimeout');
@@ -81,7 +98,10 @@ describe('dbopt CLI', () => {
     const url = `postgres://dbopt_nobody:${encodeURIComponent(NASTY)}@${admin.hostname}:${admin.port || 5432}/postgres`;
     const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-e2e-'));
     mkdirSync(path.join(dir, 'migrations'));
-    for (const args of [['--database-url', url, 'migrate', 'status'], ['--format', 'json', '--database-url', url, 'migrate', 'status']]) {
+    for (const args of [
+      ['--database-url', url, 'migrate', 'status'],
+      ['--format', 'json', '--database-url', url, 'migrate', 'status'],
+    ]) {
       const r = await runCli(args, { cwd: dir });
       expect(r.code).toBe(3);
       expect(r.stderr).toContain(`dbopt_nobody@${admin.hostname}:${admin.port || 5432}/postgres`);
@@ -96,7 +116,10 @@ describe('dbopt CLI', () => {
   it('an unreachable server exits 3', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-e2e-'));
     mkdirSync(path.join(dir, 'migrations'));
-    const r = await runCli(['migrate', 'status'], { cwd: dir, env: { DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/x' } });
+    const r = await runCli(['migrate', 'status'], {
+      cwd: dir,
+      env: { DATABASE_URL: 'postgres://u:secret@127.0.0.1:1/x' },
+    });
     expect(r.code).toBe(3);
     expect(r.stderr).toContain('u@127.0.0.1:1/x');
     expect(r.stderr).not.toContain('secret');

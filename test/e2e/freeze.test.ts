@@ -56,7 +56,9 @@ async function waitForStatement(c: pg.Client, like: string, opts: { lockWait?: b
   for (let i = 0; ; i++) {
     const { rows } = await c.query(
       `SELECT 1 FROM pg_stat_activity WHERE application_name LIKE 'dbopt%' AND query ILIKE $1 AND state = 'active'
-          AND ($2::boolean IS NOT TRUE OR wait_event_type = 'Lock')`, [like, opts.lockWait ?? true]);
+          AND ($2::boolean IS NOT TRUE OR wait_event_type = 'Lock')`,
+      [like, opts.lockWait ?? true],
+    );
     if (rows.length > 0) return;
     if (i > 1200) throw new Error(`no dbopt session ever ran ${like}`);
     await sleep(50);
@@ -64,7 +66,10 @@ async function waitForStatement(c: pg.Client, like: string, opts: { lockWait?: b
 }
 
 /** Freeze the server once `ready` resolves, and report how long dbopt took to give up after the freeze. */
-async function freezeDuring(run: Promise<CliResult>, ready: Promise<void>): Promise<CliResult & { afterFreezeMs: number }> {
+async function freezeDuring(
+  run: Promise<CliResult>,
+  ready: Promise<void>,
+): Promise<CliResult & { afterFreezeMs: number }> {
   await ready;
   const t0 = Date.now();
   server!.freeze();
@@ -98,15 +103,24 @@ describe('a frozen server', () => {
   it('migrate mid-CONCURRENTLY build exits 3 after unresponsiveAfter; after SIGCONT the next migrate heals and records once', async () => {
     const db = await ownDatabase();
     await db.client.query(`CREATE TABLE big AS SELECT i AS id, md5(i::text) AS k FROM generate_series(1, 20000) AS i`);
-    const dir = project({ database: { unresponsiveAfter: '2s' }, migrate: { dir: 'migrations' } }, {
-      'migrations/0001_big_k.sql': '-- Up Migration\nCREATE INDEX CONCURRENTLY big_k_idx ON big (k);\n-- Down Migration\nDROP INDEX CONCURRENTLY big_k_idx;\n',
-    });
+    const dir = project(
+      { database: { unresponsiveAfter: '2s' }, migrate: { dir: 'migrations' } },
+      {
+        'migrations/0001_big_k.sql':
+          '-- Up Migration\nCREATE INDEX CONCURRENTLY big_k_idx ON big (k);\n-- Down Migration\nDROP INDEX CONCURRENTLY big_k_idx;\n',
+      },
+    );
     // A writer's open transaction holds the build in its first wait, so the freeze lands mid-build.
     const writer = await client(db.url);
     await writer.query('BEGIN');
     await writer.query(`INSERT INTO big VALUES (0, 'x')`);
     let child: ChildProcess | undefined;
-    const run = runCli(['migrate'], { cwd: dir, env: { DATABASE_URL: db.url }, timeoutMs: HANG_KILL_MS, onSpawn: (c) => (child = c) });
+    const run = runCli(['migrate'], {
+      cwd: dir,
+      env: { DATABASE_URL: db.url },
+      timeoutMs: HANG_KILL_MS,
+      onSpawn: (c) => (child = c),
+    });
     const res = await freezeDuring(run, waitForStatement(db.client, 'CREATE INDEX CONCURRENTLY big_k_idx%'));
     expect(child?.exitCode).not.toBeNull();
     expectNamedExit3(res, db.display, server!.password);
@@ -115,14 +129,18 @@ describe('a frozen server', () => {
     await writer.query('COMMIT');
     await noDbOptSessions(db.client);
     // The build was cancelled when the server woke (dbopt's cancel request, its closed socket): INVALID.
-    const left = await db.client.query(`SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE c.relname = 'big_k_idx'`);
+    const left = await db.client.query(
+      `SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE c.relname = 'big_k_idx'`,
+    );
     expect(left.rows).toEqual([{ indisvalid: false }]);
 
     const again = await runCli(['migrate'], { cwd: dir, env: { DATABASE_URL: db.url }, timeoutMs: HANG_KILL_MS });
     expect(again.code, again.stderr).toBe(0);
     const { rows } = await db.client.query(`SELECT count(*)::int AS n FROM dbopt.migrations WHERE name = '0001_big_k'`);
     expect(rows[0].n).toBe(1);
-    const valid = await db.client.query(`SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE c.relname = 'big_k_idx'`);
+    const valid = await db.client.query(
+      `SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE c.relname = 'big_k_idx'`,
+    );
     expect(valid.rows).toEqual([{ indisvalid: true }]);
   });
 
@@ -136,13 +154,21 @@ describe('a frozen server', () => {
     const reader = await client(db.url);
     await reader.query('BEGIN');
     await reader.query('LOCK TABLE base IN ACCESS EXCLUSIVE MODE');
-    const run = runCli(['refresh-views', '--all'], { cwd: dir, env: { DATABASE_URL: db.url }, timeoutMs: HANG_KILL_MS });
+    const run = runCli(['refresh-views', '--all'], {
+      cwd: dir,
+      env: { DATABASE_URL: db.url },
+      timeoutMs: HANG_KILL_MS,
+    });
     const res = await freezeDuring(run, waitForStatement(db.client, 'REFRESH MATERIALIZED VIEW%'));
     expectNamedExit3(res, db.display, server!.password);
     expect(res.stderr).toMatch(/keeps its previous rows/);
     await reader.query('ROLLBACK');
     await noDbOptSessions(db.client);
-    const again = await runCli(['refresh-views', '--all'], { cwd: dir, env: { DATABASE_URL: db.url }, timeoutMs: HANG_KILL_MS });
+    const again = await runCli(['refresh-views', '--all'], {
+      cwd: dir,
+      env: { DATABASE_URL: db.url },
+      timeoutMs: HANG_KILL_MS,
+    });
     expect(again.code, again.stderr).toBe(0);
     const { rows } = await db.client.query(`SELECT outcome FROM dbopt.refresh_history ORDER BY id DESC LIMIT 1`);
     expect(rows).toEqual([{ outcome: 'ok' }]);
@@ -151,9 +177,12 @@ describe('a frozen server', () => {
   it('audit exits 3 at its client-side deadline (statement_timeout + a little), naming the server and the statement', async () => {
     const db = await ownDatabase();
     await db.client.query(`CREATE TABLE t AS SELECT i AS id FROM generate_series(1, 1000) AS i`);
-    const dir = project({ audit: { queries: 'queries', statementTimeout: '2s', lockTimeout: '30s', runs: 3, warmup: 1 } }, {
-      'queries/locked.sql': '-- name: locked_count\n-- tier: cold\nSELECT count(*) FROM t;\n',
-    });
+    const dir = project(
+      { audit: { queries: 'queries', statementTimeout: '2s', lockTimeout: '30s', runs: 3, warmup: 1 } },
+      {
+        'queries/locked.sql': '-- name: locked_count\n-- tier: cold\nSELECT count(*) FROM t;\n',
+      },
+    );
     const holder = await client(db.url);
     await holder.query('BEGIN');
     await holder.query('LOCK TABLE t IN ACCESS EXCLUSIVE MODE');
@@ -169,7 +198,11 @@ describe('a frozen server', () => {
   it('report exits 3 at its deadline while a read waits', async () => {
     const db = await ownDatabase();
     const dir = project({ audit: { statementTimeout: '2s', lockTimeout: '30s' } });
-    const first = await runCli(['refresh-views', '--all'], { cwd: dir, env: { DATABASE_URL: db.url }, timeoutMs: HANG_KILL_MS });
+    const first = await runCli(['refresh-views', '--all'], {
+      cwd: dir,
+      env: { DATABASE_URL: db.url },
+      timeoutMs: HANG_KILL_MS,
+    });
     expect(first.code, first.stderr).toBe(0);
     const holder = await client(db.url);
     await holder.query('BEGIN');
@@ -184,9 +217,12 @@ describe('a frozen server', () => {
   it('seed mid-load exits 3 after unresponsiveAfter and says the load may still commit or roll back', async () => {
     const db = await ownDatabase();
     await db.client.query(`CREATE TABLE t (id int)`);
-    const dir = project({ database: { unresponsiveAfter: '2s' }, seed: { dir: 'seeds' } }, {
-      'seeds/0001_t.sql': 'INSERT INTO t SELECT g FROM generate_series(1, 1000) AS g;\n',
-    });
+    const dir = project(
+      { database: { unresponsiveAfter: '2s' }, seed: { dir: 'seeds' } },
+      {
+        'seeds/0001_t.sql': 'INSERT INTO t SELECT g FROM generate_series(1, 1000) AS g;\n',
+      },
+    );
     const holder = await client(db.url);
     await holder.query('BEGIN');
     await holder.query('LOCK TABLE t IN ACCESS EXCLUSIVE MODE');
@@ -230,7 +266,9 @@ describe('a frozen server', () => {
       }
     };
     const run = runCli(['refresh-views', '--watch'], {
-      cwd: dir, env: { DATABASE_URL: db.url }, timeoutMs: HANG_KILL_MS,
+      cwd: dir,
+      env: { DATABASE_URL: db.url },
+      timeoutMs: HANG_KILL_MS,
       onSpawn: (c) => {
         child = c;
         c.stderr!.on('data', (d: Buffer) => (live += d.toString()));
@@ -250,9 +288,17 @@ describe('a frozen server', () => {
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).toContain(db.display);
     expect(res.stderr + res.stdout).not.toContain(server!.password);
-    const status = await runCli(['refresh-views', '--status', '--format', 'json'], { cwd: dir, env: { DATABASE_URL: db.url }, timeoutMs: HANG_KILL_MS });
+    const status = await runCli(['refresh-views', '--status', '--format', 'json'], {
+      cwd: dir,
+      env: { DATABASE_URL: db.url },
+      timeoutMs: HANG_KILL_MS,
+    });
     expect(status.code, status.stderr).toBe(0);
-    const watchers = JSON.parse(status.stdout).result.watchers as { lastCycleAt?: string; stalls: number; stoppedAt?: string }[];
+    const watchers = JSON.parse(status.stdout).result.watchers as {
+      lastCycleAt?: string;
+      stalls: number;
+      stoppedAt?: string;
+    }[];
     expect(watchers.length).toBe(1);
     expect(watchers[0]!.lastCycleAt).toBeDefined();
     expect(watchers[0]!.stalls).toBeGreaterThanOrEqual(1);
@@ -264,9 +310,16 @@ describe('a slow but answering server', () => {
   it('a build longer than unresponsiveAfter completes: answering is not hanging', async () => {
     const db = await ownDatabase();
     await db.client.query(`CREATE TABLE big AS SELECT i AS id, md5(i::text) AS k FROM generate_series(1, 300000) AS i`);
-    const dir = project({ database: { unresponsiveAfter: '500ms' }, migrate: { dir: 'migrations', maintenanceWorkMem: '1MB', parallelWorkers: 0 } }, {
-      'migrations/0001_big_k.sql': '-- Up Migration\nCREATE INDEX CONCURRENTLY big_k_idx ON big (k);\n-- Down Migration\nDROP INDEX CONCURRENTLY big_k_idx;\n',
-    });
+    const dir = project(
+      {
+        database: { unresponsiveAfter: '500ms' },
+        migrate: { dir: 'migrations', maintenanceWorkMem: '1MB', parallelWorkers: 0 },
+      },
+      {
+        'migrations/0001_big_k.sql':
+          '-- Up Migration\nCREATE INDEX CONCURRENTLY big_k_idx ON big (k);\n-- Down Migration\nDROP INDEX CONCURRENTLY big_k_idx;\n',
+      },
+    );
     // A writer holds the build in its first wait for several bounds, then lets it go.
     const writer = await client(db.url);
     await writer.query('BEGIN');
@@ -278,7 +331,9 @@ describe('a slow but answering server', () => {
     const res = await run;
     expect(res.code, res.stderr).toBe(0);
     expect(res.stderr).not.toMatch(/no answer/);
-    const valid = await db.client.query(`SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE c.relname = 'big_k_idx'`);
+    const valid = await db.client.query(
+      `SELECT x.indisvalid FROM pg_index x JOIN pg_class c ON c.oid = x.indexrelid WHERE c.relname = 'big_k_idx'`,
+    );
     expect(valid.rows).toEqual([{ indisvalid: true }]);
   });
 });

@@ -16,7 +16,13 @@ afterAll(() => {
 });
 
 function run(cmd: string, args: string[]): { code: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(cmd, args, { cwd: clone, env: cleanEnv(), encoding: 'utf8', timeout: 600_000, maxBuffer: 64 * 1024 * 1024 });
+  const r = spawnSync(cmd, args, {
+    cwd: clone,
+    env: cleanEnv(),
+    encoding: 'utf8',
+    timeout: 600_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -30,7 +36,8 @@ describe.skipIf(Boolean(process.env.DBOPT_TEST_DATABASE_URL))('newcomer path', (
 
     const first = run('npx', ['dbopt', 'demo']);
     expect(first.code, first.stderr).toBe(0);
-    for (const stage of ['1/5 migrate', '2/5 seed', '3/5 refresh-views', '4/5 audit', '5/5 report']) expect(first.stdout).toContain(stage);
+    for (const stage of ['1/5 migrate', '2/5 seed', '3/5 refresh-views', '4/5 audit', '5/5 report'])
+      expect(first.stdout).toContain(stage);
     expect(first.stdout).toContain('20 migrations applied');
     expect(first.stdout).toContain('Audit passed');
     expect(first.stdout).toContain('DATABASE_URL');

@@ -46,7 +46,10 @@ mkdirSync(OUT, { recursive: true });
 
 /** Keep what was printed in test-output/ for a person to look at. */
 function keep(name: string, args: string[], width: number, stdout: string): void {
-  writeFileSync(path.join(OUT, `width-${name}-${width}-${args.filter((a) => /^[a-z-]+$/.test(a)).join('_')}.txt`), stdout);
+  writeFileSync(
+    path.join(OUT, `width-${name}-${width}-${args.filter((a) => /^[a-z-]+$/.test(a)).join('_')}.txt`),
+    stdout,
+  );
 }
 
 function tooLong(stdout: string, width: number): string[] {
@@ -57,7 +60,10 @@ describe('table output fits the terminal', () => {
   for (const width of [80, 120]) {
     it(`every command at COLUMNS=${width}: the reference workload`, async () => {
       for (const args of WORKLOAD_COMMANDS) {
-        const r = await runCli(args, { cwd: REPO_ROOT, env: { DATABASE_URL: workload.get().url, COLUMNS: String(width) } });
+        const r = await runCli(args, {
+          cwd: REPO_ROOT,
+          env: { DATABASE_URL: workload.get().url, COLUMNS: String(width) },
+        });
         keep('workload', args, width, r.stdout);
         expect(r.stderr, args.join(' ')).not.toMatch(/^error:/m);
         expect(r.stdout.length, args.join(' ')).toBeGreaterThan(0);
@@ -77,14 +83,20 @@ describe('table output fits the terminal', () => {
   }
 
   it('a table too wide says which columns it left out', async () => {
-    const r = await runCli(['audit', '--runs', '3'], { cwd: REPO_ROOT, env: { DATABASE_URL: workload.get().url, COLUMNS: '80' } });
+    const r = await runCli(['audit', '--runs', '3'], {
+      cwd: REPO_ROOT,
+      env: { DATABASE_URL: workload.get().url, COLUMNS: '80' },
+    });
     expect(r.stdout).toMatch(/\(buffers hit\/read(, [a-z0-9/ ]+)* not shown to fit 80 columns/);
   });
 });
 
 describe('findings alike across partitions', () => {
   const audit = (extra: string[], width = 120): ReturnType<typeof runCli> =>
-    runCli(['audit', '--runs', '3', '--queries', files.queries, '--baseline', files.baseline, ...extra], { cwd: root, env: { DATABASE_URL: pagila.get().url, COLUMNS: String(width) } });
+    runCli(['audit', '--runs', '3', '--queries', files.queries, '--baseline', files.baseline, ...extra], {
+      cwd: root,
+      env: { DATABASE_URL: pagila.get().url, COLUMNS: String(width) },
+    });
 
   it('print one block per rule and parent, naming the partitions', async () => {
     const r = await audit([]);
@@ -100,9 +112,16 @@ describe('findings alike across partitions', () => {
   it('--verbose prints each; JSON and JUnit keep one entry per object', async () => {
     const verbose = await audit(['--verbose']);
     expect(verbose.stdout.match(/^warning\[duplicate-index\] payment_p2022_0\d_customer_id_idx:/gm)).toHaveLength(6);
-    const json = JSON.parse((await audit(['--format', 'json'])).stdout) as { checks: { code: string; status: string; subject: string }[] };
+    const json = JSON.parse((await audit(['--format', 'json'])).stdout) as {
+      checks: { code: string; status: string; subject: string }[];
+    };
     const dups = json.checks.filter((c) => c.code === 'duplicate-index' && c.status === 'warn');
-    expect(dups.map((c) => c.subject).sort()).toEqual([...PARTITIONS.map((p) => `${p}_customer_id_idx`), 'customer_rental_history_customer_identifier_referencing_idx'].sort());
+    expect(dups.map((c) => c.subject).sort()).toEqual(
+      [
+        ...PARTITIONS.map((p) => `${p}_customer_id_idx`),
+        'customer_rental_history_customer_identifier_referencing_idx',
+      ].sort(),
+    );
     const junit = (await audit(['--format', 'junit'])).stdout;
     for (const p of PARTITIONS) expect(junit).toContain(`<testsuite name="${p}_customer_id_idx"`);
   });
@@ -127,7 +146,10 @@ describe('dbopt report --watch', () => {
   });
 
   it('refuses an interval that is not a duration (exit 2)', async () => {
-    const r = await runCli(['report', '--watch', '--interval', 'often'], { cwd: REPO_ROOT, env: { DATABASE_URL: workload.get().url } });
+    const r = await runCli(['report', '--watch', '--interval', 'often'], {
+      cwd: REPO_ROOT,
+      env: { DATABASE_URL: workload.get().url },
+    });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--interval');
   });

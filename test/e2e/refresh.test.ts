@@ -43,9 +43,15 @@ describe('refresh-views: kill -9 during a refresh', () => {
     const dir = configDir({ refresh: { include: ['public.k_*'] } });
 
     let child: ChildProcess | undefined;
-    const run = runCli(['refresh-views', 'k_view'], { cwd: dir, env: { DATABASE_URL: db.get().url }, onSpawn: (ch) => (child = ch) });
+    const run = runCli(['refresh-views', 'k_view'], {
+      cwd: dir,
+      env: { DATABASE_URL: db.get().url },
+      onSpawn: (ch) => (child = ch),
+    });
     const pid = await waitFor('the REFRESH to start', async () => {
-      const { rows } = await c.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'REFRESH MATERIALIZED VIEW%k_view%' AND state = 'active'`);
+      const { rows } = await c.query(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'REFRESH MATERIALIZED VIEW%k_view%' AND state = 'active'`,
+      );
       return rows[0]?.pid as number | undefined;
     });
     child!.kill('SIGKILL');
@@ -54,26 +60,44 @@ describe('refresh-views: kill -9 during a refresh', () => {
     // The server ends the orphaned backend once it notices the client is gone, rather than
     // finishing the refresh (holding the view's lock and its advisory lock meanwhile).
     try {
-      await waitFor('the killed refresher\'s backend to end', async () => {
-        const { rowCount } = await c.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
-        return rowCount === 0 ? true : undefined;
-      }, 30_000);
+      await waitFor(
+        "the killed refresher's backend to end",
+        async () => {
+          const { rowCount } = await c.query('SELECT 1 FROM pg_stat_activity WHERE pid = $1', [pid]);
+          return rowCount === 0 ? true : undefined;
+        },
+        30_000,
+      );
     } finally {
       await c.query('SELECT pg_terminate_backend($1)', [pid]);
     }
     expect((await c.query('SELECT DISTINCT v FROM k_view')).rows).toEqual([{ v: 1 }]);
-    const unfinished = await c.query(`SELECT outcome, finished_at FROM dbopt.refresh_history WHERE view_name = 'public.k_view'`);
+    const unfinished = await c.query(
+      `SELECT outcome, finished_at FROM dbopt.refresh_history WHERE view_name = 'public.k_view'`,
+    );
     expect(unfinished.rows).toEqual([{ outcome: 'running', finished_at: null }]);
 
     await c.query(`UPDATE k_delay SET seconds = 0`);
-    const st = await runCli(['refresh-views', '--status', '--format', 'json'], { cwd: dir, env: { DATABASE_URL: db.get().url } });
-    expect(JSON.parse(st.stdout).result.views[0]).toMatchObject({ view: 'public.k_view', unfinishedAttempts: 1, overdue: true });
+    const st = await runCli(['refresh-views', '--status', '--format', 'json'], {
+      cwd: dir,
+      env: { DATABASE_URL: db.get().url },
+    });
+    expect(JSON.parse(st.stdout).result.views[0]).toMatchObject({
+      view: 'public.k_view',
+      unfinishedAttempts: 1,
+      overdue: true,
+    });
     const next = await runCli(['refresh-views'], { cwd: dir, env: { DATABASE_URL: db.get().url } });
     expect(next.code).toBe(0);
     expect(next.stdout).toMatch(/public\.k_view\s*│\s*refreshed/);
     expect((await c.query('SELECT DISTINCT v FROM k_view')).rows).toEqual([{ v: 2 }]);
-    const hist = await c.query(`SELECT outcome, finished_at IS NULL AS unfinished FROM dbopt.refresh_history WHERE view_name = 'public.k_view' ORDER BY id`);
-    expect(hist.rows).toEqual([{ outcome: 'interrupted', unfinished: true }, { outcome: 'ok', unfinished: false }]);
+    const hist = await c.query(
+      `SELECT outcome, finished_at IS NULL AS unfinished FROM dbopt.refresh_history WHERE view_name = 'public.k_view' ORDER BY id`,
+    );
+    expect(hist.rows).toEqual([
+      { outcome: 'interrupted', unfinished: true },
+      { outcome: 'ok', unfinished: false },
+    ]);
   });
 });
 
@@ -107,11 +131,19 @@ describe('refresh-views --watch', () => {
     });
     const dir = configDir({ refresh: { include: ['public.w_*'], schedules: { 'public.w_view': '1s' } } });
     let child: ChildProcess | undefined;
-    const okCount = (since: Date): Promise<number> => admin(async (c) => {
-      const { rows } = await c.query(`SELECT count(*)::int AS n FROM dbopt.refresh_history WHERE outcome = 'ok' AND started_at > $1`, [since]);
-      return rows[0].n as number;
+    const okCount = (since: Date): Promise<number> =>
+      admin(async (c) => {
+        const { rows } = await c.query(
+          `SELECT count(*)::int AS n FROM dbopt.refresh_history WHERE outcome = 'ok' AND started_at > $1`,
+          [since],
+        );
+        return rows[0].n as number;
+      });
+    const run = runCli(['refresh-views', '--watch'], {
+      cwd: dir,
+      env: { DATABASE_URL: url },
+      onSpawn: (ch) => (child = ch),
     });
-    const run = runCli(['refresh-views', '--watch'], { cwd: dir, env: { DATABASE_URL: url }, onSpawn: (ch) => (child = ch) });
     await waitFor('two refreshes', async () => ((await okCount(new Date(0))) >= 2 ? true : undefined));
 
     await server.stop();
@@ -126,7 +158,10 @@ describe('refresh-views --watch', () => {
     expect(r.stderr).toContain('lost the connection');
     expect(r.stderr).toContain('Reconnected');
     expect(r.stdout).toContain('Stopped.');
-    const left = await admin(async (c) => (await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt'`)).rows[0].n);
+    const left = await admin(
+      async (c) =>
+        (await c.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt'`)).rows[0].n,
+    );
     expect(left).toBe(0);
   });
 });

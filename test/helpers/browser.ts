@@ -8,11 +8,24 @@ import { pathToFileURL } from 'node:url';
 import { PNG } from 'pngjs';
 
 /** Launch flags for a shared CI machine: no sandbox (root), no GPU, nothing phoning home. */
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+export const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
 
 export function findChromium(): string | undefined {
-  const candidates = [process.env.DBOPT_CHROMIUM, '/usr/bin/chromium', '/usr/bin/chromium-browser', '/usr/bin/google-chrome'];
+  const candidates = [
+    process.env.DBOPT_CHROMIUM,
+    '/usr/bin/chromium',
+    '/usr/bin/chromium-browser',
+    '/usr/bin/google-chrome',
+  ];
   return candidates.find((p): p is string => Boolean(p) && existsSync(p!));
 }
 
@@ -37,16 +50,32 @@ export interface PageVisit {
 export async function visitReport(file: string, selectors: string[], executablePath: string): Promise<PageVisit> {
   const { chromium } = await import('playwright-core');
   const userDataDir = mkdtempSync(path.join(tmpdir(), 'dbopt-chromium-'));
-  const context = await chromium.launchPersistentContext(userDataDir, { executablePath, headless: true, args: CHROMIUM_ARGS, viewport: { width: 1200, height: 900 } });
+  const context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1200, height: 900 },
+  });
   const url = pathToFileURL(file).href;
-  const visit: PageVisit = { requests: [], failedRequests: [], consoleErrors: [], pageErrors: [], texts: {}, querySections: [], chartsDrawn: 0, scriptCount: 0, screenshot: Buffer.alloc(0), top: Buffer.alloc(0) };
+  const visit: PageVisit = {
+    requests: [],
+    failedRequests: [],
+    consoleErrors: [],
+    pageErrors: [],
+    texts: {},
+    querySections: [],
+    chartsDrawn: 0,
+    scriptCount: 0,
+    screenshot: Buffer.alloc(0),
+    top: Buffer.alloc(0),
+  };
   try {
     await context.route('**/*', (route) => {
       if (route.request().url() === url) return route.continue();
       visit.requests.push(route.request().url());
       return route.abort('blockedbyclient');
     });
-    const page = context.pages()[0] ?? await context.newPage();
+    const page = context.pages()[0] ?? (await context.newPage());
     page.on('console', (m) => {
       if (m.type() === 'error') visit.consoleErrors.push(m.text());
     });
@@ -54,9 +83,16 @@ export async function visitReport(file: string, selectors: string[], executableP
     page.on('requestfailed', (r) => visit.failedRequests.push(`${r.url()}: ${r.failure()?.errorText}`));
     await page.goto(url, { waitUntil: 'load' });
     await page.waitForSelector('body[data-charts]', { state: 'attached', timeout: 30_000 }).catch(() => undefined);
-    for (const s of selectors) visit.texts[s] = await page.locator(s).first().innerText().catch(() => '');
-    visit.querySections = await page.locator('section.query').evaluateAll((els) => els.map((e) => e.getAttribute('data-query') ?? ''));
-    visit.chartsDrawn = Number(await page.locator('body').getAttribute('data-charts') ?? 0);
+    for (const s of selectors)
+      visit.texts[s] = await page
+        .locator(s)
+        .first()
+        .innerText()
+        .catch(() => '');
+    visit.querySections = await page
+      .locator('section.query')
+      .evaluateAll((els) => els.map((e) => e.getAttribute('data-query') ?? ''));
+    visit.chartsDrawn = Number((await page.locator('body').getAttribute('data-charts')) ?? 0);
     visit.scriptCount = await page.locator('script').count();
     visit.screenshot = await page.screenshot({ fullPage: true });
     visit.top = await page.screenshot({ fullPage: false });

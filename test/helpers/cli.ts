@@ -25,7 +25,14 @@ export interface RunCliOptions {
 export function cleanEnv(extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env };
   for (const key of Object.keys(env)) {
-    if (key === 'DATABASE_URL' || key.startsWith('PG') || key.startsWith('DBOPT_') || key === 'GITHUB_ACTIONS' || key === 'GITHUB_STEP_SUMMARY') delete env[key];
+    if (
+      key === 'DATABASE_URL' ||
+      key.startsWith('PG') ||
+      key.startsWith('DBOPT_') ||
+      key === 'GITHUB_ACTIONS' ||
+      key === 'GITHUB_STEP_SUMMARY'
+    )
+      delete env[key];
   }
   env.NO_COLOR = '1';
   for (const [k, v] of Object.entries(extra)) {

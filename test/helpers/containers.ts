@@ -76,7 +76,10 @@ export async function startContainer(): Promise<ContainerServer> {
   const run = randomUUID();
   const filter = `label=${RUN_LABEL}=${run}`;
   const removeRunContainers = async (): Promise<void> => {
-    const found = await client.container.dockerode.listContainers({ all: true, filters: { label: [`${RUN_LABEL}=${run}`] } });
+    const found = await client.container.dockerode.listContainers({
+      all: true,
+      filters: { label: [`${RUN_LABEL}=${run}`] },
+    });
     await Promise.all(found.map((c) => client.container.dockerode.getContainer(c.Id).remove({ force: true, v: true })));
   };
   // On a signal vitest exits a millisecond later, and at exit only synchronous work runs: so

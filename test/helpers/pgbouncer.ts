@@ -25,7 +25,10 @@ export function pgbouncerAvailable(): boolean {
   return existsSync(PGBOUNCER_BIN);
 }
 
-export async function startPgBouncer(serverUrl: string, opts: { poolMode?: 'transaction' | 'session'; poolSize?: number } = {}): Promise<TestPgBouncer> {
+export async function startPgBouncer(
+  serverUrl: string,
+  opts: { poolMode?: 'transaction' | 'session'; poolSize?: number } = {},
+): Promise<TestPgBouncer> {
   const server = new URL(serverUrl);
   const user = decodeURIComponent(server.username) || 'postgres';
   const password = decodeURIComponent(server.password);

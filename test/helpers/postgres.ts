@@ -53,7 +53,11 @@ export interface TestDatabase {
 }
 
 /** A fresh database on the shared server: empty, or a copy of `template`. */
-export async function createTestDatabase(adminUrl: string, prefix = 'dbopt_test', template?: string): Promise<TestDatabase> {
+export async function createTestDatabase(
+  adminUrl: string,
+  prefix = 'dbopt_test',
+  template?: string,
+): Promise<TestDatabase> {
   const name = `${prefix}_${process.pid}_${Math.random().toString(36).slice(2, 8)}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();

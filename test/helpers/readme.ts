@@ -55,7 +55,9 @@ function outline(lines: string[]): string[] {
     } else {
       // The last stage: its summary is the line before the closing block's first blank line.
       const rest = lines.slice(h + 1);
-      const closing = rest.findIndex((l, i) => i > 0 && l === '' && /^(Demo complete|Nothing was pending)/.test(rest[i + 1] ?? ''));
+      const closing = rest.findIndex(
+        (l, i) => i > 0 && l === '' && /^(Demo complete|Nothing was pending)/.test(rest[i + 1] ?? ''),
+      );
       if (closing > 0) out.push(rest[closing - 1]!, ...rest.slice(closing));
     }
   });
@@ -64,17 +66,19 @@ function outline(lines: string[]): string[] {
 
 /** Lines with the run-to-run differences removed: numbers, times, hosts, column widths. */
 export function normalize(body: string, shape: boolean): string[] {
-  let lines = body.split('\n').map((l) => l
-    .replace(/\S+@[\w.-]+:\d+\/\S+/g, 'USER@HOST/DB')
-    .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, 'TIME')
-    .replace(/\d[\d,.]*/g, '#')
-    .replace(/#(?:m|h|d) #(?:s|m|h)\b/g, '#T')
-    .replace(/#(?:ms|s|min|m|h|d)\b/g, '#T')
-    .replace(/# (?:B|kB|MB|GB|TB)\b/g, '#SIZE')
-    .replace(/# (\w+?)s\b/g, '# $1')
-    .replace(/─+/g, '─')
-    .replace(/ +/g, ' ')
-    .trimEnd());
+  let lines = body.split('\n').map((l) =>
+    l
+      .replace(/\S+@[\w.-]+:\d+\/\S+/g, 'USER@HOST/DB')
+      .replace(/\d{4}-\d\d-\d\dT[\d:.]+Z?/g, 'TIME')
+      .replace(/\d[\d,.]*/g, '#')
+      .replace(/#(?:m|h|d) #(?:s|m|h)\b/g, '#T')
+      .replace(/#(?:ms|s|min|m|h|d)\b/g, '#T')
+      .replace(/# (?:B|kB|MB|GB|TB)\b/g, '#SIZE')
+      .replace(/# (\w+?)s\b/g, '# $1')
+      .replace(/─+/g, '─')
+      .replace(/ +/g, ' ')
+      .trimEnd(),
+  );
   lines = unwrap(lines);
   if (shape) {
     // Keep titles, notes and each table's header row; drop the data rows.
@@ -110,7 +114,9 @@ function unwrap(lines: string[]): string[] {
     const prev = out[out.length - 1];
     if (prev !== undefined && l.startsWith('│') && prev.startsWith('│') && cells(l)[0]?.trim() === '') {
       const above = cells(prev);
-      out[out.length - 1] = `│${cells(l).map((c, i) => `${above[i] ?? ''}${c}`.replace(/ /g, '')).join('│')}│`;
+      out[out.length - 1] = `│${cells(l)
+        .map((c, i) => `${above[i] ?? ''}${c}`.replace(/ /g, ''))
+        .join('│')}│`;
     } else if (l.startsWith('│')) {
       out.push(l.replace(/ /g, ''));
     } else if (prev !== undefined && /^ +\S/.test(l) && prev.trim() !== '' && !/^[│┌├└]/.test(prev)) {
@@ -126,5 +132,8 @@ export function writeExcerpt(spec: string, body: string): void {
   const text = readFileSync(README, 'utf8');
   const escaped = spec.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   const re = new RegExp(`(<!-- dbopt-output: ${escaped} -->\\n\`\`\`text\\n)[\\s\\S]*?(\`\`\`)`);
-  writeFileSync(README, text.replace(re, (_m, a: string, b: string) => `${a}${body}${b}`));
+  writeFileSync(
+    README,
+    text.replace(re, (_m, a: string, b: string) => `${a}${body}${b}`),
+  );
 }

@@ -31,7 +31,9 @@ function ping(url: string, caFile?: string): boolean {
 const hasServerBinary = spawnSync('redis-server', ['--version'], { encoding: 'utf8' }).status === 0;
 const reachable = hasServerBinary && ping(TEST_REDIS_URL);
 if (!reachable && process.env.CI === 'true') {
-  throw new Error(`Redis is required under CI=true: no redis-server binary or nothing answers at ${TEST_REDIS_URL} (.ci/run starts one)`);
+  throw new Error(
+    `Redis is required under CI=true: no redis-server binary or nothing answers at ${TEST_REDIS_URL} (.ci/run starts one)`,
+  );
 }
 /** True when the cache tests must be skipped (never under CI=true, where they fail instead). */
 export const noRedis = !reachable;
@@ -76,9 +78,50 @@ function testCertificates(): { dir: string; ca: string; cert: string; key: strin
     if (r.status !== 0) throw new Error(`openssl ${args[0]}: ${r.stderr}`);
   };
   writeFileSync(f('ext.cnf'), 'subjectAltName=IP:127.0.0.1\n');
-  run(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('ca.key'), '-out', f('ca.crt'), '-days', '1', '-subj', '/CN=dbopt test CA']);
-  run(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f('server.key'), '-out', f('server.csr'), '-subj', '/CN=127.0.0.1']);
-  run(['x509', '-req', '-in', f('server.csr'), '-CA', f('ca.crt'), '-CAkey', f('ca.key'), '-CAcreateserial', '-out', f('server.crt'), '-days', '1', '-extfile', f('ext.cnf')]);
+  run([
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('ca.key'),
+    '-out',
+    f('ca.crt'),
+    '-days',
+    '1',
+    '-subj',
+    '/CN=dbopt test CA',
+  ]);
+  run([
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    f('server.key'),
+    '-out',
+    f('server.csr'),
+    '-subj',
+    '/CN=127.0.0.1',
+  ]);
+  run([
+    'x509',
+    '-req',
+    '-in',
+    f('server.csr'),
+    '-CA',
+    f('ca.crt'),
+    '-CAkey',
+    f('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    f('server.crt'),
+    '-days',
+    '1',
+    '-extfile',
+    f('ext.cnf'),
+  ]);
   return { dir, ca: f('ca.crt'), cert: f('server.crt'), key: f('server.key') };
 }
 
@@ -88,7 +131,20 @@ export async function startPrivateRedis(opts: { password?: string; tls?: boolean
   const args = ['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
   const certs = opts.tls ? testCertificates() : undefined;
   if (certs) {
-    args.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', certs.cert, '--tls-key-file', certs.key, '--tls-ca-cert-file', certs.ca, '--tls-auth-clients', 'no');
+    args.push(
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      certs.cert,
+      '--tls-key-file',
+      certs.key,
+      '--tls-ca-cert-file',
+      certs.ca,
+      '--tls-auth-clients',
+      'no',
+    );
   } else {
     args.push('--port', String(port));
   }
@@ -104,11 +160,12 @@ export async function startPrivateRedis(opts: { password?: string; tls?: boolean
     port,
     caFile: certs?.ca,
     url,
-    stop: () => new Promise<void>((resolve) => {
-      if (child.exitCode !== null) return resolve();
-      child.once('exit', () => resolve());
-      child.kill('SIGTERM');
-    }),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) return resolve();
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
   };
 }
 

@@ -10,7 +10,19 @@
 // The standby runs the primary's binaries as the primary's OS user (postgres when root) and is
 // always stopped (fast shutdown), its slot dropped and its directory removed by stop().
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync, appendFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+  appendFileSync,
+} from 'node:fs';
 import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -39,7 +51,14 @@ export interface StartReplicaOptions {
 const SYSTEM_BIN = '/usr/lib/postgresql/15/bin';
 
 /** Settings a hot standby must have at least as high as its primary. */
-const MATCHED = ['max_connections', 'max_worker_processes', 'max_wal_senders', 'max_prepared_transactions', 'max_locks_per_transaction', 'shared_preload_libraries'];
+const MATCHED = [
+  'max_connections',
+  'max_worker_processes',
+  'max_wal_senders',
+  'max_prepared_transactions',
+  'max_locks_per_transaction',
+  'shared_preload_libraries',
+];
 
 async function query<T extends pg.QueryResultRow>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
   const c = new pg.Client({ connectionString: url });
@@ -52,14 +71,29 @@ async function query<T extends pg.QueryResultRow>(url: string, text: string, val
 }
 
 /** Whether a replica can be made of this server here (the tests skip otherwise, saying why). */
-export async function replicaSupport(primaryAdminUrl: string, primaryDataDir?: string): Promise<{ ok: boolean; reason: string }> {
-  const [row] = await query<{ num: string; wal_level: string }>(primaryAdminUrl, `SELECT current_setting('server_version_num') AS num, current_setting('wal_level') AS wal_level`);
+export async function replicaSupport(
+  primaryAdminUrl: string,
+  primaryDataDir?: string,
+): Promise<{ ok: boolean; reason: string }> {
+  const [row] = await query<{ num: string; wal_level: string }>(
+    primaryAdminUrl,
+    `SELECT current_setting('server_version_num') AS num, current_setting('wal_level') AS wal_level`,
+  );
   if (row!.wal_level === 'minimal') return { ok: false, reason: 'the primary runs with wal_level=minimal' };
   const major = Math.floor(Number(row!.num) / 10000);
-  if (primaryDataDir && existsSync(path.join(primaryDataDir, 'PG_VERSION'))) return { ok: true, reason: 'file-level copy' };
+  if (primaryDataDir && existsSync(path.join(primaryDataDir, 'PG_VERSION')))
+    return { ok: true, reason: 'file-level copy' };
   const host = new URL(primaryAdminUrl).hostname;
-  if (major === 15 && existsSync(path.join(SYSTEM_BIN, 'pg_basebackup')) && (host === '127.0.0.1' || host === 'localhost')) return { ok: true, reason: 'pg_basebackup' };
-  return { ok: false, reason: `no way to copy a PostgreSQL ${major} here (no data directory, no matching pg_basebackup)` };
+  if (
+    major === 15 &&
+    existsSync(path.join(SYSTEM_BIN, 'pg_basebackup')) &&
+    (host === '127.0.0.1' || host === 'localhost')
+  )
+    return { ok: true, reason: 'pg_basebackup' };
+  return {
+    ok: false,
+    reason: `no way to copy a PostgreSQL ${major} here (no data directory, no matching pg_basebackup)`,
+  };
 }
 
 export async function startReplica(primaryAdminUrl: string, opts: StartReplicaOptions = {}): Promise<TestReplica> {
@@ -73,7 +107,13 @@ export async function startReplica(primaryAdminUrl: string, opts: StartReplicaOp
   const password = decodeURIComponent(primary.password);
   const user = decodeURIComponent(primary.username) || 'postgres';
   const settings = Object.fromEntries(
-    (await query<{ name: string; setting: string }>(primaryAdminUrl, 'SELECT name, setting FROM pg_settings WHERE name = ANY($1)', [MATCHED])).map((r) => [r.name, r.setting]),
+    (
+      await query<{ name: string; setting: string }>(
+        primaryAdminUrl,
+        'SELECT name, setting FROM pg_settings WHERE name = ANY($1)',
+        [MATCHED],
+      )
+    ).map((r) => [r.name, r.setting]),
   );
   const asRoot = userInfo().uid === 0;
   let postgresBin: string;
@@ -89,25 +129,39 @@ export async function startReplica(primaryAdminUrl: string, opts: StartReplicaOp
       try {
         copyDataDir(opts.primaryDataDir, dataDir);
       } finally {
-        const { rows } = await admin.query<{ labelfile: string; spcmapfile: string }>('SELECT labelfile, spcmapfile FROM pg_backup_stop(true)');
+        const { rows } = await admin.query<{ labelfile: string; spcmapfile: string }>(
+          'SELECT labelfile, spcmapfile FROM pg_backup_stop(true)',
+        );
         writeFileSync(path.join(dataDir, 'backup_label'), rows[0]!.labelfile);
         if (rows[0]!.spcmapfile) writeFileSync(path.join(dataDir, 'tablespace_map'), rows[0]!.spcmapfile);
       }
       writeFileSync(path.join(dataDir, 'standby.signal'), '');
       const conninfo = `host=127.0.0.1 port=${primaryPort} user=${user} password=${password} application_name=${name}`;
-      appendFileSync(path.join(dataDir, 'postgresql.auto.conf'), `primary_conninfo = '${conninfo.replace(/'/g, "''")}'\nprimary_slot_name = '${slot}'\n`);
+      appendFileSync(
+        path.join(dataDir, 'postgresql.auto.conf'),
+        `primary_conninfo = '${conninfo.replace(/'/g, "''")}'\nprimary_slot_name = '${slot}'\n`,
+      );
     } else {
       postgresBin = path.join(SYSTEM_BIN, 'postgres');
       cleanupSlot = true;
       const conn = `host=127.0.0.1 port=${primaryPort} user=${user}${password ? ` password=${password}` : ''} application_name=${name}`;
-      execFileSync(path.join(SYSTEM_BIN, 'pg_basebackup'), ['-d', conn, '-D', dataDir, '-X', 'stream', '-R', '-C', '-S', slot, '-c', 'fast'], { stdio: 'pipe' });
+      execFileSync(
+        path.join(SYSTEM_BIN, 'pg_basebackup'),
+        ['-d', conn, '-D', dataDir, '-X', 'stream', '-R', '-C', '-S', slot, '-c', 'fast'],
+        { stdio: 'pipe' },
+      );
       // A Debian cluster keeps its configuration outside the data directory.
       writeFileSync(path.join(dataDir, 'postgresql.conf'), '');
       writeFileSync(path.join(dataDir, 'pg_hba.conf'), 'host all all 127.0.0.1/32 trust\n');
-      appendFileSync(path.join(dataDir, 'postgresql.auto.conf'), `primary_conninfo = 'host=127.0.0.1 port=${primaryPort} user=${user} application_name=${name}'\n`);
+      appendFileSync(
+        path.join(dataDir, 'postgresql.auto.conf'),
+        `primary_conninfo = 'host=127.0.0.1 port=${primaryPort} user=${user} application_name=${name}'\n`,
+      );
     }
   } catch (err) {
-    await admin.query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot]).catch(() => undefined);
+    await admin
+      .query('SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1', [slot])
+      .catch(() => undefined);
     await admin.end();
     rmSync(base, { recursive: true, force: true });
     throw err;
@@ -129,10 +183,14 @@ export async function startReplica(primaryAdminUrl: string, opts: StartReplicaOp
   };
   const ids = asRoot ? (ownerOf(opts.primaryDataDir) ?? postgresIds()) : undefined;
   const logs: string[] = [];
-  const child: ChildProcess = spawn(postgresBin, ['-D', dataDir, ...Object.entries(flags).flatMap(([k, v]) => ['-c', `${k}=${v}`])], {
-    stdio: ['ignore', 'ignore', 'pipe'],
-    ...(ids ?? {}),
-  });
+  const child: ChildProcess = spawn(
+    postgresBin,
+    ['-D', dataDir, ...Object.entries(flags).flatMap(([k, v]) => ['-c', `${k}=${v}`])],
+    {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      ...(ids ?? {}),
+    },
+  );
   child.stderr!.on('data', (d: Buffer) => {
     logs.push(d.toString());
     if (logs.length > 100) logs.shift();
@@ -148,32 +206,58 @@ export async function startReplica(primaryAdminUrl: string, opts: StartReplicaOp
       clearTimeout(timer);
     }
     if (cleanupSlot) {
-      await query(primaryAdminUrl, 'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active', [slot]).catch(() => undefined);
+      await query(
+        primaryAdminUrl,
+        'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active',
+        [slot],
+      ).catch(() => undefined);
     }
     rmSync(base, { recursive: true, force: true });
   };
 
   try {
-    await waitFor(async () => {
-      if (child.exitCode !== null) throw new Error(`the standby exited:\n${logs.join('').slice(-2000)}`);
-      const rows = await query<{ r: boolean }>(replicaAdmin, 'SELECT pg_is_in_recovery() AS r').catch(() => undefined);
-      return rows?.[0]?.r === true;
-    }, 60_000, () => `the standby did not accept connections:\n${logs.join('').slice(-2000)}`);
-    await waitFor(async () => {
-      const rows = await query<{ state: string }>(primaryAdminUrl, 'SELECT state FROM pg_stat_replication WHERE application_name = $1', [name]);
-      return rows[0]?.state === 'streaming';
-    }, 60_000, () => `the standby did not start streaming:\n${logs.join('').slice(-2000)}`);
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`the standby exited:\n${logs.join('').slice(-2000)}`);
+        const rows = await query<{ r: boolean }>(replicaAdmin, 'SELECT pg_is_in_recovery() AS r').catch(
+          () => undefined,
+        );
+        return rows?.[0]?.r === true;
+      },
+      60_000,
+      () => `the standby did not accept connections:\n${logs.join('').slice(-2000)}`,
+    );
+    await waitFor(
+      async () => {
+        const rows = await query<{ state: string }>(
+          primaryAdminUrl,
+          'SELECT state FROM pg_stat_replication WHERE application_name = $1',
+          [name],
+        );
+        return rows[0]?.state === 'streaming';
+      },
+      60_000,
+      () => `the standby did not start streaming:\n${logs.join('').slice(-2000)}`,
+    );
   } catch (err) {
     await stop();
     throw err;
   }
 
   const catchUp = async (timeoutMs = 60_000): Promise<void> => {
-    const [{ lsn }] = (await query<{ lsn: string }>(primaryAdminUrl, 'SELECT pg_current_wal_lsn()::text AS lsn')) as [{ lsn: string }];
-    await waitFor(async () => {
-      const rows = await query<{ ok: boolean }>(replicaAdmin, 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [lsn]);
-      return rows[0]?.ok === true;
-    }, timeoutMs, () => `the standby did not replay up to ${lsn}`);
+    const [{ lsn }] = (await query<{ lsn: string }>(primaryAdminUrl, 'SELECT pg_current_wal_lsn()::text AS lsn')) as [
+      { lsn: string },
+    ];
+    await waitFor(
+      async () => {
+        const rows = await query<{ ok: boolean }>(replicaAdmin, 'SELECT pg_last_wal_replay_lsn() >= $1::pg_lsn AS ok', [
+          lsn,
+        ]);
+        return rows[0]?.ok === true;
+      },
+      timeoutMs,
+      () => `the standby did not replay up to ${lsn}`,
+    );
   };
 
   return { adminUrl: replicaAdmin, name, port, dataDir, url: (db) => withDatabase(replicaAdmin, db), catchUp, stop };
@@ -196,8 +280,24 @@ async function waitFor(check: () => Promise<boolean>, timeoutMs: number, message
 
 /** Copy a live data directory for a base backup: no pid file, no WAL, no runtime state. */
 function copyDataDir(from: string, to: string): void {
-  const skipContents = new Set(['pg_wal', 'pg_replslot', 'pg_stat_tmp', 'pg_notify', 'pg_serial', 'pg_snapshots', 'pg_subtrans', 'pg_dynshmem']);
-  const skipFiles = new Set(['postmaster.pid', 'postmaster.opts', 'backup_label', 'tablespace_map', 'standby.signal', 'recovery.signal']);
+  const skipContents = new Set([
+    'pg_wal',
+    'pg_replslot',
+    'pg_stat_tmp',
+    'pg_notify',
+    'pg_serial',
+    'pg_snapshots',
+    'pg_subtrans',
+    'pg_dynshmem',
+  ]);
+  const skipFiles = new Set([
+    'postmaster.pid',
+    'postmaster.opts',
+    'backup_label',
+    'tablespace_map',
+    'standby.signal',
+    'recovery.signal',
+  ]);
   mkdirSync(to, { recursive: true, mode: 0o700 });
   for (const entry of readdirSync(from)) {
     if (skipFiles.has(entry)) continue;

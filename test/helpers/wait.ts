@@ -9,7 +9,11 @@ export interface WaitOptions {
 }
 
 /** Poll `probe` every 50 ms until it returns something other than undefined. */
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, opts: WaitOptions = {}): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  opts: WaitOptions = {},
+): Promise<T> {
   const end = Date.now() + (opts.timeoutMs ?? 30_000);
   for (;;) {
     const v = opts.ignoreErrors ? await probe().catch(() => undefined) : await probe();

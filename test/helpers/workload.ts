@@ -25,7 +25,6 @@ function workloadHash(scale: number): string {
   return h.digest('hex').slice(0, 10);
 }
 
-
 /** Name of a template database holding the migrated and seeded workload at `scale`. */
 export async function ensureWorkloadTemplate(adminUrl: string, scale = 1): Promise<string> {
   const name = `dbopt_tmpl_s${scale}_${workloadHash(scale)}`;
@@ -34,10 +33,14 @@ export async function ensureWorkloadTemplate(adminUrl: string, scale = 1): Promi
   try {
     await admin.query('SELECT pg_advisory_lock(4242001)');
     const { rowCount } = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    const ready = rowCount ? await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate`, [name]) : { rowCount: 0 };
+    const ready = rowCount
+      ? await admin.query(`SELECT 1 FROM pg_database WHERE datname = $1 AND datistemplate`, [name])
+      : { rowCount: 0 };
     if (!ready.rowCount) {
       // Old templates of earlier workload versions, and a half-built one of this version.
-      const stale = await admin.query<{ datname: string }>(`SELECT datname FROM pg_database WHERE datname LIKE 'dbopt\\_tmpl\\_s${scale}\\_%'`);
+      const stale = await admin.query<{ datname: string }>(
+        `SELECT datname FROM pg_database WHERE datname LIKE 'dbopt\\_tmpl\\_s${scale}\\_%'`,
+      );
       for (const { datname } of stale.rows) {
         await admin.query(`ALTER DATABASE ${admin.escapeIdentifier(datname)} IS_TEMPLATE false`).catch(() => undefined);
         await admin.query(`DROP DATABASE IF EXISTS ${admin.escapeIdentifier(datname)} WITH (FORCE)`);

@@ -33,10 +33,16 @@ describe('audit() and administration functions', () => {
       for (const [fn, sql] of Object.entries(ADMIN_CALLS)) {
         const dir = path.join(root, fn);
         mkdirSync(dir, { recursive: true });
-        writeFileSync(path.join(dir, `${fn}.sql`), `-- name: ${fn}\n-- tier: hot\n\n${sql.replace(/pid <> pg_backend_pid\(\)/, 'true')};\n`);
+        writeFileSync(
+          path.join(dir, `${fn}.sql`),
+          `-- name: ${fn}\n-- tier: hot\n\n${sql.replace(/pid <> pg_backend_pid\(\)/, 'true')};\n`,
+        );
         const run = audit({
-          target: db.get().target, audit: { ...config.audit, runs: 1, warmup: 0 }, refresh: config.refresh,
-          queriesDir: dir, baselineFile: path.join(dir, 'baseline.json'),
+          target: db.get().target,
+          audit: { ...config.audit, runs: 1, warmup: 0 },
+          refresh: config.refresh,
+          queriesDir: dir,
+          baselineFile: path.join(dir, 'baseline.json'),
         });
         await expect(run, fn).rejects.toBeInstanceOf(UsageError);
         await expect(run, fn).rejects.toThrow(new RegExp(`${fn}\\.sql:4:\\d+: calls ${fn}\\(\\)`));

@@ -20,9 +20,15 @@ let result: AuditResult;
 
 beforeAll(async () => {
   const client = db.get().client;
-  major = Math.floor(Number((await client.query<{ n: string }>(`SELECT current_setting('server_version_num') AS n`)).rows[0]!.n) / 10000);
+  major = Math.floor(
+    Number((await client.query<{ n: string }>(`SELECT current_setting('server_version_num') AS n`)).rows[0]!.n) / 10000,
+  );
   // Refresh is a write: the audit never does it, the test's setup does.
-  for (const view of ['analytics.daily_bot_activity', 'analytics.user_engagement', 'analytics.bot_engagement_summary']) {
+  for (const view of [
+    'analytics.daily_bot_activity',
+    'analytics.user_engagement',
+    'analytics.bot_engagement_summary',
+  ]) {
     await client.query(`REFRESH MATERIALIZED VIEW ${view}`);
   }
   await client.query('VACUUM ANALYZE');
@@ -53,7 +59,9 @@ describe('dbopt audit on the reference workload', () => {
       expect(q.status, q.name).toBe('measured');
       expect(q.latency!.p95, q.name).toBeLessThanOrEqual(q.budgetMs);
     }
-    const expectations = result.findings.filter((f) => ['expected-index-missing', 'index-only-heap-fetches', 'no-seq-scan'].includes(f.code));
+    const expectations = result.findings.filter((f) =>
+      ['expected-index-missing', 'index-only-heap-fetches', 'no-seq-scan'].includes(f.code),
+    );
     expect(expectations.length).toBeGreaterThanOrEqual(8);
     expect(expectations.every((f) => f.status === 'pass')).toBe(true);
   });
@@ -98,7 +106,9 @@ describe('dbopt audit on the reference workload', () => {
   });
 
   it('the schema checks pass on the reference schema', () => {
-    const schema = result.findings.filter((f) => ['invalid-index', 'duplicate-index', 'fk-without-index'].includes(f.code));
+    const schema = result.findings.filter((f) =>
+      ['invalid-index', 'duplicate-index', 'fk-without-index'].includes(f.code),
+    );
     expect(schema.map((f) => f.status)).toEqual(['pass', 'pass', 'pass']);
     expect(result.findings.find((f) => f.code === 'view-overdue')?.message).toMatch(/^no refresh history/);
   });
@@ -108,21 +118,33 @@ describe('dbopt audit on the reference workload', () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-audit-'));
     await client.query('CREATE MATERIALIZED VIEW audit_empty AS SELECT 1 AS x WITH NO DATA');
     await client.query(`CREATE SCHEMA IF NOT EXISTS dbopt`);
-    await client.query(`CREATE TABLE dbopt.refresh_history (view_name text, started_at timestamptz, finished_at timestamptz, duration_ms bigint, mode text, outcome text, error text)`);
+    await client.query(
+      `CREATE TABLE dbopt.refresh_history (view_name text, started_at timestamptz, finished_at timestamptz, duration_ms bigint, mode text, outcome text, error text)`,
+    );
     // The data is as of the start of a refresh (as refresh-views reads it): one that started 3 h
     // ago and finished 5 minutes ago is overdue on a 1 h schedule.
     await client.query(`INSERT INTO dbopt.refresh_history VALUES ('analytics.daily_bot_activity', now() - interval '3 hours', now() - interval '5 minutes', 900, 'concurrently', 'ok', NULL),
                                                             ('analytics.user_engagement', now() - interval '5 minutes', now() - interval '5 minutes', 800, 'concurrently', 'ok', NULL)`);
     const { writeFileSync } = await import('node:fs');
     writeFileSync(path.join(dir, 'empty.sql'), '-- tier: cold\n-- expect: no-seq-scan\nSELECT x FROM audit_empty;\n');
-    const r = await audit({ target: db.get().target, audit: { ...config.audit, runs: 2 }, refresh: config.refresh, queriesDir: dir, baselineFile: path.join(dir, 'baseline.json') });
+    const r = await audit({
+      target: db.get().target,
+      audit: { ...config.audit, runs: 2 },
+      refresh: config.refresh,
+      queriesDir: dir,
+      baselineFile: path.join(dir, 'baseline.json'),
+    });
     const np = r.findings.find((f) => f.code === 'view-not-populated')!;
     expect(np.status).toBe('fail');
-    expect(np.message).toBe('view audit_empty not populated: run dbopt refresh-views (the audit never refreshes views itself)');
+    expect(np.message).toBe(
+      'view audit_empty not populated: run dbopt refresh-views (the audit never refreshes views itself)',
+    );
     const overdue = r.findings.filter((f) => f.code === 'view-overdue');
     expect(overdue.find((f) => f.subject === 'analytics.daily_bot_activity')?.status).toBe('warn');
     expect(overdue.find((f) => f.subject === 'analytics.user_engagement')?.status).toBe('pass');
-    expect(overdue.find((f) => f.subject === 'analytics.bot_engagement_summary')?.message).toContain('has no successful refresh');
+    expect(overdue.find((f) => f.subject === 'analytics.bot_engagement_summary')?.message).toContain(
+      'has no successful refresh',
+    );
   });
 
   it('finishes behind an ACCESS EXCLUSIVE lock on an unrelated table, and says what it skipped', async () => {
@@ -132,38 +154,72 @@ describe('dbopt audit on the reference workload', () => {
       await holder.query('BEGIN');
       await holder.query('LOCK TABLE bot_configs IN ACCESS EXCLUSIVE MODE');
       const r = await audit({
-        target: db.get().target, audit: { ...config.audit, runs: 2, warmup: 1 }, refresh: config.refresh, only: ['live_sessions'],
-        queriesDir: path.join(REPO_ROOT, 'queries'), baselineFile: path.join(REPO_ROOT, 'queries', 'baseline.json'),
+        target: db.get().target,
+        audit: { ...config.audit, runs: 2, warmup: 1 },
+        refresh: config.refresh,
+        only: ['live_sessions'],
+        queriesDir: path.join(REPO_ROOT, 'queries'),
+        baselineFile: path.join(REPO_ROOT, 'queries', 'baseline.json'),
       });
       expect(r.queries.map((q) => q.status)).toEqual(['measured']);
       expect(r.schema.locked).toContain('public.bot_configs');
       const { auditReport } = await import('../../src/audit/report.js');
       const notJudged = auditReport(r).sections.find((s) => s.title === 'Not judged') as { lines: { text: string }[] };
-      expect(notJudged.lines.map((l) => l.text).join('\n')).toMatch(/schema: not judged: size and definition of .*public\.bot_configs/);
+      expect(notJudged.lines.map((l) => l.text).join('\n')).toMatch(
+        /schema: not judged: size and definition of .*public\.bot_configs/,
+      );
     } finally {
       await holder.query('ROLLBACK').catch(() => undefined);
       await holder.end();
     }
   });
 
-  it('--runs wins over a file\'s -- runs:, and timed runs use custom plans', async () => {
+  it("--runs wins over a file's -- runs:, and timed runs use custom plans", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-audit-runs-'));
     const { writeFileSync } = await import('node:fs');
     // Divides by zero unless the envelope forced plan_cache_mode = force_custom_plan.
-    writeFileSync(path.join(dir, 'runs.sql'), "-- tier: hot\n-- runs: 7\nSELECT 1 / (current_setting('plan_cache_mode') = 'force_custom_plan')::int AS ok;\n");
-    const r = await audit({ target: db.get().target, audit: { ...config.audit, warmup: 0 }, refresh: config.refresh, queriesDir: dir, baselineFile: path.join(dir, 'baseline.json'), runsOverride: 2 });
+    writeFileSync(
+      path.join(dir, 'runs.sql'),
+      "-- tier: hot\n-- runs: 7\nSELECT 1 / (current_setting('plan_cache_mode') = 'force_custom_plan')::int AS ok;\n",
+    );
+    const r = await audit({
+      target: db.get().target,
+      audit: { ...config.audit, warmup: 0 },
+      refresh: config.refresh,
+      queriesDir: dir,
+      baselineFile: path.join(dir, 'baseline.json'),
+      runsOverride: 2,
+    });
     expect(r.queries[0]!.error).toBeUndefined();
     expect(r.queries[0]!.latency!.runs).toBe(2);
-    const fromFile = await audit({ target: db.get().target, audit: { ...config.audit, warmup: 0, runs: 3 }, refresh: config.refresh, queriesDir: dir, baselineFile: path.join(dir, 'baseline.json') });
+    const fromFile = await audit({
+      target: db.get().target,
+      audit: { ...config.audit, warmup: 0, runs: 3 },
+      refresh: config.refresh,
+      queriesDir: dir,
+      baselineFile: path.join(dir, 'baseline.json'),
+    });
     expect(fromFile.queries[0]!.latency!.runs).toBe(7);
   });
 
   it('a connection lost mid-audit is a connection error (exit 3) naming the server, not a finding', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-audit-lost-'));
     const { writeFileSync } = await import('node:fs');
-    writeFileSync(path.join(dir, 'sleepy.sql'), '-- budget: 4s\n-- runs: 1\nSELECT pg_sleep(30) AS dbopt_lost_connection_probe;\n');
-    const running = audit({ target: db.get().target, audit: { ...config.audit, warmup: 0 }, refresh: config.refresh, queriesDir: dir, baselineFile: path.join(dir, 'baseline.json') });
-    const outcome = running.then(() => undefined, (err: unknown) => err);
+    writeFileSync(
+      path.join(dir, 'sleepy.sql'),
+      '-- budget: 4s\n-- runs: 1\nSELECT pg_sleep(30) AS dbopt_lost_connection_probe;\n',
+    );
+    const running = audit({
+      target: db.get().target,
+      audit: { ...config.audit, warmup: 0 },
+      refresh: config.refresh,
+      queriesDir: dir,
+      baselineFile: path.join(dir, 'baseline.json'),
+    });
+    const outcome = running.then(
+      () => undefined,
+      (err: unknown) => err,
+    );
     const admin = db.get().client;
     let killed = 0;
     for (let i = 0; i < 200 && !killed; i++) {

@@ -9,7 +9,15 @@ import { resolveCacheSection, type CacheConfig } from '../../src/cache/config.js
 import { seedCache } from '../../src/cache/seed.js';
 import { openReader, RefusedCommandError, READ_COMMANDS } from '../../src/cache/client.js';
 import { redisTarget } from '../../src/cache/config.js';
-import { commandStats, noRedis, rawClient, startPrivateRedis, testRedisUrl, type PrivateRedis, type Raw } from '../helpers/redis.js';
+import {
+  commandStats,
+  noRedis,
+  rawClient,
+  startPrivateRedis,
+  testRedisUrl,
+  type PrivateRedis,
+  type Raw,
+} from '../helpers/redis.js';
 
 const NAMESPACES = {
   sessions: { pattern: 'bot:{bot}:session:*', ttl: '5m' },
@@ -19,7 +27,11 @@ const NAMESPACES = {
   analytics: { pattern: 'bot:{bot}:analytics:*', ttl: '1h' },
 };
 
-function config(url: string, extra: Record<string, unknown> = {}, namespaces: Record<string, unknown> = NAMESPACES): CacheConfig {
+function config(
+  url: string,
+  extra: Record<string, unknown> = {},
+  namespaces: Record<string, unknown> = NAMESPACES,
+): CacheConfig {
   const problems: string[] = [];
   const c = resolveCacheSection({ url, namespaces, ...extra }, {}, problems);
   if (!c) throw new Error(problems.join('\n'));
@@ -27,7 +39,9 @@ function config(url: string, extra: Record<string, unknown> = {}, namespaces: Re
 }
 
 // Logical databases of the shared test server that only this file writes to.
-const DB_SEEDED = 11, DB_NOTTL = 12, DB_BOT = 13;
+const DB_SEEDED = 11,
+  DB_NOTTL = 12,
+  DB_BOT = 13;
 
 describe.skipIf(noRedis)('cache tier on a real Redis', () => {
   const clients: Raw[] = [];
@@ -51,8 +65,15 @@ describe.skipIf(noRedis)('cache tier on a real Redis', () => {
     expect(seeded.keys).toBe(100_010);
     // A small namespace with a wildcard: too few in the sample, so counted by SCAN MATCH.
     for (let i = 0; i < 40; i++) await c.sendCommand(['SET', `bot:${1 + (i % 4)}:flag:${i}`, '1', 'PX', '600000']);
-    const exactCounts: Record<string, number> = { ...Object.fromEntries(seeded.namespaces.map((s) => [s.name, s.keys])), flags: 40 };
-    const cfg = config(testRedisUrl(DB_SEEDED), { sampleKeys: 30_000, sampleTime: '20s' }, { ...NAMESPACES, flags: { pattern: 'bot:{bot}:flag:*', ttl: '15m' } });
+    const exactCounts: Record<string, number> = {
+      ...Object.fromEntries(seeded.namespaces.map((s) => [s.name, s.keys])),
+      flags: 40,
+    };
+    const cfg = config(
+      testRedisUrl(DB_SEEDED),
+      { sampleKeys: 30_000, sampleTime: '20s' },
+      { ...NAMESPACES, flags: { pattern: 'bot:{bot}:flag:*', ttl: '15m' } },
+    );
     const tier = await cacheTier({ config: cfg });
     expect(tier.sample.complete).toBe(false);
     expect(tier.dbKeys).toBe(100_050);
@@ -78,13 +99,19 @@ describe.skipIf(noRedis)('cache tier on a real Redis', () => {
   it('keys written without a TTL into one namespace: cache-ttl-missing names the namespace and an example key', async () => {
     const c = await client(DB_NOTTL);
     const cfg = config(testRedisUrl(DB_NOTTL));
-    await seedCache({ config: cfg, scale: 1, keysPerNamespace: { sessions: 2000, conversations: 1000, profiles: 2000, analytics: 500 } });
+    await seedCache({
+      config: cfg,
+      scale: 1,
+      keysPerNamespace: { sessions: 2000, conversations: 1000, profiles: 2000, analytics: 500 },
+    });
     for (let i = 0; i < 300; i++) await c.sendCommand(['SET', `bot:3:profile:leak-${i}`, 'x']);
     await c.sendCommand(['SET', 'tmp:job:1', 'x']);
     const findings = cacheFindings(await cacheTier({ config: cfg }));
     const missing = findings.filter((f) => f.code === 'cache-ttl-missing' && f.status === 'fail');
     expect(missing.map((f) => f.subject)).toEqual(['cache:profiles']);
-    expect(missing[0]!.message).toMatch(/namespace profiles \(bot:\{bot\}:profile:\*\): \d+ of \d+ keys read have no TTL/);
+    expect(missing[0]!.message).toMatch(
+      /namespace profiles \(bot:\{bot\}:profile:\*\): \d+ of \d+ keys read have no TTL/,
+    );
     expect(missing[0]!.message).toMatch(/e\.g\. bot:3:profile:leak-\d+/);
     expect(findings.find((f) => f.code === 'cache-unknown-keys')).toMatchObject({ status: 'warn' });
     expect(findings.find((f) => f.code === 'cache-unknown-keys')!.message).toContain('tmp:job:*');
@@ -95,13 +122,17 @@ describe.skipIf(noRedis)('cache tier on a real Redis', () => {
     const cfg = config(testRedisUrl(DB_BOT));
     const cmds: string[][] = [];
     for (let i = 0; i < 900; i++) cmds.push(['SET', `bot:42:session:${i}`, 'x', 'PX', '200000']);
-    for (let b = 1; b <= 9; b++) for (let i = 0; i < 20; i++) cmds.push(['SET', `bot:${b}:session:${i}`, 'x', 'PX', '200000']);
-    for (let b = 1; b <= 10; b++) for (let i = 0; i < 20; i++) cmds.push(['SET', `bot:${b}:conv:${i}`, 'x', 'PX', '600000']);
+    for (let b = 1; b <= 9; b++)
+      for (let i = 0; i < 20; i++) cmds.push(['SET', `bot:${b}:session:${i}`, 'x', 'PX', '200000']);
+    for (let b = 1; b <= 10; b++)
+      for (let i = 0; i < 20; i++) cmds.push(['SET', `bot:${b}:conv:${i}`, 'x', 'PX', '600000']);
     await Promise.all(cmds.map((x) => c.sendCommand(x)));
     const findings = cacheFindings(await cacheTier({ config: cfg }));
     const imbalance = findings.filter((f) => f.code === 'cache-bot-imbalance');
     expect(imbalance.find((f) => f.subject === 'cache:sessions')).toMatchObject({ status: 'warn' });
-    expect(imbalance.find((f) => f.subject === 'cache:sessions')!.message).toContain('bot 42 holds 83.3 % of namespace sessions');
+    expect(imbalance.find((f) => f.subject === 'cache:sessions')!.message).toContain(
+      'bot 42 holds 83.3 % of namespace sessions',
+    );
     expect(imbalance.find((f) => f.subject === 'cache:conversations')).toMatchObject({ status: 'pass' });
   });
 });
@@ -113,7 +144,11 @@ describe.skipIf(noRedis)('cache tier on a private redis-server', () => {
     server = await startPrivateRedis();
     admin = await rawClient(server.url);
     const cfg = config(server.url);
-    await seedCache({ config: cfg, scale: 1, keysPerNamespace: { sessions: 500, conversations: 300, profiles: 200, analytics: 100 } });
+    await seedCache({
+      config: cfg,
+      scale: 1,
+      keysPerNamespace: { sessions: 500, conversations: 300, profiles: 200, analytics: 100 },
+    });
   });
   afterAll(async () => {
     await admin?.close().catch(() => undefined);
@@ -130,7 +165,14 @@ describe.skipIf(noRedis)('cache tier on a private redis-server', () => {
         const keys: string[] = [];
         let cursor = '0';
         do {
-          const [next, batch] = (await admin.sendCommand(['SCAN', cursor, 'MATCH', 'bot:*:session:*', 'COUNT', '1000'])) as [string, string[]];
+          const [next, batch] = (await admin.sendCommand([
+            'SCAN',
+            cursor,
+            'MATCH',
+            'bot:*:session:*',
+            'COUNT',
+            '1000',
+          ])) as [string, string[]];
           cursor = String(next);
           keys.push(...batch.map(String));
         } while (cursor !== '0');
@@ -143,7 +185,9 @@ describe.skipIf(noRedis)('cache tier on a private redis-server', () => {
     expect(low.status).toBe('warn');
     expect(low.message).toContain('keyspace hit ratio 70 % over the window (700 hits, 300 misses)');
     // Below cache.minLookups: not judged.
-    const few = cacheFindings(await cacheTier({ config: config(server.url) })).find((f) => f.code === 'cache-hit-ratio-low')!;
+    const few = cacheFindings(await cacheTier({ config: config(server.url) })).find(
+      (f) => f.code === 'cache-hit-ratio-low',
+    )!;
     expect(few.status).toBe('skip');
     expect(few.message).toMatch(/^not enough data/);
   });
@@ -153,10 +197,18 @@ describe.skipIf(noRedis)('cache tier on a private redis-server', () => {
     const tier = await cacheTier({ config: config(server.url, { sampleKeys: 200 }) });
     cacheFindings(tier);
     const reader = await openReader(redisTarget(server.url), 2000);
-    for (const bad of [['SET', 'x', '1'], ['DEL', 'bot:1:config'], ['FLUSHALL'], ['CONFIG', 'SET', 'maxmemory', '1'], ['KEYS', '*']]) {
+    for (const bad of [
+      ['SET', 'x', '1'],
+      ['DEL', 'bot:1:config'],
+      ['FLUSHALL'],
+      ['CONFIG', 'SET', 'maxmemory', '1'],
+      ['KEYS', '*'],
+    ]) {
       await expect(reader.read(bad)).rejects.toBeInstanceOf(RefusedCommandError);
     }
-    await expect(reader.readMany([['PING'], ['EXPIRE', 'bot:1:config', '1']])).rejects.toBeInstanceOf(RefusedCommandError);
+    await expect(reader.readMany([['PING'], ['EXPIRE', 'bot:1:config', '1']])).rejects.toBeInstanceOf(
+      RefusedCommandError,
+    );
     await reader.close();
     const stats = await commandStats(admin);
     const allowed = new Set([...READ_COMMANDS].map((c) => c.toLowerCase().replace(' ', '|')));

@@ -28,7 +28,9 @@ describe('streaming replica of an embedded primary (file-level copy)', () => {
     const c = new pg.Client({ connectionString: replica.url(db.name) });
     await c.connect();
     try {
-      const { rows } = await c.query<{ n: string; r: boolean }>('SELECT count(*) AS n, pg_is_in_recovery() AS r FROM t');
+      const { rows } = await c.query<{ n: string; r: boolean }>(
+        'SELECT count(*) AS n, pg_is_in_recovery() AS r FROM t',
+      );
       expect(rows[0]).toEqual({ n: '2', r: true });
       await expect(c.query('INSERT INTO t VALUES (3)')).rejects.toThrow(/read-only transaction/);
     } finally {

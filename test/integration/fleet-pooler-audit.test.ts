@@ -20,7 +20,11 @@ describe.skipIf(!pgbouncerAvailable())('the reference audit through PgBouncer (t
   let bouncer: TestPgBouncer;
   beforeAll(async () => {
     const c = db.get().client;
-    for (const view of ['analytics.daily_bot_activity', 'analytics.user_engagement', 'analytics.bot_engagement_summary']) {
+    for (const view of [
+      'analytics.daily_bot_activity',
+      'analytics.user_engagement',
+      'analytics.bot_engagement_summary',
+    ]) {
       await c.query(`REFRESH MATERIALIZED VIEW ${view}`);
     }
     await c.query('VACUUM ANALYZE');
@@ -31,13 +35,14 @@ describe.skipIf(!pgbouncerAvailable())('the reference audit through PgBouncer (t
   });
 
   it('same verdicts as direct, no query error', async () => {
-    const run = (url: string): Promise<AuditResult> => audit({
-      target: targetFromUrl(url, 'test'),
-      audit: { ...config.audit, runs: 5, warmup: 1 },
-      refresh: config.refresh,
-      queriesDir: path.join(REPO_ROOT, 'queries'),
-      baselineFile: path.join(REPO_ROOT, 'queries', 'baseline.json'),
-    });
+    const run = (url: string): Promise<AuditResult> =>
+      audit({
+        target: targetFromUrl(url, 'test'),
+        audit: { ...config.audit, runs: 5, warmup: 1 },
+        refresh: config.refresh,
+        queriesDir: path.join(REPO_ROOT, 'queries'),
+        baselineFile: path.join(REPO_ROOT, 'queries', 'baseline.json'),
+      });
     const direct = await run(db.get().url);
     // A second client through the pooler keeps taking server connections between the audit's
     // transactions, so they do not all run on one server connection.
@@ -46,7 +51,8 @@ describe.skipIf(!pgbouncerAvailable())('the reference audit through PgBouncer (t
     let stop = false;
     const pids = new Set<number>();
     const loop = (async () => {
-      while (!stop) pids.add((await noise.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.005)')).rows[0]!.pid);
+      while (!stop)
+        pids.add((await noise.query<{ pid: number }>('SELECT pg_backend_pid() AS pid, pg_sleep(0.005)')).rows[0]!.pid);
     })();
     let pooled: AuditResult;
     try {
@@ -57,7 +63,11 @@ describe.skipIf(!pgbouncerAvailable())('the reference audit through PgBouncer (t
       await noise.end();
     }
     expect(pids.size).toBeGreaterThan(0);
-    const verdicts = (r: AuditResult) => r.findings.filter((f) => !TIMING.has(f.code)).map((f) => `${f.id} ${f.status}`).sort();
+    const verdicts = (r: AuditResult) =>
+      r.findings
+        .filter((f) => !TIMING.has(f.code))
+        .map((f) => `${f.id} ${f.status}`)
+        .sort();
     expect(pooled.queries.map((q) => [q.name, q.status])).toEqual(direct.queries.map((q) => [q.name, q.status]));
     expect(pooled.queries.every((q) => q.status === 'measured')).toBe(true);
     expect(verdicts(pooled)).toEqual(verdicts(direct));

@@ -39,8 +39,14 @@ beforeAll(async () => {
   await c.query('VACUUM ANALYZE items');
   await admin(`CREATE ROLE ${role} LOGIN PASSWORD '${password}'`);
   await admin(`GRANT pg_read_all_data, pg_monitor TO ${role}`);
-  writeFileSync(path.join(dir, 'hot.sql'), '-- name: by_code\n-- tier: hot\n-- params-from: SELECT code FROM items LIMIT 5\nSELECT id FROM items WHERE code = $1;\n');
-  writeFileSync(path.join(dir, 'cold.sql'), '-- name: all_codes\n-- tier: cold\n-- budget: 2s\nSELECT count(DISTINCT code) FROM items;\n');
+  writeFileSync(
+    path.join(dir, 'hot.sql'),
+    '-- name: by_code\n-- tier: hot\n-- params-from: SELECT code FROM items LIMIT 5\nSELECT id FROM items WHERE code = $1;\n',
+  );
+  writeFileSync(
+    path.join(dir, 'cold.sql'),
+    '-- name: all_codes\n-- tier: cold\n-- budget: 2s\nSELECT count(DISTINCT code) FROM items;\n',
+  );
 });
 afterAll(async () => {
   await admin(`DROP ROLE IF EXISTS ${role}`).catch(() => undefined);
@@ -54,9 +60,16 @@ describe('audit and report as pg_read_all_data + pg_monitor', () => {
     url.password = password;
     const target = targetFromUrl(url.toString(), 'test');
     const r = await audit({
-      target, audit: { ...config.audit, runs: 3, warmup: 1 }, refresh: config.refresh, queriesDir: dir, baselineFile: path.join(dir, 'baseline.json'),
+      target,
+      audit: { ...config.audit, runs: 3, warmup: 1 },
+      refresh: config.refresh,
+      queriesDir: dir,
+      baselineFile: path.join(dir, 'baseline.json'),
     });
-    expect(r.queries.map((q) => [q.name, q.status])).toEqual([['all_codes', 'measured'], ['by_code', 'measured']]);
+    expect(r.queries.map((q) => [q.name, q.status])).toEqual([
+      ['all_codes', 'measured'],
+      ['by_code', 'measured'],
+    ]);
     expect(r.queries.find((q) => q.name === 'all_codes')!.cold).toMatchObject({ mode: 'unsupported' });
     expect(r.cold.label).toContain('needs a superuser');
     const h = await health({ target, audit: config.audit, refresh: config.refresh });

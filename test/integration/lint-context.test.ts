@@ -53,7 +53,9 @@ describe('migrate lint sized by the database', () => {
     expect(unsized.findings.map((f) => f.severity)).toEqual(['error', 'error']);
     // Stats reach pg_stat_user_tables asynchronously: wait until the inserts are counted.
     for (let i = 0; i < 100; i++) {
-      const { rows } = await client.query(`SELECT n_tup_ins::int AS n FROM pg_stat_user_tables WHERE relname = 'big_t'`);
+      const { rows } = await client.query(
+        `SELECT n_tup_ins::int AS n FROM pg_stat_user_tables WHERE relname = 'big_t'`,
+      );
       if (rows[0]?.n >= 20000) break;
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -61,9 +63,13 @@ describe('migrate lint sized by the database', () => {
     expect(sized.sized).toBe(true);
     const [small, big] = sized.findings;
     expect(small).toMatchObject({ code: 'index-not-concurrent', severity: 'note', fatal: false, table: { rows: 100 } });
-    expect(small!.message).toMatch(/Note: public\.small_t: 100 rows, [\d.]+ kB, [\d.,]+ writes\/s; lock held under 1 s \(estimated from its size at a typical rewrite or build rate\), under migrate\.lint\.smallTable \(10,000 rows\), so the lock is brief\.$/);
+    expect(small!.message).toMatch(
+      /Note: public\.small_t: 100 rows, [\d.]+ kB, [\d.,]+ writes\/s; lock held under 1 s \(estimated from its size at a typical rewrite or build rate\), under migrate\.lint\.smallTable \(10,000 rows\), so the lock is brief\.$/,
+    );
     expect(big).toMatchObject({ code: 'index-not-concurrent', severity: 'error', table: { rows: 20000 } });
-    expect(big!.message).toMatch(/ Sized: public\.big_t: 20,000 rows, [\d.]+ [kM]B, [\d.,]+ writes\/s; lock held (under|about) /);
+    expect(big!.message).toMatch(
+      / Sized: public\.big_t: 20,000 rows, [\d.]+ [kM]B, [\d.,]+ writes\/s; lock held (under|about) /,
+    );
     expect(big!.table!.bytes).toBeGreaterThan(small!.table!.bytes);
     expect(big!.table!.writesPerSec).toBeGreaterThan(0);
     expect(sized.errors).toBe(1);
@@ -86,8 +92,17 @@ describe('migrate lint sized by the database', () => {
   it('a DROP INDEX is sized by the table the index belongs to', async () => {
     await client.query('CREATE INDEX big_t_lang_idx ON big_t (lang)');
     const d = dir({ '0001_drop.sql': '-- Up Migration\nDROP INDEX big_t_lang_idx;\n' });
-    const sized = await sizeFindings(client, await lintFiles([path.join(d, '0001_drop.sql')]), DEFAULT_SMALL_TABLE, 'test-server');
-    expect(sized.findings[0]).toMatchObject({ code: 'drop-index-not-concurrent', severity: 'error', table: { rows: 20000 } });
+    const sized = await sizeFindings(
+      client,
+      await lintFiles([path.join(d, '0001_drop.sql')]),
+      DEFAULT_SMALL_TABLE,
+      'test-server',
+    );
+    expect(sized.findings[0]).toMatchObject({
+      code: 'drop-index-not-concurrent',
+      severity: 'error',
+      table: { rows: 20000 },
+    });
     expect(sized.findings[0]!.message).toContain('public.big_t: 20,000 rows');
   });
 
@@ -97,10 +112,15 @@ describe('migrate lint sized by the database', () => {
     const ok = await migrate({ target, dir: d });
     expect(ok.ran.map((r) => r.name)).toEqual(['0001_small']);
     writeFileSync(path.join(d, '0002_big.sql'), '-- Up Migration\nCREATE INDEX big_t_lang2 ON big_t (lang);\n');
-    const err = await migrate({ target, dir: d }).then(() => undefined, (e: unknown) => e as { exitCode: number; message: string; details: string[] });
+    const err = await migrate({ target, dir: d }).then(
+      () => undefined,
+      (e: unknown) => e as { exitCode: number; message: string; details: string[] },
+    );
     expect(err?.exitCode).toBe(1);
     expect(err?.message).toContain('in pending migrations');
-    expect(err?.details.join('\n')).toMatch(/0002_big\.sql:2:1: error index-not-concurrent: .* public\.big_t: 20,000 rows, [\d.]+ [kM]B, [\d.,]+ writes\/s/);
+    expect(err?.details.join('\n')).toMatch(
+      /0002_big\.sql:2:1: error index-not-concurrent: .* public\.big_t: 20,000 rows, [\d.]+ [kM]B, [\d.,]+ writes\/s/,
+    );
     const { rows } = await client.query(`SELECT count(*)::int AS n FROM pg_indexes WHERE indexname = 'big_t_lang2'`);
     expect(rows[0].n).toBe(0);
   });

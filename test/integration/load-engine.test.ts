@@ -23,8 +23,20 @@ function options(extra: Partial<LoadOptions>): LoadOptions {
     target: db.get().target,
     client: db.get().client,
     queries: [
-      { name: 'item_by_id', text: 'SELECT id, label FROM items WHERE id = $1', weight: 3, params: [['1'], ['77'], ['5000']], placeholders: 1 },
-      { name: 'item_count', text: 'SELECT count(*) FROM items WHERE id < $1', weight: 1, params: [['100']], placeholders: 1 },
+      {
+        name: 'item_by_id',
+        text: 'SELECT id, label FROM items WHERE id = $1',
+        weight: 3,
+        params: [['1'], ['77'], ['5000']],
+        placeholders: 1,
+      },
+      {
+        name: 'item_count',
+        text: 'SELECT count(*) FROM items WHERE id < $1',
+        weight: 1,
+        params: [['100']],
+        placeholders: 1,
+      },
     ],
     model: { kind: 'closed', concurrency: 1000 },
     connections: 16,
@@ -68,7 +80,9 @@ describe('closed model', () => {
     // Bounded by construction: the measured window is the planned one, not stretched by stragglers.
     expect(r.durationMs).toBeCloseTo(r.plannedDurationMs, 3);
     // No load connection is left behind.
-    const left = await db.get().client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load'`);
+    const left = await db
+      .get()
+      .client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load'`);
     expect(left.rows[0].n).toBe(0);
 
     const over = LOAD_CHECKS.find((c) => c.code === 'load-over-budget')!;
@@ -79,27 +93,48 @@ describe('closed model', () => {
   });
 
   it('opens load sessions read-only, time-bounded and named dbopt-load', async () => {
-    const r = await runLoad(options({
-      queries: [{
-        name: 'settings', weight: 1, params: [], placeholders: 0,
-        text: `SELECT current_setting('default_transaction_read_only') AS ro, current_setting('statement_timeout') AS st,
+    const r = await runLoad(
+      options({
+        queries: [
+          {
+            name: 'settings',
+            weight: 1,
+            params: [],
+            placeholders: 0,
+            text: `SELECT current_setting('default_transaction_read_only') AS ro, current_setting('statement_timeout') AS st,
                       current_setting('lock_timeout') AS lt, current_setting('application_name') AS app`,
-      }],
-      model: { kind: 'closed', concurrency: 2 }, connections: 2, durationMs: 300, warmupMs: 0, statementTimeoutMs: 4321, lockTimeoutMs: 1234,
-    }));
+          },
+        ],
+        model: { kind: 'closed', concurrency: 2 },
+        connections: 2,
+        durationMs: 300,
+        warmupMs: 0,
+        statementTimeoutMs: 4321,
+        lockTimeoutMs: 1234,
+      }),
+    );
     expect(r.errors).toBe(0);
-    const write = await runLoad(options({
-      queries: [{ name: 'write', weight: 1, params: [], placeholders: 0, text: 'CREATE TABLE should_not_exist (id int)' }],
-      model: { kind: 'closed', concurrency: 1 }, connections: 1, durationMs: 200, warmupMs: 0,
-    }));
+    const write = await runLoad(
+      options({
+        queries: [
+          { name: 'write', weight: 1, params: [], placeholders: 0, text: 'CREATE TABLE should_not_exist (id int)' },
+        ],
+        model: { kind: 'closed', concurrency: 1 },
+        connections: 1,
+        durationMs: 200,
+        warmupMs: 0,
+      }),
+    );
     expect(write.errors).toBeGreaterThan(0);
     expect(write.queries[0]!.errorSamples[0]!.code).toBe('25006');
     const settings = await import('postgres').then(async ({ default: postgres }) => {
       const { loadConnection } = await import('../../src/load/connections.js');
       const sql = loadConnection(db.get().target, { statementTimeoutMs: 4321, lockTimeoutMs: 1234 });
       try {
-        return (await sql.unsafe(`SELECT current_setting('default_transaction_read_only') AS ro, current_setting('statement_timeout') AS st,
-                                         current_setting('lock_timeout') AS lt, current_setting('application_name') AS app`))[0];
+        return (
+          await sql.unsafe(`SELECT current_setting('default_transaction_read_only') AS ro, current_setting('statement_timeout') AS st,
+                                         current_setting('lock_timeout') AS lt, current_setting('application_name') AS app`)
+        )[0];
       } finally {
         await sql.end();
         void postgres;
@@ -123,10 +158,16 @@ describe('open model', () => {
     // 20 requests/s of a 100 ms statement over one connection that takes one at a time: the
     // server completes at most 10/s, so requests queue and their latency from the scheduled
     // start grows well past the sleep; the achieved rate falls short.
-    const r = await runLoad(options({
-      queries: [{ name: 'slow', text: 'SELECT pg_sleep(0.1)', weight: 1, params: [], placeholders: 0 }],
-      model: { kind: 'open', rate: 20 }, connections: 1, pipeline: 1, durationMs: 1500, warmupMs: 0,
-    }));
+    const r = await runLoad(
+      options({
+        queries: [{ name: 'slow', text: 'SELECT pg_sleep(0.1)', weight: 1, params: [], placeholders: 0 }],
+        model: { kind: 'open', rate: 20 },
+        connections: 1,
+        pipeline: 1,
+        durationMs: 1500,
+        warmupMs: 0,
+      }),
+    );
     const q = r.queries[0]!;
     expect(q.requests).toBeGreaterThan(0);
     expect(q.latency.p95).toBeGreaterThanOrEqual(100);
@@ -145,10 +186,16 @@ describe('safety', () => {
     try {
       await holder.query('BEGIN');
       await holder.query('LOCK TABLE locked IN ACCESS EXCLUSIVE MODE');
-      const r = await runLoad(options({
-        queries: [{ name: 'blocked', text: 'SELECT count(*) FROM locked', weight: 1, params: [], placeholders: 0 }],
-        model: { kind: 'closed', concurrency: 4 }, connections: 2, durationMs: 1000, warmupMs: 0, lockTimeoutMs: 200,
-      }));
+      const r = await runLoad(
+        options({
+          queries: [{ name: 'blocked', text: 'SELECT count(*) FROM locked', weight: 1, params: [], placeholders: 0 }],
+          model: { kind: 'closed', concurrency: 4 },
+          connections: 2,
+          durationMs: 1000,
+          warmupMs: 0,
+          lockTimeoutMs: 200,
+        }),
+      );
       const q = r.queries[0]!;
       expect(q.errors).toBeGreaterThan(0);
       expect(q.timeouts).toBe(q.errors);
@@ -169,17 +216,29 @@ describe('safety', () => {
   it('refuses more connections than the allowed share of free ones, naming both, before opening any', async () => {
     const err = await runLoad(options({ connections: 5000 })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UsageError);
-    const m = /--connections 5000 is more than the (\d+) allowed: 50 % of the server's (\d+) free connections/.exec((err as Error).message);
+    const m = /--connections 5000 is more than the (\d+) allowed: 50 % of the server's (\d+) free connections/.exec(
+      (err as Error).message,
+    );
     expect(m, (err as Error).message).not.toBeNull();
     expect(Number(m![1])).toBe(Math.floor(Number(m![2]) * 0.5));
-    const { rows } = await db.get().client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load'`);
+    const { rows } = await db
+      .get()
+      .client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load'`);
     expect(rows[0].n).toBe(0);
   });
 
   it('marks figures partial when stopped', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('SIGINT')), 700);
-    const r = await runLoad(options({ durationMs: 20_000, warmupMs: 200, signal: ac.signal, connections: 4, model: { kind: 'closed', concurrency: 50 } }));
+    const r = await runLoad(
+      options({
+        durationMs: 20_000,
+        warmupMs: 200,
+        signal: ac.signal,
+        connections: 4,
+        model: { kind: 'closed', concurrency: 50 },
+      }),
+    );
     expect(r.partial).toBe(true);
     expect(r.stoppedBy).toBe('SIGINT');
     expect(r.durationMs).toBeLessThan(20_000);

@@ -17,29 +17,42 @@ const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-growth-'));
 const baselineFile = path.join(dir, 'baseline.json');
 const config = resolveConfig({}, { rootDir: REPO_ROOT, env: {}, overrides: {} });
 
-const INDEXED = '-- name: notes_by_thread\n-- tier: hot\n-- params: [[7], [70], [700]]\nSELECT id, body\nFROM notes\nWHERE thread_id = $1\nORDER BY id DESC\nLIMIT 20;\n';
+const INDEXED =
+  '-- name: notes_by_thread\n-- tier: hot\n-- params: [[7], [70], [700]]\nSELECT id, body\nFROM notes\nWHERE thread_id = $1\nORDER BY id DESC\nLIMIT 20;\n';
 // thread_id + 0 and id + 0 hide the columns from every index: the planner can only scan the
 // whole table and sort.
-const DEFEATED = '-- name: notes_by_thread_rewritten\n-- tier: hot\n-- params: [[7], [70], [700]]\nSELECT id, body\nFROM notes\nWHERE thread_id + 0 = $1\nORDER BY id + 0 DESC\nLIMIT 20;\n';
+const DEFEATED =
+  '-- name: notes_by_thread_rewritten\n-- tier: hot\n-- params: [[7], [70], [700]]\nSELECT id, body\nFROM notes\nWHERE thread_id + 0 = $1\nORDER BY id + 0 DESC\nLIMIT 20;\n';
 
 async function fill(rows: number): Promise<void> {
   const c = db.get().client;
   await c.query('TRUNCATE notes');
-  await c.query(`INSERT INTO notes (thread_id, body) SELECT g % 1000, 'note ' || g FROM generate_series(1, $1::int) AS g`, [rows]);
+  await c.query(
+    `INSERT INTO notes (thread_id, body) SELECT g % 1000, 'note ' || g FROM generate_series(1, $1::int) AS g`,
+    [rows],
+  );
   await c.query('VACUUM ANALYZE notes');
 }
 
 function run(update: boolean): Promise<AuditResult> {
   return audit({
-    target: db.get().target, audit: { ...config.audit, runs: 5, warmup: 1 }, refresh: config.refresh,
-    queriesDir: dir, baselineFile, updateBaseline: update,
+    target: db.get().target,
+    audit: { ...config.audit, runs: 5, warmup: 1 },
+    refresh: config.refresh,
+    queriesDir: dir,
+    baselineFile,
+    updateBaseline: update,
   });
 }
 
 beforeAll(async () => {
   writeFileSync(path.join(dir, 'indexed.sql'), INDEXED);
   writeFileSync(path.join(dir, 'defeated.sql'), DEFEATED);
-  await db.get().client.query('CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, thread_id int NOT NULL, body text NOT NULL)');
+  await db
+    .get()
+    .client.query(
+      'CREATE TABLE notes (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, thread_id int NOT NULL, body text NOT NULL)',
+    );
   await db.get().client.query('CREATE INDEX notes_thread_idx ON notes (thread_id, id DESC)');
 });
 
@@ -48,7 +61,9 @@ describe('growth with data', () => {
     await fill(20_000);
     const first = await run(true);
     expect(first.growth).toEqual([]);
-    const written = JSON.parse(readFileSync(baselineFile, 'utf8')) as { queries: Record<string, { relationRows: Record<string, number> }> };
+    const written = JSON.parse(readFileSync(baselineFile, 'utf8')) as {
+      queries: Record<string, { relationRows: Record<string, number> }>;
+    };
     expect(written.queries.notes_by_thread!.relationRows['public.notes']).toBeGreaterThan(15_000);
 
     await fill(200_000);

@@ -15,7 +15,9 @@ import { REPO_ROOT } from '../helpers/cli.js';
 import { rejection } from '../helpers/errors.js';
 
 // A fresh database per test: each starts with no migrations applied.
-async function withFresh<T>(work: (db: { client: pg.Client; target: ReturnType<typeof targetFromUrl>; url: string }) => Promise<T>): Promise<T> {
+async function withFresh<T>(
+  work: (db: { client: pg.Client; target: ReturnType<typeof targetFromUrl>; url: string }) => Promise<T>,
+): Promise<T> {
   const created = await createTestDatabase(adminUrl(), 'dbopt_migrate');
   try {
     return await work({ client: created.client, url: created.url, target: targetFromUrl(created.url, 'test') });
@@ -39,7 +41,9 @@ async function indexes(client: pg.Client, table: string): Promise<{ name: string
   const { rows } = await client.query<{ name: string; valid: boolean }>(
     `SELECT i.relname AS name, x.indisvalid AS valid
        FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid
-      WHERE x.indrelid = to_regclass($1) AND NOT x.indisprimary ORDER BY 1`, [table]);
+      WHERE x.indrelid = to_regclass($1) AND NOT x.indisprimary ORDER BY 1`,
+    [table],
+  );
   return rows;
 }
 
@@ -55,10 +59,18 @@ describe('dbopt migrate on a real server', () => {
   it('--dry-run on a fresh database creates nothing, not even the dbopt schema', async () => {
     const fresh = await createTestDatabase(adminUrl(), 'dbopt_dry');
     try {
-      const result = await migrate({ target: targetFromUrl(fresh.url, 'test'), dir: path.join(REPO_ROOT, 'migrations'), dryRun: true });
+      const result = await migrate({
+        target: targetFromUrl(fresh.url, 'test'),
+        dir: path.join(REPO_ROOT, 'migrations'),
+        dryRun: true,
+      });
       expect(result.ran.length).toBeGreaterThan(10);
-      expect(result.ran.find((r) => r.name === '0009_index_users_bot_telegram_cover')!.sql!.join('\n')).toMatch(/outside a transaction[\s\S]*CREATE UNIQUE INDEX CONCURRENTLY users_bot_telegram_cover/);
-      const { rows } = await fresh.client.query(`SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`);
+      expect(result.ran.find((r) => r.name === '0009_index_users_bot_telegram_cover')!.sql!.join('\n')).toMatch(
+        /outside a transaction[\s\S]*CREATE UNIQUE INDEX CONCURRENTLY users_bot_telegram_cover/,
+      );
+      const { rows } = await fresh.client.query(
+        `SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')`,
+      );
       expect(rows).toEqual([]);
       const schemas = await fresh.client.query(`SELECT nspname FROM pg_namespace WHERE nspname = 'dbopt'`);
       expect(schemas.rows).toEqual([]);
@@ -67,236 +79,306 @@ describe('dbopt migrate on a real server', () => {
     }
   });
 
-  it('heals a leftover INVALID index of the same name, even with IF NOT EXISTS, and records once', () => withFresh(async ({ client, target }) => {
-    const dir = migrationsDir({
-      '0001_items.sql': TABLE,
-      '0002_items_sku.sql': '-- Up Migration\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS items_sku_key ON items (sku);\n-- Down Migration\nDROP INDEX CONCURRENTLY IF EXISTS items_sku_key;\n',
-    });
-    await migrate({ target, dir, count: 1 });
-    await client.query(`INSERT INTO items (sku, qty) SELECT 'sku-' || i, i FROM generate_series(1, 2000) i`);
-    await client.query(`INSERT INTO items (sku, qty) VALUES ('sku-1', 0)`);
-    // A crashed build leaves an INVALID unique index behind.
-    await expect(client.query('CREATE UNIQUE INDEX CONCURRENTLY items_sku_key ON items (sku)')).rejects.toThrow(/could not create unique index/);
-    expect(await indexes(client, 'items')).toEqual([{ name: 'items_sku_key', valid: false }]);
-    await client.query(`DELETE FROM items WHERE qty = 0`);
+  it('heals a leftover INVALID index of the same name, even with IF NOT EXISTS, and records once', () =>
+    withFresh(async ({ client, target }) => {
+      const dir = migrationsDir({
+        '0001_items.sql': TABLE,
+        '0002_items_sku.sql':
+          '-- Up Migration\nCREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS items_sku_key ON items (sku);\n-- Down Migration\nDROP INDEX CONCURRENTLY IF EXISTS items_sku_key;\n',
+      });
+      await migrate({ target, dir, count: 1 });
+      await client.query(`INSERT INTO items (sku, qty) SELECT 'sku-' || i, i FROM generate_series(1, 2000) i`);
+      await client.query(`INSERT INTO items (sku, qty) VALUES ('sku-1', 0)`);
+      // A crashed build leaves an INVALID unique index behind.
+      await expect(client.query('CREATE UNIQUE INDEX CONCURRENTLY items_sku_key ON items (sku)')).rejects.toThrow(
+        /could not create unique index/,
+      );
+      expect(await indexes(client, 'items')).toEqual([{ name: 'items_sku_key', valid: false }]);
+      await client.query(`DELETE FROM items WHERE qty = 0`);
 
-    const logger = recordingLogger();
-    const result = await migrate({ target, dir, logger });
-    expect(result.ran.map((r) => r.name)).toEqual(['0002_items_sku']);
-    expect(result.ran[0]!.notes!.join('; ')).toMatch(/dropped leftover INVALID index items_sku_key.*built items_sku_key.*analyzed public.items/);
-    expect(logger.lines.join('\n')).toMatch(/items_sku_key on public.items is INVALID[\s\S]*URGENT/);
-    expect(await indexes(client, 'items')).toEqual([{ name: 'items_sku_key', valid: true }]);
-    const recorded = await client.query(`SELECT count(*)::int AS n FROM dbopt.migrations WHERE name = '0002_items_sku'`);
-    expect(recorded.rows[0].n).toBe(1);
-    const analyzed = await client.query(`SELECT last_analyze IS NOT NULL AS done FROM pg_stat_user_tables WHERE relname = 'items'`);
-    expect(analyzed.rows[0].done).toBe(true);
-    await migrate({ target, dir, direction: 'down', count: 2 });
-    expect(await indexes(client, 'items')).toEqual([]);
-  }));
-
-  it('a failed build names index, table and cause, leaves no INVALID index and records nothing', () => withFresh(async ({ client, target }) => {
-    const dir = migrationsDir({
-      '0001_items.sql': TABLE,
-      '0002_items_qty.sql': '-- Up Migration\nCREATE UNIQUE INDEX CONCURRENTLY items_qty_key ON items (qty);\n',
-    });
-    await migrate({ target, dir, count: 1 });
-    await client.query(`INSERT INTO items (sku, qty) VALUES ('a', 1), ('b', 1)`);
-    const err = await thrown(migrate({ target, dir }));
-    expect(err.exitCode).toBe(1);
-    expect(err.message).toMatch(/index items_qty_key on public\.items was not built: could not create unique index.*dropped/);
-    expect(err.details.join('\n')).toMatch(/0002_items_qty\.sql:2:1: ERROR 23505: could not create unique index/);
-    expect(await indexes(client, 'items')).toEqual([]);
-    const recorded = await client.query(`SELECT name FROM dbopt.migrations WHERE name = '0002_items_qty'`);
-    expect(recorded.rows).toEqual([]);
-  }));
-
-  it('short-budget DDL retries then fails naming the blocking pid; a build waits for its blocker and succeeds', () => withFresh(async ({ client, target, url }) => {
-    const dir = migrationsDir({
-      '0001_items.sql': TABLE,
-      '0002_items_note.sql': '-- Up Migration\nALTER TABLE items ADD COLUMN note text;\n-- Down Migration\nALTER TABLE items DROP COLUMN note;\n',
-    });
-    await migrate({ target, dir, count: 1 });
-    const blocker = new pg.Client({ connectionString: url, application_name: 'blocker' });
-    await blocker.connect();
-    try {
-      const { rows } = await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
-      await blocker.query('BEGIN');
-      await blocker.query('SELECT count(*) FROM items'); // ACCESS SHARE until COMMIT
       const logger = recordingLogger();
-      const err = await thrown(migrate({ target, dir, lockTimeoutMs: 200, lockRetries: 2, logger }));
-      expect(err.exitCode).toBe(1);
-      expect(err.message).toContain(`migration 0002_items_note could not take its lock`);
-      expect(err.message).toContain(`pid ${rows[0]!.pid}`);
-      expect(err.details.join('\n')).toContain('application_name "blocker"');
-      expect(logger.lines.filter((l) => /lock_timeout .* reached/.test(l))).toHaveLength(2);
-      const col = await client.query(`SELECT 1 FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'note'`);
-      expect(col.rows).toEqual([]);
-      await blocker.query('COMMIT');
-      expect((await migrate({ target, dir })).ran.map((r) => r.name)).toEqual(['0002_items_note']);
-
-      // The build: SHARE UPDATE EXCLUSIVE conflicts with itself; the build waits within its budget.
-      writeFileSync(path.join(dir, '0003_items_sku.sql'), '-- Up Migration\nCREATE INDEX CONCURRENTLY items_sku_idx ON items (sku);\n');
-      await blocker.query('BEGIN');
-      await blocker.query('LOCK TABLE items IN SHARE UPDATE EXCLUSIVE MODE');
-      const running = migrate({ target, dir, lockTimeoutMs: 200, lockRetries: 0, buildLockTimeoutMs: 60_000 });
-      for (let i = 0; ; i++) {
-        const w = await client.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbopt migrate' AND wait_event_type = 'Lock' AND query LIKE 'CREATE INDEX CONCURRENTLY items_sku_idx%'`);
-        if (w.rowCount) break;
-        if (i > 200) throw new Error('the build never waited for the lock');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await blocker.query('COMMIT');
-      const result = await running;
-      expect(result.ran.map((r) => r.name)).toEqual(['0003_items_sku']);
-      expect(await indexes(client, 'items')).toEqual([{ name: 'items_sku_idx', valid: true }]);
-    } finally {
-      await blocker.end();
-    }
-  }));
-
-  it('REINDEX (CONCURRENTLY false) and VACUUM FULL wait with the short DDL budget and retry, never the build budget', () => withFresh(async ({ client, target, url }) => {
-    const dir = migrationsDir({
-      '0001_items.sql': `${TABLE.split('-- Down')[0]}CREATE INDEX items_sku_idx ON items (sku);\n`,
-      '0002_reindex.sql': '-- Up Migration\nREINDEX (CONCURRENTLY false) INDEX items_sku_idx;\n',
-      '0003_vacuum_full.sql': '-- Up Migration\nVACUUM (FULL) items;\n',
-    });
-    await migrate({ target, dir, count: 1 });
-    const dry = await migrate({ target, dir, dryRun: true });
-    expect(dry.ran[0]!.sql!.join('\n')).toContain(`in one transaction, lock_timeout = '2000ms'`);
-    const blocker = new pg.Client({ connectionString: url, application_name: 'blocker' });
-    await blocker.connect();
-    try {
-      await blocker.query('BEGIN');
-      // ROW EXCLUSIVE conflicts with REINDEX's SHARE and VACUUM FULL's ACCESS EXCLUSIVE.
-      await blocker.query('LOCK TABLE items IN ROW EXCLUSIVE MODE');
-      // With the build's 10-minute budget either would sit behind the blocker past the test timeout.
-      for (const name of ['0002_reindex', '0003_vacuum_full']) {
-        const logger = recordingLogger();
-        const err = await thrown(migrate({ target, dir, count: 1, lint: false, lockTimeoutMs: 200, lockRetries: 1, buildLockTimeoutMs: 600_000, logger }));
-        expect(err.message).toBe(`migration ${name} could not take its lock within lock_timeout 200ms, 2 tries: blocked by pid ${(await blocker.query('SELECT pg_backend_pid() AS pid')).rows[0].pid}`);
-        expect(logger.lines.filter((l) => l.includes(`${name}: lock_timeout (200ms) reached`))).toHaveLength(1);
-        if (name === '0002_reindex') {
-          await blocker.query('COMMIT');
-          await migrate({ target, dir, count: 1, lint: false });
-          await blocker.query('BEGIN');
-          await blocker.query('LOCK TABLE items IN ROW EXCLUSIVE MODE');
-        }
-      }
-      await blocker.query('COMMIT');
-      expect((await migrate({ target, dir, lint: false })).ran.map((r) => r.name)).toEqual(['0003_vacuum_full']);
-      const { rows } = await client.query(`SELECT count(*)::int AS n FROM dbopt.migrations`);
-      expect(rows[0].n).toBe(3);
-    } finally {
-      await blocker.end();
-    }
-  }));
-
-  it('refuses an edited or deleted applied migration naming the file; status shows it', () => withFresh(async ({ target }) => {
-    const dir = migrationsDir({ '0001_items.sql': TABLE });
-    await migrate({ target, dir });
-    appendFileSync(path.join(dir, '0001_items.sql'), '\n-- edited\n');
-    const err = await thrown(migrate({ target, dir }));
-    expect(err.exitCode).toBe(2);
-    expect(err.message).toContain('0001_items.sql');
-    expect(err.message).toContain('edited');
-    const status = await migrationStatus({ target, dir });
-    expect(status.migrations.map((m) => m.state)).toEqual(['modified']);
-
-    const other = migrationsDir({});
-    const gone = await thrown(migrate({ target, dir: other }));
-    expect(gone.exitCode).toBe(2);
-    expect(gone.message).toContain('0001_items');
-    expect(gone.message).toContain('deleted');
-  }));
-
-  it('refuses pending migrations with lint errors unless lint is off', () => withFresh(async ({ target }) => {
-    const dir = migrationsDir({ '0001_items.sql': TABLE, '0002_plain_index.sql': '-- Up Migration\nCREATE INDEX items_qty_idx ON items (qty);\n' });
-    await migrate({ target, dir, count: 1 });
-    // items is empty: under the default migrate.lint.smallTable the plain build would be a note.
-    const err = await thrown(migrate({ target, dir, lintSmallTable: 0 }));
-    expect(err.exitCode).toBe(1);
-    expect(err.details.join('\n')).toMatch(/0002_plain_index\.sql:2:1: error index-not-concurrent: .*SHARE lock on items/);
-    const ok = await migrate({ target, dir, lint: false });
-    expect(ok.ran.map((r) => r.name)).toEqual(['0002_plain_index']);
-  }));
-
-  it('runs JS migrations through node-pg-migrate and checksums them', () => withFresh(async ({ client, target }) => {
-    const dir = migrationsDir({ '0001_items.sql': TABLE });
-    cpSync(path.join(REPO_ROOT, 'test/fixtures/migrate/js/0002_js_concurrent_ok.js'), path.join(dir, '0002_js_concurrent_ok.js'));
-    await client.query('CREATE TABLE users (id int, created_at timestamptz)');
-    const r = await migrate({ target, dir });
-    expect(r.ran.map((m) => m.name)).toEqual(['0001_items', '0002_js_concurrent_ok']);
-    expect(await indexes(client, 'users')).toEqual([{ name: 'users_created_at_idx', valid: true }]);
-    const sums = await client.query(`SELECT name FROM dbopt.migration_checksums ORDER BY 1`);
-    expect(sums.rows.map((x) => x.name)).toEqual(['0001_items', '0002_js_concurrent_ok']);
-  }));
-
-  it('a JS no-transaction concurrent build gets the build lock budget and is healed and verified; IF NOT EXISTS hides no INVALID index', () => withFresh(async ({ client, target, url }) => {
-    const dir = migrationsDir({ '0001_items.sql': TABLE });
-    cpSync(path.join(REPO_ROOT, 'test/fixtures/migrate/js/0004_js_concurrent_if_not_exists.js'), path.join(dir, '0002_js_items_qty.js'));
-    await migrate({ target, dir, count: 1 });
-    await client.query(`INSERT INTO items (sku, qty) VALUES ('a', 1), ('b', 1)`);
-    // A failed earlier build leaves an INVALID index of the migration's name.
-    await expect(client.query('CREATE UNIQUE INDEX CONCURRENTLY items_qty_idx ON items (qty)')).rejects.toThrow(/could not create unique index/);
-    const blocker = new pg.Client({ connectionString: url, application_name: 'blocker' });
-    await blocker.connect();
-    try {
-      // An older transaction that a concurrent build (and drop) must wait out.
-      await blocker.query('BEGIN');
-      await blocker.query('SELECT count(*) FROM items');
-      const running = migrate({ target, dir, lockTimeoutMs: 200, lockRetries: 2, buildLockTimeoutMs: 60_000 });
-      for (let i = 0; ; i++) {
-        const w = await client.query(`SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbopt migrate' AND wait_event_type = 'Lock' AND query LIKE '%items_qty_idx%'`);
-        if (w.rowCount) break;
-        if (i > 200) throw new Error('the build never waited for the older transaction');
-        await new Promise((r) => setTimeout(r, 100));
-      }
-      await blocker.query('COMMIT');
-      const result = await running;
-      expect(result.ran.map((r) => r.name)).toEqual(['0002_js_items_qty']);
-      expect(result.lockRetries).toBe(0);
-      expect(result.ran[0]!.notes!.join('; ')).toMatch(/dropped leftover INVALID index items_qty_idx.*built items_qty_idx.*analyzed public\.items/);
-      expect(await indexes(client, 'items')).toEqual([{ name: 'items_qty_idx', valid: true }]);
-      await migrate({ target, dir, direction: 'down', count: 1 });
+      const result = await migrate({ target, dir, logger });
+      expect(result.ran.map((r) => r.name)).toEqual(['0002_items_sku']);
+      expect(result.ran[0]!.notes!.join('; ')).toMatch(
+        /dropped leftover INVALID index items_sku_key.*built items_sku_key.*analyzed public.items/,
+      );
+      expect(logger.lines.join('\n')).toMatch(/items_sku_key on public.items is INVALID[\s\S]*URGENT/);
+      expect(await indexes(client, 'items')).toEqual([{ name: 'items_sku_key', valid: true }]);
+      const recorded = await client.query(
+        `SELECT count(*)::int AS n FROM dbopt.migrations WHERE name = '0002_items_sku'`,
+      );
+      expect(recorded.rows[0].n).toBe(1);
+      const analyzed = await client.query(
+        `SELECT last_analyze IS NOT NULL AS done FROM pg_stat_user_tables WHERE relname = 'items'`,
+      );
+      expect(analyzed.rows[0].done).toBe(true);
+      await migrate({ target, dir, direction: 'down', count: 2 });
       expect(await indexes(client, 'items')).toEqual([]);
-    } finally {
-      await blocker.end();
-    }
-  }));
+    }));
 
-  it('SET in a no-transaction migration does not leak into later migrations of the run', () => withFresh(async ({ client, target }) => {
-    const dir = migrationsDir({
-      '0001_items.sql': TABLE,
-      '0002_items_sku.sql': "-- Up Migration\nSET work_mem = '7MB';\nSET search_path = pg_catalog;\nCREATE INDEX CONCURRENTLY items_sku_idx ON public.items (sku);\n",
-      '0003_seen.sql': "-- Up Migration\nCREATE TABLE public.seen AS SELECT current_setting('work_mem') AS work_mem, current_setting('search_path') AS search_path, current_setting('lock_timeout') AS lock_timeout;\n",
-    });
-    const defaults = await client.query(`SELECT current_setting('work_mem') AS work_mem, current_setting('search_path') AS search_path`);
-    await migrate({ target, dir, lockTimeoutMs: 1500 });
-    const seen = await client.query('SELECT * FROM public.seen');
-    expect(seen.rows).toEqual([{ ...defaults.rows[0], lock_timeout: '1500ms' }]);
-  }));
+  it('a failed build names index, table and cause, leaves no INVALID index and records nothing', () =>
+    withFresh(async ({ client, target }) => {
+      const dir = migrationsDir({
+        '0001_items.sql': TABLE,
+        '0002_items_qty.sql': '-- Up Migration\nCREATE UNIQUE INDEX CONCURRENTLY items_qty_key ON items (qty);\n',
+      });
+      await migrate({ target, dir, count: 1 });
+      await client.query(`INSERT INTO items (sku, qty) VALUES ('a', 1), ('b', 1)`);
+      const err = await thrown(migrate({ target, dir }));
+      expect(err.exitCode).toBe(1);
+      expect(err.message).toMatch(
+        /index items_qty_key on public\.items was not built: could not create unique index.*dropped/,
+      );
+      expect(err.details.join('\n')).toMatch(/0002_items_qty\.sql:2:1: ERROR 23505: could not create unique index/);
+      expect(await indexes(client, 'items')).toEqual([]);
+      const recorded = await client.query(`SELECT name FROM dbopt.migrations WHERE name = '0002_items_qty'`);
+      expect(recorded.rows).toEqual([]);
+    }));
 
-  it('losing the connection that holds the migrate lock stops the run and records nothing', () => withFresh(async ({ client, target }) => {
-    const dir = migrationsDir({ '0001_slow.sql': '-- Up Migration\nCREATE TABLE slow AS SELECT pg_sleep(30) IS NULL AS s;\n' });
-    const caught = thrown(migrate({ target, dir }));
-    let holder: number | undefined;
-    for (let i = 0; holder === undefined; i++) {
-      const { rows } = await client.query<{ pid: number }>(
-        `SELECT l.pid FROM pg_locks l
+  it('short-budget DDL retries then fails naming the blocking pid; a build waits for its blocker and succeeds', () =>
+    withFresh(async ({ client, target, url }) => {
+      const dir = migrationsDir({
+        '0001_items.sql': TABLE,
+        '0002_items_note.sql':
+          '-- Up Migration\nALTER TABLE items ADD COLUMN note text;\n-- Down Migration\nALTER TABLE items DROP COLUMN note;\n',
+      });
+      await migrate({ target, dir, count: 1 });
+      const blocker = new pg.Client({ connectionString: url, application_name: 'blocker' });
+      await blocker.connect();
+      try {
+        const { rows } = await blocker.query<{ pid: number }>('SELECT pg_backend_pid() AS pid');
+        await blocker.query('BEGIN');
+        await blocker.query('SELECT count(*) FROM items'); // ACCESS SHARE until COMMIT
+        const logger = recordingLogger();
+        const err = await thrown(migrate({ target, dir, lockTimeoutMs: 200, lockRetries: 2, logger }));
+        expect(err.exitCode).toBe(1);
+        expect(err.message).toContain(`migration 0002_items_note could not take its lock`);
+        expect(err.message).toContain(`pid ${rows[0]!.pid}`);
+        expect(err.details.join('\n')).toContain('application_name "blocker"');
+        expect(logger.lines.filter((l) => /lock_timeout .* reached/.test(l))).toHaveLength(2);
+        const col = await client.query(
+          `SELECT 1 FROM information_schema.columns WHERE table_name = 'items' AND column_name = 'note'`,
+        );
+        expect(col.rows).toEqual([]);
+        await blocker.query('COMMIT');
+        expect((await migrate({ target, dir })).ran.map((r) => r.name)).toEqual(['0002_items_note']);
+
+        // The build: SHARE UPDATE EXCLUSIVE conflicts with itself; the build waits within its budget.
+        writeFileSync(
+          path.join(dir, '0003_items_sku.sql'),
+          '-- Up Migration\nCREATE INDEX CONCURRENTLY items_sku_idx ON items (sku);\n',
+        );
+        await blocker.query('BEGIN');
+        await blocker.query('LOCK TABLE items IN SHARE UPDATE EXCLUSIVE MODE');
+        const running = migrate({ target, dir, lockTimeoutMs: 200, lockRetries: 0, buildLockTimeoutMs: 60_000 });
+        for (let i = 0; ; i++) {
+          const w = await client.query(
+            `SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbopt migrate' AND wait_event_type = 'Lock' AND query LIKE 'CREATE INDEX CONCURRENTLY items_sku_idx%'`,
+          );
+          if (w.rowCount) break;
+          if (i > 200) throw new Error('the build never waited for the lock');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await blocker.query('COMMIT');
+        const result = await running;
+        expect(result.ran.map((r) => r.name)).toEqual(['0003_items_sku']);
+        expect(await indexes(client, 'items')).toEqual([{ name: 'items_sku_idx', valid: true }]);
+      } finally {
+        await blocker.end();
+      }
+    }));
+
+  it('REINDEX (CONCURRENTLY false) and VACUUM FULL wait with the short DDL budget and retry, never the build budget', () =>
+    withFresh(async ({ client, target, url }) => {
+      const dir = migrationsDir({
+        '0001_items.sql': `${TABLE.split('-- Down')[0]}CREATE INDEX items_sku_idx ON items (sku);\n`,
+        '0002_reindex.sql': '-- Up Migration\nREINDEX (CONCURRENTLY false) INDEX items_sku_idx;\n',
+        '0003_vacuum_full.sql': '-- Up Migration\nVACUUM (FULL) items;\n',
+      });
+      await migrate({ target, dir, count: 1 });
+      const dry = await migrate({ target, dir, dryRun: true });
+      expect(dry.ran[0]!.sql!.join('\n')).toContain(`in one transaction, lock_timeout = '2000ms'`);
+      const blocker = new pg.Client({ connectionString: url, application_name: 'blocker' });
+      await blocker.connect();
+      try {
+        await blocker.query('BEGIN');
+        // ROW EXCLUSIVE conflicts with REINDEX's SHARE and VACUUM FULL's ACCESS EXCLUSIVE.
+        await blocker.query('LOCK TABLE items IN ROW EXCLUSIVE MODE');
+        // With the build's 10-minute budget either would sit behind the blocker past the test timeout.
+        for (const name of ['0002_reindex', '0003_vacuum_full']) {
+          const logger = recordingLogger();
+          const err = await thrown(
+            migrate({
+              target,
+              dir,
+              count: 1,
+              lint: false,
+              lockTimeoutMs: 200,
+              lockRetries: 1,
+              buildLockTimeoutMs: 600_000,
+              logger,
+            }),
+          );
+          expect(err.message).toBe(
+            `migration ${name} could not take its lock within lock_timeout 200ms, 2 tries: blocked by pid ${(await blocker.query('SELECT pg_backend_pid() AS pid')).rows[0].pid}`,
+          );
+          expect(logger.lines.filter((l) => l.includes(`${name}: lock_timeout (200ms) reached`))).toHaveLength(1);
+          if (name === '0002_reindex') {
+            await blocker.query('COMMIT');
+            await migrate({ target, dir, count: 1, lint: false });
+            await blocker.query('BEGIN');
+            await blocker.query('LOCK TABLE items IN ROW EXCLUSIVE MODE');
+          }
+        }
+        await blocker.query('COMMIT');
+        expect((await migrate({ target, dir, lint: false })).ran.map((r) => r.name)).toEqual(['0003_vacuum_full']);
+        const { rows } = await client.query(`SELECT count(*)::int AS n FROM dbopt.migrations`);
+        expect(rows[0].n).toBe(3);
+      } finally {
+        await blocker.end();
+      }
+    }));
+
+  it('refuses an edited or deleted applied migration naming the file; status shows it', () =>
+    withFresh(async ({ target }) => {
+      const dir = migrationsDir({ '0001_items.sql': TABLE });
+      await migrate({ target, dir });
+      appendFileSync(path.join(dir, '0001_items.sql'), '\n-- edited\n');
+      const err = await thrown(migrate({ target, dir }));
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toContain('0001_items.sql');
+      expect(err.message).toContain('edited');
+      const status = await migrationStatus({ target, dir });
+      expect(status.migrations.map((m) => m.state)).toEqual(['modified']);
+
+      const other = migrationsDir({});
+      const gone = await thrown(migrate({ target, dir: other }));
+      expect(gone.exitCode).toBe(2);
+      expect(gone.message).toContain('0001_items');
+      expect(gone.message).toContain('deleted');
+    }));
+
+  it('refuses pending migrations with lint errors unless lint is off', () =>
+    withFresh(async ({ target }) => {
+      const dir = migrationsDir({
+        '0001_items.sql': TABLE,
+        '0002_plain_index.sql': '-- Up Migration\nCREATE INDEX items_qty_idx ON items (qty);\n',
+      });
+      await migrate({ target, dir, count: 1 });
+      // items is empty: under the default migrate.lint.smallTable the plain build would be a note.
+      const err = await thrown(migrate({ target, dir, lintSmallTable: 0 }));
+      expect(err.exitCode).toBe(1);
+      expect(err.details.join('\n')).toMatch(
+        /0002_plain_index\.sql:2:1: error index-not-concurrent: .*SHARE lock on items/,
+      );
+      const ok = await migrate({ target, dir, lint: false });
+      expect(ok.ran.map((r) => r.name)).toEqual(['0002_plain_index']);
+    }));
+
+  it('runs JS migrations through node-pg-migrate and checksums them', () =>
+    withFresh(async ({ client, target }) => {
+      const dir = migrationsDir({ '0001_items.sql': TABLE });
+      cpSync(
+        path.join(REPO_ROOT, 'test/fixtures/migrate/js/0002_js_concurrent_ok.js'),
+        path.join(dir, '0002_js_concurrent_ok.js'),
+      );
+      await client.query('CREATE TABLE users (id int, created_at timestamptz)');
+      const r = await migrate({ target, dir });
+      expect(r.ran.map((m) => m.name)).toEqual(['0001_items', '0002_js_concurrent_ok']);
+      expect(await indexes(client, 'users')).toEqual([{ name: 'users_created_at_idx', valid: true }]);
+      const sums = await client.query(`SELECT name FROM dbopt.migration_checksums ORDER BY 1`);
+      expect(sums.rows.map((x) => x.name)).toEqual(['0001_items', '0002_js_concurrent_ok']);
+    }));
+
+  it('a JS no-transaction concurrent build gets the build lock budget and is healed and verified; IF NOT EXISTS hides no INVALID index', () =>
+    withFresh(async ({ client, target, url }) => {
+      const dir = migrationsDir({ '0001_items.sql': TABLE });
+      cpSync(
+        path.join(REPO_ROOT, 'test/fixtures/migrate/js/0004_js_concurrent_if_not_exists.js'),
+        path.join(dir, '0002_js_items_qty.js'),
+      );
+      await migrate({ target, dir, count: 1 });
+      await client.query(`INSERT INTO items (sku, qty) VALUES ('a', 1), ('b', 1)`);
+      // A failed earlier build leaves an INVALID index of the migration's name.
+      await expect(client.query('CREATE UNIQUE INDEX CONCURRENTLY items_qty_idx ON items (qty)')).rejects.toThrow(
+        /could not create unique index/,
+      );
+      const blocker = new pg.Client({ connectionString: url, application_name: 'blocker' });
+      await blocker.connect();
+      try {
+        // An older transaction that a concurrent build (and drop) must wait out.
+        await blocker.query('BEGIN');
+        await blocker.query('SELECT count(*) FROM items');
+        const running = migrate({ target, dir, lockTimeoutMs: 200, lockRetries: 2, buildLockTimeoutMs: 60_000 });
+        for (let i = 0; ; i++) {
+          const w = await client.query(
+            `SELECT 1 FROM pg_stat_activity WHERE application_name = 'dbopt migrate' AND wait_event_type = 'Lock' AND query LIKE '%items_qty_idx%'`,
+          );
+          if (w.rowCount) break;
+          if (i > 200) throw new Error('the build never waited for the older transaction');
+          await new Promise((r) => setTimeout(r, 100));
+        }
+        await blocker.query('COMMIT');
+        const result = await running;
+        expect(result.ran.map((r) => r.name)).toEqual(['0002_js_items_qty']);
+        expect(result.lockRetries).toBe(0);
+        expect(result.ran[0]!.notes!.join('; ')).toMatch(
+          /dropped leftover INVALID index items_qty_idx.*built items_qty_idx.*analyzed public\.items/,
+        );
+        expect(await indexes(client, 'items')).toEqual([{ name: 'items_qty_idx', valid: true }]);
+        await migrate({ target, dir, direction: 'down', count: 1 });
+        expect(await indexes(client, 'items')).toEqual([]);
+      } finally {
+        await blocker.end();
+      }
+    }));
+
+  it('SET in a no-transaction migration does not leak into later migrations of the run', () =>
+    withFresh(async ({ client, target }) => {
+      const dir = migrationsDir({
+        '0001_items.sql': TABLE,
+        '0002_items_sku.sql':
+          "-- Up Migration\nSET work_mem = '7MB';\nSET search_path = pg_catalog;\nCREATE INDEX CONCURRENTLY items_sku_idx ON public.items (sku);\n",
+        '0003_seen.sql':
+          "-- Up Migration\nCREATE TABLE public.seen AS SELECT current_setting('work_mem') AS work_mem, current_setting('search_path') AS search_path, current_setting('lock_timeout') AS lock_timeout;\n",
+      });
+      const defaults = await client.query(
+        `SELECT current_setting('work_mem') AS work_mem, current_setting('search_path') AS search_path`,
+      );
+      await migrate({ target, dir, lockTimeoutMs: 1500 });
+      const seen = await client.query('SELECT * FROM public.seen');
+      expect(seen.rows).toEqual([{ ...defaults.rows[0], lock_timeout: '1500ms' }]);
+    }));
+
+  it('losing the connection that holds the migrate lock stops the run and records nothing', () =>
+    withFresh(async ({ client, target }) => {
+      const dir = migrationsDir({
+        '0001_slow.sql': '-- Up Migration\nCREATE TABLE slow AS SELECT pg_sleep(30) IS NULL AS s;\n',
+      });
+      const caught = thrown(migrate({ target, dir }));
+      let holder: number | undefined;
+      for (let i = 0; holder === undefined; i++) {
+        const { rows } = await client.query<{ pid: number }>(
+          `SELECT l.pid FROM pg_locks l
           WHERE l.locktype = 'advisory' AND l.granted AND l.classid = 1684172656 AND l.objid = 1
             AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-            AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = current_database() AND a.state = 'active' AND a.query LIKE 'CREATE TABLE slow%')`);
-      holder = rows[0]?.pid;
-      if (i > 200) throw new Error('the slow migration never started');
-      if (holder === undefined) await new Promise((r) => setTimeout(r, 100));
-    }
-    await client.query('SELECT pg_terminate_backend($1)', [holder]);
-    const err = await caught;
-    expect(err.exitCode).toBe(3);
-    expect(err.message).toMatch(/lost the migrate lock/);
-    const left = await client.query(`SELECT to_regclass('public.slow') AS t, to_regclass('dbopt.migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM dbopt.migrations) AS recorded`);
-    expect(left.rows).toEqual([{ t: null, recorded: false }]);
-    const sleeping = await client.query(`SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE TABLE slow%' AND state = 'active'`);
-    expect(sleeping.rows).toEqual([]);
-  }));
+            AND EXISTS (SELECT 1 FROM pg_stat_activity a WHERE a.datname = current_database() AND a.state = 'active' AND a.query LIKE 'CREATE TABLE slow%')`,
+        );
+        holder = rows[0]?.pid;
+        if (i > 200) throw new Error('the slow migration never started');
+        if (holder === undefined) await new Promise((r) => setTimeout(r, 100));
+      }
+      await client.query('SELECT pg_terminate_backend($1)', [holder]);
+      const err = await caught;
+      expect(err.exitCode).toBe(3);
+      expect(err.message).toMatch(/lost the migrate lock/);
+      const left = await client.query(
+        `SELECT to_regclass('public.slow') AS t, to_regclass('dbopt.migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM dbopt.migrations) AS recorded`,
+      );
+      expect(left.rows).toEqual([{ t: null, recorded: false }]);
+      const sleeping = await client.query(
+        `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'CREATE TABLE slow%' AND state = 'active'`,
+      );
+      expect(sleeping.rows).toEqual([]);
+    }));
 });

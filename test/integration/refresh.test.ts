@@ -10,15 +10,28 @@ import { describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { withTestDatabase } from '../helpers/db.js';
 import { waitFor } from '../helpers/wait.js';
-import { refreshPlan, refreshStatus, refreshViews, watchViews, type RefreshSettings, type ViewResult } from '../../src/refresh/index.js';
+import {
+  refreshPlan,
+  refreshStatus,
+  refreshViews,
+  watchViews,
+  type RefreshSettings,
+  type ViewResult,
+} from '../../src/refresh/index.js';
 import type { Logger } from '../../src/logger.js';
 
 const db = withTestDatabase('dbopt_refresh');
 
 function settings(include: string[], extra: Partial<RefreshSettings> = {}): RefreshSettings {
   return {
-    include, exclude: [], concurrency: 2, defaultSchedule: '1h', schedules: {},
-    statementTimeoutMs: 60_000, lockTimeoutMs: 5_000, ...extra,
+    include,
+    exclude: [],
+    concurrency: 2,
+    defaultSchedule: '1h',
+    schedules: {},
+    statementTimeoutMs: 60_000,
+    lockTimeoutMs: 5_000,
+    ...extra,
   };
 }
 
@@ -40,7 +53,10 @@ async function ensureSlowFunction(): Promise<void> {
 }
 
 async function setDelay(view: string, seconds: number): Promise<void> {
-  await sql(`INSERT INTO delay_config VALUES ($1, $2) ON CONFLICT (view) DO UPDATE SET seconds = excluded.seconds`, [view, seconds]);
+  await sql(`INSERT INTO delay_config VALUES ($1, $2) ON CONFLICT (view) DO UPDATE SET seconds = excluded.seconds`, [
+    view,
+    seconds,
+  ]);
 }
 
 function byView(results: ViewResult[]): Record<string, ViewResult> {
@@ -50,12 +66,15 @@ function byView(results: ViewResult[]): Record<string, ViewResult> {
 /** Until a REFRESH of `view` is executing on the server. */
 async function refreshRunning(view: string): Promise<number> {
   return waitFor(`REFRESH of ${view} to start`, async () => {
-    const { rows } = await sql(`
+    const { rows } = await sql(
+      `
       SELECT pid
         FROM pg_stat_activity
        WHERE datname = current_database()
          AND state = 'active'
-         AND query LIKE 'REFRESH MATERIALIZED VIEW%' || $1 || '%'`, [view]);
+         AND query LIKE 'REFRESH MATERIALIZED VIEW%' || $1 || '%'`,
+      [view],
+    );
     return rows[0]?.pid as number | undefined;
   });
 }
@@ -97,7 +116,9 @@ describe('refresh-views: order and failure propagation', () => {
     expect(r['public.ord_dep']!.outcome).toBe('skipped-dependency-failed');
     expect(r['public.ord_dep']!.why).toContain('public.ord_base');
     expect(r['public.ord_zindependent']!.outcome).toBe('refreshed');
-    const { rows: hist } = await sql(`SELECT outcome, error FROM dbopt.refresh_history WHERE view_name = 'public.ord_base' ORDER BY id DESC LIMIT 1`);
+    const { rows: hist } = await sql(
+      `SELECT outcome, error FROM dbopt.refresh_history WHERE view_name = 'public.ord_base' ORDER BY id DESC LIMIT 1`,
+    );
     expect(hist[0]).toMatchObject({ outcome: 'failed' });
     expect(hist[0].error).toContain('division by zero');
   });
@@ -115,7 +136,9 @@ describe('refresh-views: mode', () => {
     expect(first.views[0]!.warning).toBeUndefined();
     const second = await refreshViews({ target: db.get().target, settings: s, views: ['public.mode_uniq'] });
     expect(second.views[0]).toMatchObject({ outcome: 'refreshed', mode: 'concurrent' });
-    const { rows } = await sql(`SELECT mode FROM dbopt.refresh_history WHERE view_name = 'public.mode_uniq' ORDER BY id`);
+    const { rows } = await sql(
+      `SELECT mode FROM dbopt.refresh_history WHERE view_name = 'public.mode_uniq' ORDER BY id`,
+    );
     expect(rows.map((r) => r.mode)).toEqual(['plain', 'concurrent']);
   });
 
@@ -126,7 +149,11 @@ describe('refresh-views: mode', () => {
     await sql(`CREATE MATERIALIZED VIEW mode_expr AS SELECT id FROM mode_src`);
     await sql(`CREATE UNIQUE INDEX ON mode_expr ((id + 1))`);
     await sql(`CREATE INDEX ON mode_none (id)`);
-    const res = await refreshViews({ target: db.get().target, settings: settings(['public.mode_none', 'public.mode_partial', 'public.mode_expr']), all: true });
+    const res = await refreshViews({
+      target: db.get().target,
+      settings: settings(['public.mode_none', 'public.mode_partial', 'public.mode_expr']),
+      all: true,
+    });
     expect(res.views).toHaveLength(3);
     for (const v of res.views) {
       expect(v).toMatchObject({ outcome: 'refreshed', mode: 'plain' });
@@ -187,16 +214,27 @@ describe('refresh-views: fleet safety', () => {
 
     for (const n of [2, 5]) {
       // Make every view due: its last success an hour and a half ago (schedule 1h).
-      await sql(`UPDATE dbopt.refresh_history SET started_at = started_at - interval '90 minutes' WHERE view_name LIKE 'public.fl\\_%'`).catch(() => undefined);
+      await sql(
+        `UPDATE dbopt.refresh_history SET started_at = started_at - interval '90 minutes' WHERE view_name LIKE 'public.fl\\_%'`,
+      ).catch(() => undefined);
       const since = (await sql('SELECT clock_timestamp() AS t')).rows[0].t as Date;
-      const runs = await Promise.all(Array.from({ length: n }, () => refreshViews({ target: db.get().target, settings: s })));
-      const { rows } = await sql(`
+      const runs = await Promise.all(
+        Array.from({ length: n }, () => refreshViews({ target: db.get().target, settings: s })),
+      );
+      const { rows } = await sql(
+        `
         SELECT view_name, count(*)::int AS n
           FROM dbopt.refresh_history
          WHERE started_at >= $1
            AND outcome = 'ok'
-         GROUP BY view_name`, [since]);
-      expect(Object.fromEntries(rows.map((r) => [r.view_name, r.n]))).toEqual({ 'public.fl_a': 1, 'public.fl_b': 1, 'public.fl_dep': 1 });
+         GROUP BY view_name`,
+        [since],
+      );
+      expect(Object.fromEntries(rows.map((r) => [r.view_name, r.n]))).toEqual({
+        'public.fl_a': 1,
+        'public.fl_b': 1,
+        'public.fl_dep': 1,
+      });
       let elsewhere = 0;
       for (const view of views) {
         const outcomes = runs.map((r) => byView(r.views)[view]!);
@@ -219,10 +257,17 @@ describe('refresh-views: fleet safety', () => {
 
   it('--status shows schedule, last success, age, overdue, mode, last duration and size', async () => {
     const s = settings(['public.fl_*', 'public.mode_uniq'], { schedules: { 'public.fl_a': '*/5 * * * *' } });
-    await sql(`UPDATE dbopt.refresh_history SET started_at = started_at - interval '2 hours' WHERE view_name = 'public.mode_uniq'`);
+    await sql(
+      `UPDATE dbopt.refresh_history SET started_at = started_at - interval '2 hours' WHERE view_name = 'public.mode_uniq'`,
+    );
     const st = await refreshStatus({ target: db.get().target, settings: s });
     const v = Object.fromEntries(st.views.map((e) => [e.view, e]));
-    expect(v['public.fl_a']).toMatchObject({ schedule: '*/5 * * * *', overdue: false, mode: 'concurrent', populated: true });
+    expect(v['public.fl_a']).toMatchObject({
+      schedule: '*/5 * * * *',
+      overdue: false,
+      mode: 'concurrent',
+      populated: true,
+    });
     expect(v['public.fl_a']!.lastDurationMs).toBeGreaterThan(0);
     expect(v['public.fl_a']!.sizeBytes).toBeGreaterThan(0);
     expect(v['public.fl_a']!.ageMs).toBeGreaterThanOrEqual(0);
@@ -241,7 +286,10 @@ describe('refresh-views: failures and stops', () => {
     const stop = new AbortController();
     let failures = 0;
     const watching = watchViews({
-      target: db.get().target, settings: s, signal: stop.signal, maxSleepMs: 100,
+      target: db.get().target,
+      settings: s,
+      signal: stop.signal,
+      maxSleepMs: 100,
       onResult: (r) => {
         if (r.outcome === 'failed') failures++;
       },
@@ -288,7 +336,12 @@ describe('refresh-views: failures and stops', () => {
     const stop = new AbortController();
     let refreshed = 0;
     const watching = watchViews({
-      target: db.get().target, settings: s, views: ['wn_good'], signal: stop.signal, logger, maxSleepMs: 100,
+      target: db.get().target,
+      settings: s,
+      views: ['wn_good'],
+      signal: stop.signal,
+      logger,
+      maxSleepMs: 100,
       onResult: (r) => {
         if (r.outcome === 'refreshed') refreshed++;
       },
@@ -299,7 +352,9 @@ describe('refresh-views: failures and stops', () => {
       await waitFor('a refresh', async () => (refreshed >= 1 ? true : undefined));
       await sql('DROP MATERIALIZED VIEW wn_good');
       // The watcher must neither stop nor fail: wait for its warning (or its end, to fail fast).
-      await waitFor('the warning', async () => (ended || warnings.some((m) => m.includes('public.wn_good is no longer')) ? true : undefined));
+      await waitFor('the warning', async () =>
+        ended || warnings.some((m) => m.includes('public.wn_good is no longer')) ? true : undefined,
+      );
       expect(ended).toBe(false);
     } finally {
       stop.abort();
@@ -343,11 +398,16 @@ describe('refresh-views: failures and stops', () => {
     }
     await expect(run).rejects.toMatchObject({ name: 'InterruptedError' });
     expect((await sql('SELECT v FROM st_view')).rows).toEqual([{ v: 1 }]);
-    const { rows } = await sql(`SELECT outcome, finished_at IS NOT NULL AS finished FROM dbopt.refresh_history WHERE view_name = 'public.st_view' ORDER BY id`);
-    expect(rows).toEqual([{ outcome: 'ok', finished: true }, { outcome: 'cancelled', finished: true }]);
+    const { rows } = await sql(
+      `SELECT outcome, finished_at IS NOT NULL AS finished FROM dbopt.refresh_history WHERE view_name = 'public.st_view' ORDER BY id`,
+    );
+    expect(rows).toEqual([
+      { outcome: 'ok', finished: true },
+      { outcome: 'cancelled', finished: true },
+    ]);
   });
 
-  it('records a failure while still holding the view\'s advisory lock', async () => {
+  it("records a failure while still holding the view's advisory lock", async () => {
     await sql(`CREATE TABLE lk_src (d int NOT NULL)`);
     await sql(`INSERT INTO lk_src VALUES (0)`);
     await sql(`CREATE MATERIALIZED VIEW lk_fail AS SELECT 1 / d AS q FROM lk_src WITH NO DATA`);
@@ -374,7 +434,9 @@ describe('refresh-views: failures and stops', () => {
         END IF;
         RETURN NEW;
       END $$`);
-    await sql(`CREATE TRIGGER lk_probe BEFORE UPDATE ON dbopt.refresh_history FOR EACH ROW EXECUTE FUNCTION public.lk_probe_fn()`);
+    await sql(
+      `CREATE TRIGGER lk_probe BEFORE UPDATE ON dbopt.refresh_history FOR EACH ROW EXECUTE FUNCTION public.lk_probe_fn()`,
+    );
     try {
       const r = await refreshViews({ target: db.get().target, settings: s, views: ['lk_fail'] });
       expect(r.views[0]).toMatchObject({ outcome: 'failed' });

@@ -50,9 +50,11 @@ describe('dbopt report (library)', () => {
     expect(result.locked).toEqual([]);
   });
 
-  it('does not flag dbopt\'s own indexes (the same filter as the audit\'s unused-index check)', () => {
+  it("does not flag dbopt's own indexes (the same filter as the audit's unused-index check)", () => {
     expect(result.indexes.find((i) => i.index === 'dbopt.bookkeeping_v')).toMatchObject({ scans: 0, notes: [] });
-    expect(result.indexes.find((i) => i.index === 'child_a_b')!.notes).toEqual([expect.stringMatching(/^no scans yet/)]);
+    expect(result.indexes.find((i) => i.index === 'child_a_b')!.notes).toEqual([
+      expect.stringMatching(/^no scans yet/),
+    ]);
   });
 
   it('finishes behind an ACCESS EXCLUSIVE lock held by another session, and says what it skipped', async () => {
@@ -63,8 +65,13 @@ describe('dbopt report (library)', () => {
       await holder.query('LOCK TABLE child IN ACCESS EXCLUSIVE MODE');
       const r = await health({ target: db.get().target, audit, refresh });
       expect(r.locked).toContain('public.child');
-      expect(r.lockedNote).toMatch(/^not judged: size and definition of .*public\.child.* \(locked: another session holds or awaits an ACCESS EXCLUSIVE lock\)/);
-      expect(r.indexes.find((i) => i.index === 'child_a')).toMatchObject({ sizeBytes: null, notes: expect.arrayContaining(['duplicate of child_a_b']) });
+      expect(r.lockedNote).toMatch(
+        /^not judged: size and definition of .*public\.child.* \(locked: another session holds or awaits an ACCESS EXCLUSIVE lock\)/,
+      );
+      expect(r.indexes.find((i) => i.index === 'child_a')).toMatchObject({
+        sizeBytes: null,
+        notes: expect.arrayContaining(['duplicate of child_a_b']),
+      });
       expect(r.tables.find((t) => t.table === 'child')?.sizeBytes ?? null).toBeNull();
       expect(r.indexes.find((i) => i.index === 'parent_pkey')!.sizeBytes).toBeGreaterThan(0);
     } finally {
@@ -74,11 +81,15 @@ describe('dbopt report (library)', () => {
   });
 
   it('shows views with staleness unknown without refresh history', () => {
-    expect(result.views).toEqual([expect.objectContaining({ view: 'public.child_count', populated: false, schedule: '1h' })]);
+    expect(result.views).toEqual([
+      expect.objectContaining({ view: 'public.child_count', populated: false, schedule: '1h' }),
+    ]);
     expect(result.refreshHistory).toBe(false);
     const report = healthReport(result);
     expect(report.ok).toBe(true);
-    expect(report.sections.find((s) => s.title === 'Materialized views')).toMatchObject({ note: expect.stringContaining('No refresh history') });
+    expect(report.sections.find((s) => s.title === 'Materialized views')).toMatchObject({
+      note: expect.stringContaining('No refresh history'),
+    });
   });
 
   it('reads pg_stat_statements when it can, and says how to enable it when it cannot', () => {

@@ -11,14 +11,21 @@ import { seed } from '../../src/seed/index.js';
 
 const TABLES = ['bots', 'bot_configs', 'users', 'sessions', 'conversations', 'messages', 'events'];
 const expected = (n: number) => ({
-  bots: 5 * n, bot_configs: 5 * n, users: 20_000 * n, sessions: 20_000 * n,
-  conversations: 30_000 * n, messages: 300_000 * n, events: 200_000 * n,
+  bots: 5 * n,
+  bot_configs: 5 * n,
+  users: 20_000 * n,
+  sessions: 20_000 * n,
+  conversations: 30_000 * n,
+  messages: 300_000 * n,
+  events: 200_000 * n,
 });
 
 async function fingerprint(client: TestDatabase['client']): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const t of TABLES) {
-    const { rows } = await client.query<{ h: string }>(`SELECT md5(string_agg(x::text, ',' ORDER BY x::text)) AS h FROM ${t} AS x`);
+    const { rows } = await client.query<{ h: string }>(
+      `SELECT md5(string_agg(x::text, ',' ORDER BY x::text)) AS h FROM ${t} AS x`,
+    );
     out[t] = rows[0]!.h;
   }
   return out;
@@ -39,7 +46,9 @@ describe('seed', () => {
     const first = await seed({ target, dir: SEEDS_DIR, scale: 1 });
     expect(first.skipped).toBe(false);
     expect(first.rows).toEqual(expected(1));
-    const { rows } = await fresh.client.query<{ n: string }>(`SELECT count(*) AS n FROM conversations WHERE status = 'active'`);
+    const { rows } = await fresh.client.query<{ n: string }>(
+      `SELECT count(*) AS n FROM conversations WHERE status = 'active'`,
+    );
     expect(Number(rows[0]!.n)).toBe(1500);
 
     // The template of the other test files was loaded by an earlier, separate run.

@@ -26,7 +26,9 @@ describe('test server', () => {
     await c.query('CREATE TABLE words (id int, w text)');
     await c.query('CREATE INDEX words_trgm ON words USING gin (w gin_trgm_ops)');
     await c.query('CREATE INDEX words_id_gin ON words USING gin (id)');
-    const { rows } = await c.query<{ n: number }>(`SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'words'`);
+    const { rows } = await c.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM pg_indexes WHERE tablename = 'words'`,
+    );
     expect(rows[0]!.n).toBe(2);
   });
 

@@ -24,12 +24,54 @@ function openssl(...args: string[]): void {
 function makeCertificates(): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
   openssl('req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '2', '-subj', '/CN=dbopt test CA');
-  openssl('req', '-x509', ...ec, '-keyout', 'other-ca.key', '-out', 'other-ca.pem', '-days', '2', '-subj', '/CN=some other CA');
+  openssl(
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'other-ca.key',
+    '-out',
+    'other-ca.pem',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=some other CA',
+  );
   writeFileSync(path.join(certs, 'server.ext'), 'subjectAltName=DNS:localhost\n');
   openssl('req', ...ec, '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-  openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.pem', '-days', '2', '-extfile', 'server.ext');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'server.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'server.pem',
+    '-days',
+    '2',
+    '-extfile',
+    'server.ext',
+  );
   openssl('req', ...ec, '-keyout', 'client.key', '-out', 'client.csr', '-subj', '/CN=certuser');
-  openssl('x509', '-req', '-in', 'client.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'client.pem', '-days', '2');
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    'client.csr',
+    '-CA',
+    'ca.pem',
+    '-CAkey',
+    'ca.key',
+    '-CAcreateserial',
+    '-out',
+    'client.pem',
+    '-days',
+    '2',
+  );
   openssl('pkey', '-in', 'client.key', '-aes256', '-passout', `pass:${KEY_PASS}`, '-out', 'client-enc.key');
   for (const f of ['client.key', 'client-enc.key']) chmodSync(path.join(certs, f), 0o600);
 }
@@ -88,7 +130,9 @@ const cert = (f: string): string => path.join(certs, f);
 async function sslInUse(target: ConnectionTarget): Promise<{ ssl: boolean; user: string }> {
   const c = await connect(target);
   try {
-    const { rows } = await c.query<{ ssl: boolean; user: string }>('SELECT ssl, current_user AS user FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+    const { rows } = await c.query<{ ssl: boolean; user: string }>(
+      'SELECT ssl, current_user AS user FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+    );
     return rows[0]!;
   } finally {
     await c.end();
@@ -130,7 +174,11 @@ describe('sslmode as libpq reads it', () => {
   });
 
   it('verify-full with the wrong CA fails with exit 3 naming the CA check', async () => {
-    const t = targetFromUrl(url('localhost', { sslmode: 'verify-full', sslrootcert: cert('other-ca.pem') }), 'test', env());
+    const t = targetFromUrl(
+      url('localhost', { sslmode: 'verify-full', sslrootcert: cert('other-ca.pem') }),
+      'test',
+      env(),
+    );
     const err = await failure(t);
     expect(err.exitCode).toBe(3);
     expect(err.message).toMatch(/TLS CA check failed/);
@@ -141,7 +189,11 @@ describe('sslmode as libpq reads it', () => {
   it('verify-ca checks the CA but not the name', async () => {
     const ok = targetFromUrl(url('127.0.0.1', { sslmode: 'verify-ca', sslrootcert: cert('ca.pem') }), 'test', env());
     expect(await sslInUse(ok)).toMatchObject({ ssl: true });
-    const bad = targetFromUrl(url('127.0.0.1', { sslmode: 'verify-ca', sslrootcert: cert('other-ca.pem') }), 'test', env());
+    const bad = targetFromUrl(
+      url('127.0.0.1', { sslmode: 'verify-ca', sslrootcert: cert('other-ca.pem') }),
+      'test',
+      env(),
+    );
     expect((await failure(bad)).message).toMatch(/TLS CA check failed/);
   });
 
@@ -174,15 +226,25 @@ describe('sslmode as libpq reads it', () => {
   });
 
   it('PGSSLMODE and PGSSLROOTCERT apply when the URL does not say; the URL wins over them', async () => {
-    const t = targetFromUrl(url('localhost', {}), 'test', env({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: cert('ca.pem') }));
+    const t = targetFromUrl(
+      url('localhost', {}),
+      'test',
+      env({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: cert('ca.pem') }),
+    );
     expect(await sslInUse(t)).toMatchObject({ ssl: true });
-    const plain = targetFromUrl(url('localhost', { sslmode: 'disable' }), 'test', env({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: cert('ca.pem') }));
+    const plain = targetFromUrl(
+      url('localhost', { sslmode: 'disable' }),
+      'test',
+      env({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: cert('ca.pem') }),
+    );
     expect(await sslInUse(plain)).toMatchObject({ ssl: false });
   });
 
   it('prefer (the default) uses TLS when the server offers it; allow starts plain and upgrades when refused', async () => {
     expect(await sslInUse(targetFromUrl(url('127.0.0.1', {}), 'test', env()))).toMatchObject({ ssl: true });
-    expect(await sslInUse(targetFromUrl(url('127.0.0.1', { sslmode: 'allow' }), 'test', env()))).toMatchObject({ ssl: false });
+    expect(await sslInUse(targetFromUrl(url('127.0.0.1', { sslmode: 'allow' }), 'test', env()))).toMatchObject({
+      ssl: false,
+    });
     const tlsOnly = `postgres://tlsonly:tls-only-pw@127.0.0.1:${server.port}/postgres?sslmode=allow`;
     expect(await sslInUse(targetFromUrl(tlsOnly, 'test', env()))).toMatchObject({ ssl: true, user: 'tlsonly' });
     const refused = await failure(targetFromUrl(tlsOnly.replace('allow', 'disable'), 'test', env()));
@@ -193,20 +255,35 @@ describe('sslmode as libpq reads it', () => {
 
 describe('client certificates', () => {
   it('sslcert/sslkey authenticate a user by certificate (pg_hba cert)', async () => {
-    const params = { sslmode: 'verify-full', sslrootcert: cert('ca.pem'), sslcert: cert('client.pem'), sslkey: cert('client.key') };
+    const params = {
+      sslmode: 'verify-full',
+      sslrootcert: cert('ca.pem'),
+      sslcert: cert('client.pem'),
+      sslkey: cert('client.key'),
+    };
     const t = targetFromUrl(url('localhost', params, 'certuser', false), 'test', env());
     expect(await sslInUse(t)).toEqual({ ssl: true, user: 'certuser' });
   });
 
   it('PGSSLCERT/PGSSLKEY work too, and an encrypted key opens with sslpassword', async () => {
-    const e = env({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: cert('ca.pem'), PGSSLCERT: cert('client.pem'), PGSSLKEY: cert('client-enc.key') });
+    const e = env({
+      PGSSLMODE: 'verify-full',
+      PGSSLROOTCERT: cert('ca.pem'),
+      PGSSLCERT: cert('client.pem'),
+      PGSSLKEY: cert('client-enc.key'),
+    });
     const t = targetFromUrl(url('localhost', { sslpassword: KEY_PASS }, 'certuser', false), 'test', e);
     expect(await sslInUse(t)).toEqual({ ssl: true, user: 'certuser' });
     expect(t.secrets).toContain(KEY_PASS);
   });
 
   it('a wrong sslpassword or no certificate says so without showing key material', async () => {
-    const e = env({ PGSSLMODE: 'verify-full', PGSSLROOTCERT: cert('ca.pem'), PGSSLCERT: cert('client.pem'), PGSSLKEY: cert('client-enc.key') });
+    const e = env({
+      PGSSLMODE: 'verify-full',
+      PGSSLROOTCERT: cert('ca.pem'),
+      PGSSLCERT: cert('client.pem'),
+      PGSSLKEY: cert('client-enc.key'),
+    });
     let err: DbOptError | undefined;
     try {
       targetFromUrl(url('localhost', { sslpassword: 'not-the-pass' }, 'certuser', false), 'test', e);
@@ -217,7 +294,13 @@ describe('client certificates', () => {
     expect(err?.message).toMatch(/cannot be read with the given sslpassword/);
     expect(`${err?.message}${err?.hint}`).not.toContain('not-the-pass');
     expectNoSecrets(`${err?.message}${err?.hint}`);
-    const noCert = await failure(targetFromUrl(url('localhost', { sslmode: 'verify-full', sslrootcert: cert('ca.pem') }, 'certuser', false), 'test', env()));
+    const noCert = await failure(
+      targetFromUrl(
+        url('localhost', { sslmode: 'verify-full', sslrootcert: cert('ca.pem') }, 'certuser', false),
+        'test',
+        env(),
+      ),
+    );
     expect(noCert.exitCode).toBe(3);
     expectNoSecrets(`${noCert.message}\n${noCert.hint}`);
   });
@@ -226,7 +309,11 @@ describe('client certificates', () => {
 describe('~/.pgpass', () => {
   it('gives the password when the URL has none (PGPASSFILE or ~/.pgpass); a file others can read is ignored', async () => {
     const file = path.join(home, '.pgpass');
-    writeFileSync(file, `# comment\nother:1:*:*:nope\n127.0.0.1:${server.port}:*:postgres:${server.password.replaceAll(':', '\\:')}\n`, { mode: 0o600 });
+    writeFileSync(
+      file,
+      `# comment\nother:1:*:*:nope\n127.0.0.1:${server.port}:*:postgres:${server.password.replaceAll(':', '\\:')}\n`,
+      { mode: 0o600 },
+    );
     chmodSync(file, 0o600);
     const t = targetFromUrl(url('127.0.0.1', { sslmode: 'require' }, 'postgres', false), 'test', env());
     expect(t.secrets).toContain(server.password);

@@ -9,7 +9,14 @@ const db = withTestDatabase('dbopt_schema');
 
 async function indexes() {
   const { rows } = await db.get().client.query<{
-    name: string; table: string; method: string; valid: boolean; partial: boolean; include: number; def: string; opclass: string;
+    name: string;
+    table: string;
+    method: string;
+    valid: boolean;
+    partial: boolean;
+    include: number;
+    def: string;
+    opclass: string;
   }>(`
     SELECT i.relname AS name,
            t.relname AS table,
@@ -36,7 +43,11 @@ describe('reference schema migrations', () => {
     expect(up.ran.map((r) => r.name)).toEqual(files.map((f) => f.name));
     const down = await migrate({ target, dir: MIGRATIONS_DIR, direction: 'down', count: files.length });
     expect(down.ran).toHaveLength(files.length);
-    const { rows } = await db.get().client.query(`SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'analytics') AND c.relkind IN ('r', 'm', 'i')`);
+    const { rows } = await db
+      .get()
+      .client.query(
+        `SELECT relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname IN ('public', 'analytics') AND c.relkind IN ('r', 'm', 'i')`,
+      );
     expect(rows).toEqual([]);
     const again = await migrate({ target, dir: MIGRATIONS_DIR, direction: 'up' });
     expect(again.ran).toHaveLength(files.length);

@@ -28,6 +28,8 @@ describe('baseline', () => {
   it('says why a baseline of another major is not compared', () => {
     const old = nextBaseline(undefined, [fakeRun('a')], server, false);
     expect(incomparableReason(old, server)).toBeUndefined();
-    expect(incomparableReason(old, { ...server, major: 15 })).toBe('baseline from PostgreSQL 18, server is 15: cost, plan shape and buffers not compared');
+    expect(incomparableReason(old, { ...server, major: 15 })).toBe(
+      'baseline from PostgreSQL 18, server is 15: cost, plan shape and buffers not compared',
+    );
   });
 });

@@ -11,19 +11,28 @@ const refusal = (text: string): Promise<UsageError> => rejection(parse(text), Us
 
 describe('parseQueryFile', () => {
   it('reads every annotation', async () => {
-    const q = await parse([
-      '-- A prose comment is fine.',
-      '-- name: user_by_telegram_id',
-      '-- tier: hot',
-      '-- params: [[1, 100], [2, 200]]',
-      '-- expect: index users_bot_telegram_cover, index-only, no-seq-scan',
-      '-- runs: 7',
-      'SELECT id FROM users WHERE bot_id = $1 AND telegram_id = $2;',
-    ].join('\n'));
+    const q = await parse(
+      [
+        '-- A prose comment is fine.',
+        '-- name: user_by_telegram_id',
+        '-- tier: hot',
+        '-- params: [[1, 100], [2, 200]]',
+        '-- expect: index users_bot_telegram_cover, index-only, no-seq-scan',
+        '-- runs: 7',
+        'SELECT id FROM users WHERE bot_id = $1 AND telegram_id = $2;',
+      ].join('\n'),
+    );
     expect(q.name).toBe('user_by_telegram_id');
     expect(q.budgetMs).toBe(50);
-    expect(q.params).toEqual([['1', '100'], ['2', '200']]);
-    expect(q.expect).toEqual([{ kind: 'index', index: 'users_bot_telegram_cover' }, { kind: 'index-only' }, { kind: 'no-seq-scan' }]);
+    expect(q.params).toEqual([
+      ['1', '100'],
+      ['2', '200'],
+    ]);
+    expect(q.expect).toEqual([
+      { kind: 'index', index: 'users_bot_telegram_cover' },
+      { kind: 'index-only' },
+      { kind: 'no-seq-scan' },
+    ]);
     expect(q.runs).toBe(7);
     expect(q.line).toBe(7);
     expect(q.text).toBe('SELECT id FROM users WHERE bot_id = $1 AND telegram_id = $2');
@@ -32,12 +41,16 @@ describe('parseQueryFile', () => {
   });
 
   it('budget wins over tier; cold tier; params-from; JSON objects become jsonb text', async () => {
-    const q = await parse('-- tier: cold\n-- budget: 2s\n-- params: [{"lang": "ru"}]\nSELECT 1 FROM users WHERE profile @> $1::jsonb');
+    const q = await parse(
+      '-- tier: cold\n-- budget: 2s\n-- params: [{"lang": "ru"}]\nSELECT 1 FROM users WHERE profile @> $1::jsonb',
+    );
     expect(q.budgetMs).toBe(2000);
     expect(q.cold).toBe(true);
     expect(q.params).toEqual([['{"lang":"ru"}']]);
     expect(q.name).toBe('q');
-    const p = await parse('-- tier: hot\n-- params-from: SELECT id FROM users ORDER BY id LIMIT 5;\nSELECT * FROM users WHERE id = $1');
+    const p = await parse(
+      '-- tier: hot\n-- params-from: SELECT id FROM users ORDER BY id LIMIT 5;\nSELECT * FROM users WHERE id = $1',
+    );
     expect(p.paramsFrom?.text).toBe('SELECT id FROM users ORDER BY id LIMIT 5');
     expect(p.paramsFrom?.line).toBe(2);
   });
@@ -45,10 +58,13 @@ describe('parseQueryFile', () => {
   it('refuses a budget at or above audit.statementTimeout (it could never pass), naming the line and the key', async () => {
     const opts = { tiers: { ...tiers, slow: 9000 }, statementTimeoutMs: 5000 };
     await expect(parseQueryFile('-- name: x\n-- budget: 5s\nSELECT 1', 'queries/q.sql', opts)).rejects.toThrow(
-      'queries/q.sql:2: budget 5000 ms (budget) is not below audit.statementTimeout (5000 ms): the statement is cancelled before it could pass');
+      'queries/q.sql:2: budget 5000 ms (budget) is not below audit.statementTimeout (5000 ms): the statement is cancelled before it could pass',
+    );
     const tier = parseQueryFile('-- name: x\n-- tier: slow\nSELECT 1', 'queries/q.sql', opts);
     await expect(tier).rejects.toBeInstanceOf(UsageError);
-    await expect(tier).rejects.toThrow(/^queries\/q\.sql:2: budget 9000 ms \(tier slow\) is not below audit\.statementTimeout/);
+    await expect(tier).rejects.toThrow(
+      /^queries\/q\.sql:2: budget 9000 ms \(tier slow\) is not below audit\.statementTimeout/,
+    );
     expect((await parseQueryFile('-- budget: 4999ms\nSELECT 1', 'queries/q.sql', opts)).budgetMs).toBe(4999);
   });
 
@@ -71,23 +87,35 @@ describe('parseQueryFile', () => {
 
   it('refuses transaction control and multi-statement text', async () => {
     expect((await refusal('-- tier: hot\nSELECT 1; COMMIT')).message).toContain('transaction control is not allowed');
-    expect((await refusal('-- tier: hot\nSELECT 1;\nSELECT 2;')).message).toContain('queries/q.sql:3: more than one statement');
+    expect((await refusal('-- tier: hot\nSELECT 1;\nSELECT 2;')).message).toContain(
+      'queries/q.sql:3: more than one statement',
+    );
   });
 
   it('refuses DML without allow-writes, accepts it with', async () => {
-    expect((await refusal('-- tier: hot\nDELETE FROM t WHERE id = 1')).message).toContain('the statement writes (DELETE)');
-    expect((await refusal('-- tier: hot\nWITH d AS (DELETE FROM t RETURNING id) SELECT * FROM d')).message).toContain('data-modifying WITH');
+    expect((await refusal('-- tier: hot\nDELETE FROM t WHERE id = 1')).message).toContain(
+      'the statement writes (DELETE)',
+    );
+    expect((await refusal('-- tier: hot\nWITH d AS (DELETE FROM t RETURNING id) SELECT * FROM d')).message).toContain(
+      'data-modifying WITH',
+    );
     expect((await refusal('-- tier: hot\nSELECT * INTO t2 FROM t')).message).toContain('SELECT INTO');
     const q = await parse('-- tier: hot\n-- allow-writes\nDELETE FROM t WHERE id = 1');
     expect(q.writes && q.allowWrites).toBe(true);
   });
 
   it('refuses DDL, unknown tiers, bad budgets, bad params and unknown expect facts', async () => {
-    expect((await refusal('-- tier: hot\nCREATE TABLE x (a int)')).message).toContain('Create statements cannot be audited');
+    expect((await refusal('-- tier: hot\nCREATE TABLE x (a int)')).message).toContain(
+      'Create statements cannot be audited',
+    );
     expect((await refusal('-- tier: lukewarm\nSELECT 1')).message).toContain('unknown tier "lukewarm"');
     expect((await refusal('-- budget: fast\nSELECT 1')).message).toContain('is not a duration');
     expect((await refusal('SELECT 1')).message).toContain('no "-- tier:" or "-- budget:"');
-    expect((await refusal('-- tier: hot\n-- params: [1,\nSELECT $1')).message).toContain('queries/q.sql:2: params are not valid JSON');
-    expect((await refusal('-- tier: hot\n-- expect: index-ish\nSELECT 1')).message).toContain('unknown expect fact "index-ish"');
+    expect((await refusal('-- tier: hot\n-- params: [1,\nSELECT $1')).message).toContain(
+      'queries/q.sql:2: params are not valid JSON',
+    );
+    expect((await refusal('-- tier: hot\n-- expect: index-ish\nSELECT 1')).message).toContain(
+      'unknown expect fact "index-ish"',
+    );
   });
 });

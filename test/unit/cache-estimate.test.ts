@@ -1,19 +1,34 @@
 // The cache tier's pure parts: config validation and redaction, key patterns, estimators, INFO.
 import { describe, expect, it } from 'vitest';
 import { redactRedisUrl, redisTarget, resolveCacheSection } from '../../src/cache/config.js';
-import { classifyKey, compileNamespace, hitRatio, keyPrefix, parseInfo, quantile, shareEstimate, windowCounters } from '../../src/cache/estimate.js';
+import {
+  classifyKey,
+  compileNamespace,
+  hitRatio,
+  keyPrefix,
+  parseInfo,
+  quantile,
+  shareEstimate,
+  windowCounters,
+} from '../../src/cache/estimate.js';
 import { commandName, READ_COMMANDS } from '../../src/cache/client.js';
 import { resolveConfig } from '../../src/config.js';
 import { namespaceKeys } from '../../src/cache/seed.js';
 
-const NS = { sessions: { pattern: 'bot:{bot}:session:*', ttl: '5m' }, config: { pattern: 'bot:{bot}:config', ttl: '24h' } };
+const NS = {
+  sessions: { pattern: 'bot:{bot}:session:*', ttl: '5m' },
+  config: { pattern: 'bot:{bot}:config', ttl: '24h' },
+};
 
 describe('cache config', () => {
   it('resolves defaults and durations; absent section -> undefined', () => {
     const problems: string[] = [];
     const c = resolveCacheSection({ url: 'redis://127.0.0.1:6379/2', namespaces: NS }, {}, problems)!;
     expect(problems).toEqual([]);
-    expect(c.namespaces.map((n) => [n.name, n.ttlMs])).toEqual([['sessions', 300_000], ['config', 86_400_000]]);
+    expect(c.namespaces.map((n) => [n.name, n.ttlMs])).toEqual([
+      ['sessions', 300_000],
+      ['config', 86_400_000],
+    ]);
     expect(c.minHitRatio).toBe(0.9);
     expect(resolveCacheSection(undefined, {}, problems)).toBeUndefined();
     expect(resolveConfig({}, { rootDir: '/', env: {}, overrides: {} }).cache).toBeUndefined();
@@ -21,7 +36,16 @@ describe('cache config', () => {
 
   it('reports every problem with its key path', () => {
     const problems: string[] = [];
-    resolveCacheSection({ url: 'http://x', namespaces: { a: { pattern: 'x:{user}:*', ttl: 'soon', frob: 1 } }, minHitRatio: 2, extra: true }, {}, problems);
+    resolveCacheSection(
+      {
+        url: 'http://x',
+        namespaces: { a: { pattern: 'x:{user}:*', ttl: 'soon', frob: 1 } },
+        minHitRatio: 2,
+        extra: true,
+      },
+      {},
+      problems,
+    );
     expect(problems.join('\n')).toContain('cache.extra: unknown key');
     expect(problems.join('\n')).toContain('cache.url: must start with redis:// or rediss://');
     expect(problems.join('\n')).toContain('cache.namespaces.a.frob: unknown key');
@@ -32,7 +56,11 @@ describe('cache config', () => {
 
   it('DBOPT_CACHE_URL overrides cache.url; a bad URL is shown without its password', () => {
     const problems: string[] = [];
-    const c = resolveCacheSection({ url: 'redis://a:6379', namespaces: NS }, { DBOPT_CACHE_URL: 'rediss://h:6380/1' }, problems)!;
+    const c = resolveCacheSection(
+      { url: 'redis://a:6379', namespaces: NS },
+      { DBOPT_CACHE_URL: 'rediss://h:6380/1' },
+      problems,
+    )!;
     expect(c.url).toBe('rediss://h:6380/1');
     resolveCacheSection({ url: 'mysql://u:s3cr%t@h', namespaces: NS }, {}, problems);
     expect(problems.join('\n')).not.toContain('s3cr');
@@ -58,7 +86,10 @@ describe('cache config', () => {
 });
 
 describe('key patterns and estimators', () => {
-  const ns = [compileNamespace({ name: 'sessions', pattern: 'bot:{bot}:session:*' }), compileNamespace({ name: 'config', pattern: 'bot:{bot}:config' })];
+  const ns = [
+    compileNamespace({ name: 'sessions', pattern: 'bot:{bot}:session:*' }),
+    compileNamespace({ name: 'config', pattern: 'bot:{bot}:config' }),
+  ];
 
   it('classifies keys by namespace and captures the bot', () => {
     expect(classifyKey('bot:17:session:abc', ns)).toMatchObject({ ns: { name: 'sessions' }, bot: '17' });
@@ -88,25 +119,41 @@ describe('key patterns and estimators', () => {
     expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.5)).toBe(5);
     expect(quantile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 0.95)).toBe(10);
     expect(quantile([], 0.5)).toBeNull();
-    const info = parseInfo('# Stats\r\nkeyspace_hits:10\r\nkeyspace_misses:5\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\n');
+    const info = parseInfo(
+      '# Stats\r\nkeyspace_hits:10\r\nkeyspace_misses:5\r\n# Keyspace\r\ndb0:keys=3,expires=1,avg_ttl=0\r\n',
+    );
     expect(info.keyspace_hits).toBe('10');
-    const w = windowCounters({ hits: 10, misses: 5, evicted: 0, expired: 0 }, { hits: 100, misses: 15, evicted: 2, expired: 1 });
+    const w = windowCounters(
+      { hits: 10, misses: 5, evicted: 0, expired: 0 },
+      { hits: 100, misses: 15, evicted: 2, expired: 1 },
+    );
     expect(hitRatio(w)).toMatchObject({ hits: 90, misses: 10, lookups: 100, ratio: 0.9 });
     // A restart in between: the counters fell, so the second read is the window.
-    expect(windowCounters({ hits: 100, misses: 5, evicted: 0, expired: 0 }, { hits: 3, misses: 1, evicted: 0, expired: 0 }).hits).toBe(3);
+    expect(
+      windowCounters({ hits: 100, misses: 5, evicted: 0, expired: 0 }, { hits: 3, misses: 1, evicted: 0, expired: 0 })
+        .hits,
+    ).toBe(3);
   });
 
   it('the allow-list holds reads only', () => {
     expect(commandName(['memory', 'usage', 'k'])).toBe('MEMORY USAGE');
     expect(commandName(['CONFIG', 'SET', 'x', 'y'])).toBe('CONFIG SET');
-    for (const w of ['SET', 'DEL', 'FLUSHALL', 'CONFIG SET', 'EXPIRE', 'KEYS', 'PERSIST', 'UNLINK']) expect(READ_COMMANDS.has(w)).toBe(false);
+    for (const w of ['SET', 'DEL', 'FLUSHALL', 'CONFIG SET', 'EXPIRE', 'KEYS', 'PERSIST', 'UNLINK'])
+      expect(READ_COMMANDS.has(w)).toBe(false);
   });
 
   it('seeded keys are deterministic and carry the policy TTL', () => {
     const s = compileNamespace({ name: 'sessions', pattern: 'bot:{bot}:session:*', ttlMs: 300_000 });
-    const a = namespaceKeys(s, 5, 100, 1), b = namespaceKeys(s, 5, 100, 1);
+    const a = namespaceKeys(s, 5, 100, 1),
+      b = namespaceKeys(s, 5, 100, 1);
     expect(a).toEqual(b);
     expect(a.every((k) => k.ttlMs! > 0 && k.ttlMs! <= 300_000 && /^bot:[1-5]:session:\d+$/.test(k.key))).toBe(true);
-    expect(namespaceKeys(ns[1]!, 5, 100, 1).map((k) => k.key)).toEqual(['bot:1:config', 'bot:2:config', 'bot:3:config', 'bot:4:config', 'bot:5:config']);
+    expect(namespaceKeys(ns[1]!, 5, 100, 1).map((k) => k.key)).toEqual([
+      'bot:1:config',
+      'bot:2:config',
+      'bot:3:config',
+      'bot:4:config',
+      'bot:5:config',
+    ]);
   });
 });

@@ -26,8 +26,24 @@ describe('config', () => {
     const c = ctx({
       database: { url: 'postgres://app@db.internal:5432/app' },
       migrate: { dir: 'migrations', lockTimeout: '2s', lockRetries: 10, lockWait: '30s' },
-      refresh: { include: ['analytics.*'], exclude: [], concurrency: 2, defaultSchedule: '1h', schedules: { 'analytics.daily_bot_activity': '1h' } },
-      audit: { queries: 'queries', baseline: 'queries/baseline.json', tiers: { hot: '50ms', warm: '80ms', cold: '100ms' }, runs: 30, warmup: 5, costRegression: 0.25, seqScanRows: 10000, minCacheHitRatio: 0.9, statementTimeout: '5s' },
+      refresh: {
+        include: ['analytics.*'],
+        exclude: [],
+        concurrency: 2,
+        defaultSchedule: '1h',
+        schedules: { 'analytics.daily_bot_activity': '1h' },
+      },
+      audit: {
+        queries: 'queries',
+        baseline: 'queries/baseline.json',
+        tiers: { hot: '50ms', warm: '80ms', cold: '100ms' },
+        runs: 30,
+        warmup: 5,
+        costRegression: 0.25,
+        seqScanRows: 10000,
+        minCacheHitRatio: 0.9,
+        statementTimeout: '5s',
+      },
       seed: { dir: 'seeds' },
     });
     expect(c.refresh.schedules).toEqual({ 'analytics.daily_bot_activity': '1h' });
@@ -36,17 +52,21 @@ describe('config', () => {
 
   it('reports every problem at once with its key path', () => {
     const p = problems(() => ctx({ migrate: { lockTimeout: 'soon', dirr: 'x' }, audit: { runs: -1 }, bogus: 1 }));
-    expect(p).toEqual(expect.arrayContaining([
-      expect.stringContaining('migrate.lockTimeout'),
-      expect.stringContaining('migrate.dirr: unknown key'),
-      expect.stringContaining('audit.runs'),
-      expect.stringContaining('bogus: unknown key'),
-    ]));
+    expect(p).toEqual(
+      expect.arrayContaining([
+        expect.stringContaining('migrate.lockTimeout'),
+        expect.stringContaining('migrate.dirr: unknown key'),
+        expect.stringContaining('audit.runs'),
+        expect.stringContaining('bogus: unknown key'),
+      ]),
+    );
     expect(p).toHaveLength(4);
   });
 
   it('validates schedules: interval or cron, never negative', () => {
-    const p = problems(() => ctx({ refresh: { schedules: { 'a.b': '-5m', 'a.c': '61 * * * *', 'a.d': '*/15 * * * *' } } }));
+    const p = problems(() =>
+      ctx({ refresh: { schedules: { 'a.b': '-5m', 'a.c': '61 * * * *', 'a.d': '*/15 * * * *' } } }),
+    );
     expect(p).toHaveLength(2);
     expect(p[0]).toContain('refresh.schedules.a.b');
     expect(p[1]).toContain('refresh.schedules.a.c');

@@ -7,10 +7,14 @@ const NASTY = 'p@ss:w/o#rd?&%=x y';
 describe('connections', () => {
   it('follows flag > DATABASE_URL > config > PG* order', () => {
     const env = { DATABASE_URL: 'postgres://envuser@envhost:5433/envdb', PGHOST: 'pghost' };
-    expect(resolveConnection({ flagUrl: 'postgres://flag@h/db', configUrl: 'postgres://cfg@h/db', env }).display).toBe('flag@h:5432/db');
+    expect(resolveConnection({ flagUrl: 'postgres://flag@h/db', configUrl: 'postgres://cfg@h/db', env }).display).toBe(
+      'flag@h:5432/db',
+    );
     expect(resolveConnection({ configUrl: 'postgres://cfg@h/db', env }).display).toBe('envuser@envhost:5433/envdb');
     expect(resolveConnection({ configUrl: 'postgres://cfg@h/db', env: { PGHOST: 'x' } }).display).toBe('cfg@h:5432/db');
-    expect(resolveConnection({ env: { PGHOST: 'pghost', PGUSER: 'u', PGDATABASE: 'd' } }).display).toBe('u@pghost:5432/d');
+    expect(resolveConnection({ env: { PGHOST: 'pghost', PGUSER: 'u', PGDATABASE: 'd' } }).display).toBe(
+      'u@pghost:5432/d',
+    );
   });
 
   it('refuses to guess when nothing is configured', () => {
@@ -30,7 +34,10 @@ describe('connections', () => {
     const out = redact(text, t.secrets);
     expect(out).not.toContain(NASTY);
     expect(out).not.toContain(encodeURIComponent(NASTY));
-    const err = connectionFailure(Object.assign(new Error(`password authentication failed ${NASTY}`), { code: '28P01' }), t);
+    const err = connectionFailure(
+      Object.assign(new Error(`password authentication failed ${NASTY}`), { code: '28P01' }),
+      t,
+    );
     expect(err.exitCode).toBe(3);
     expect(err.message).toContain('app@db.internal:5432/app');
     expect(err.message).not.toContain(NASTY);

@@ -20,7 +20,10 @@ describe('trackTimeouts', () => {
 
   it('follows set_config with literals or parameters; ROLLBACK TO SAVEPOINT keeps the transaction setting', () => {
     const s: { sessionTimeoutMs?: number; localTimeoutMs?: number } = {};
-    trackTimeouts(s, `SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)`, ['1500ms', '1s']);
+    trackTimeouts(s, `SELECT set_config('statement_timeout', $1, true), set_config('lock_timeout', $2, true)`, [
+      '1500ms',
+      '1s',
+    ]);
     expect(s.localTimeoutMs).toBe(1500);
     trackTimeouts(s, 'ROLLBACK TO SAVEPOINT run');
     expect(s.localTimeoutMs).toBe(1500);

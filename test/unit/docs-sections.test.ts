@@ -26,7 +26,12 @@ function sections(file: string, parent: string): Map<string, string> {
 }
 
 /** GitHub's anchor for a heading: lower case, spaces to dashes, punctuation dropped. */
-const anchor = (heading: string): string => heading.toLowerCase().replace(/[^\w\s-]/g, '').trim().replace(/\s+/g, '-');
+const anchor = (heading: string): string =>
+  heading
+    .toLowerCase()
+    .replace(/[^\w\s-]/g, '')
+    .trim()
+    .replace(/\s+/g, '-');
 
 const wellFormed = (body: string): void => {
   expect(body).toContain('**Fix:**');

@@ -36,12 +36,15 @@ describe('import graph', () => {
   it('reads the imports of every file (the graph is not empty by accident)', () => {
     expect(edges.length).toBeGreaterThan(100);
     expect(edges).toContainEqual({ from: 'cli/commands/audit.ts', to: 'audit/index.ts' });
-    expect(importsOf(path.join(SRC, 'x/y.ts'), "import type { A } from '../db/a.js';\nconst m = await import('./b.js');"))
-      .toEqual(['db/a.ts', 'x/b.ts']);
+    expect(
+      importsOf(path.join(SRC, 'x/y.ts'), "import type { A } from '../db/a.js';\nconst m = await import('./b.js');"),
+    ).toEqual(['db/a.ts', 'x/b.ts']);
   });
 
-  it('no command imports another command\'s modules', () => {
-    const crossing = edges.filter((e) => COMMANDS.includes(area(e.from)) && COMMANDS.includes(area(e.to)) && area(e.from) !== area(e.to));
+  it("no command imports another command's modules", () => {
+    const crossing = edges.filter(
+      (e) => COMMANDS.includes(area(e.from)) && COMMANDS.includes(area(e.to)) && area(e.from) !== area(e.to),
+    );
     expect(crossing).toEqual([]);
   });
 

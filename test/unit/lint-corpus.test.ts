@@ -9,7 +9,9 @@ import { lintFile, type RuleSettings } from '../../src/migrate/lint/index.js';
 import { REPO_ROOT } from '../helpers/cli.js';
 
 const DIR = path.join(REPO_ROOT, 'test/fixtures/lint-corpus');
-const files = readdirSync(DIR).filter((f) => f.endsWith('.sql')).sort();
+const files = readdirSync(DIR)
+  .filter((f) => f.endsWith('.sql'))
+  .sort();
 
 function header(text: string, key: string): string | undefined {
   return new RegExp(`^-- ${key}: (.*)$`, 'm').exec(text)?.[1]?.trim();
@@ -27,11 +29,16 @@ describe('lint corpus', () => {
       const text = readFileSync(path.join(DIR, f), 'utf8');
       const expectLine = header(text, 'expect');
       expect(expectLine, `${f} has an -- expect: line`).toBeDefined();
-      const rules: RuleSettings = Object.fromEntries((header(text, 'rules') ?? '').split(',').filter(Boolean)
-        .map((kv) => kv.trim().split('=') as [string, 'off' | 'warning' | 'error']));
+      const rules: RuleSettings = Object.fromEntries(
+        (header(text, 'rules') ?? '')
+          .split(',')
+          .filter(Boolean)
+          .map((kv) => kv.trim().split('=') as [string, 'off' | 'warning' | 'error']),
+      );
       const wanted = expectLine === 'none' ? [] : expectLine!.split(',').map((s) => s.trim());
-      const got = (await lintFile(path.join(DIR, f), f, { rules })).findings
-        .map((x) => `${x.code} ${x.severity}${x.section === 'down' ? ' down' : ''}`);
+      const got = (await lintFile(path.join(DIR, f), f, { rules })).findings.map(
+        (x) => `${x.code} ${x.severity}${x.section === 'down' ? ' down' : ''}`,
+      );
       expect(got.sort()).toEqual(wanted.sort());
     });
   }

@@ -10,11 +10,22 @@ const resolve = (raw: unknown, env: NodeJS.ProcessEnv = {}, overrides: Record<st
 
 describe('audit.load config', () => {
   it('has the documented defaults', () => {
-    expect(resolve({}).audit.load).toEqual({ concurrency: 1000, connections: 16, rate: null, durationMs: 10_000, warmupMs: 2000, maxConnectionShare: 0.5 });
+    expect(resolve({}).audit.load).toEqual({
+      concurrency: 1000,
+      connections: 16,
+      rate: null,
+      durationMs: 10_000,
+      warmupMs: 2000,
+      maxConnectionShare: 0.5,
+    });
   });
   it('layers flags over environment over file', () => {
     const file = { audit: { load: { concurrency: 200, rate: 500, duration: '3s' } } };
-    const c = resolve(file, { DBOPT_AUDIT_LOAD_CONCURRENCY: '300', DBOPT_AUDIT_LOAD_RATE: 'null' }, { 'audit.load.duration': '1s' });
+    const c = resolve(
+      file,
+      { DBOPT_AUDIT_LOAD_CONCURRENCY: '300', DBOPT_AUDIT_LOAD_RATE: 'null' },
+      { 'audit.load.duration': '1s' },
+    );
     expect(c.audit.load.concurrency).toBe(300);
     expect(c.audit.load.rate).toBeNull();
     expect(c.audit.load.durationMs).toBe(1000);
@@ -22,7 +33,11 @@ describe('audit.load config', () => {
   it('reports every problem with its key path', () => {
     let err: unknown;
     try {
-      resolve({ audit: { load: { concurrency: 0, rate: 'fast', maxConnectionShare: 2, pool: 3 } } }, {}, { 'audit.load.connections': 1.5 });
+      resolve(
+        { audit: { load: { concurrency: 0, rate: 'fast', maxConnectionShare: 2, pool: 3 } } },
+        {},
+        { 'audit.load.connections': 1.5 },
+      );
     } catch (e) {
       err = e;
     }
@@ -40,9 +55,13 @@ describe('-- weight:', () => {
   const opts = { tiers: { hot: 50 } };
   it('defaults to 1 and reads a number', async () => {
     expect((await parseQueryFile('-- name: a\n-- tier: hot\nSELECT 1;\n', 'a.sql', opts)).weight).toBe(1);
-    expect((await parseQueryFile('-- name: a\n-- tier: hot\n-- weight: 20\nSELECT 1;\n', 'a.sql', opts)).weight).toBe(20);
+    expect((await parseQueryFile('-- name: a\n-- tier: hot\n-- weight: 20\nSELECT 1;\n', 'a.sql', opts)).weight).toBe(
+      20,
+    );
   });
   it('refuses a weight that is not a number, naming file and line', async () => {
-    await expect(parseQueryFile('-- name: a\n-- tier: hot\n-- weight: lots\nSELECT 1;\n', 'a.sql', opts)).rejects.toThrow(/a\.sql:3: weight "lots" must be a number/);
+    await expect(
+      parseQueryFile('-- name: a\n-- tier: hot\n-- weight: lots\nSELECT 1;\n', 'a.sql', opts),
+    ).rejects.toThrow(/a\.sql:3: weight "lots" must be a number/);
   });
 });

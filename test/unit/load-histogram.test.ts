@@ -22,7 +22,7 @@ describe('log-linear histogram', () => {
     let x = 12345;
     for (let i = 0; i < 20_000; i++) {
       x = (x * 1103515245 + 12345) % 2 ** 31;
-      const v = 0.05 + ((x / 2 ** 31) ** 4) * 500;
+      const v = 0.05 + (x / 2 ** 31) ** 4 * 500;
       values.push(v);
       h.record(v);
     }

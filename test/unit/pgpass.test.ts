@@ -19,13 +19,19 @@ const want = { host: 'db.internal', port: 5432, database: 'app', user: 'app' };
 
 describe('pgpassPassword', () => {
   it('matches fields exactly or by *, first line wins, and unescapes \\: and \\\\', () => {
-    const env = file(['# c', 'db.internal:5433:app:app:wrong-port', 'db.internal:5432:*:app:pa\\:ss\\\\w:rd', '*:*:*:*:fallback'].join('\n'));
+    const env = file(
+      ['# c', 'db.internal:5433:app:app:wrong-port', 'db.internal:5432:*:app:pa\\:ss\\\\w:rd', '*:*:*:*:fallback'].join(
+        '\n',
+      ),
+    );
     expect(pgpassPassword(want, env)).toBe('pa:ss\\w:rd');
     expect(pgpassPassword({ ...want, user: 'other' }, env)).toBe('fallback');
   });
 
   it('reads a Unix-socket host as localhost', () => {
-    expect(pgpassPassword({ ...want, host: '/var/run/postgresql' }, file('localhost:5432:app:app:sock\n'))).toBe('sock');
+    expect(pgpassPassword({ ...want, host: '/var/run/postgresql' }, file('localhost:5432:app:app:sock\n'))).toBe(
+      'sock',
+    );
   });
 
   it('ignores a file group or others can read, and a missing file', () => {

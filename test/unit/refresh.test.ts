@@ -51,15 +51,17 @@ describe('Semaphore', () => {
     let running = 0;
     let peak = 0;
     const order: number[] = [];
-    await Promise.all([1, 2, 3, 4, 5].map(async (i) => {
-      await sem.acquire();
-      order.push(i);
-      running++;
-      peak = Math.max(peak, running);
-      await new Promise((r) => setTimeout(r, 5));
-      running--;
-      sem.release();
-    }));
+    await Promise.all(
+      [1, 2, 3, 4, 5].map(async (i) => {
+        await sem.acquire();
+        order.push(i);
+        running++;
+        peak = Math.max(peak, running);
+        await new Promise((r) => setTimeout(r, 5));
+        running--;
+        sem.release();
+      }),
+    );
     expect(peak).toBe(2);
     expect(order).toEqual([1, 2, 3, 4, 5]);
   });
@@ -70,7 +72,9 @@ describe('due times and the failure backoff', () => {
   const now = t('2025-01-01T12:00:00Z');
 
   it('backs off 30 s doubling per consecutive failure, capped at the schedule period and 1 h', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => failureBackoffMs(n, '1d', now) / 1000)).toEqual([30, 60, 120, 240, 480, 960, 1920, 3600]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => failureBackoffMs(n, '1d', now) / 1000)).toEqual([
+      30, 60, 120, 240, 480, 960, 1920, 3600,
+    ]);
     expect(failureBackoffMs(50, '1d', now)).toBe(3_600_000);
     expect(failureBackoffMs(5, '2m', now)).toBe(120_000);
     expect(failureBackoffMs(1, '1s', now)).toBe(1000);
@@ -84,18 +88,49 @@ describe('due times and the failure backoff', () => {
     const never = dueState('1h', undefined, now);
     expect(never).toEqual({ at: now });
     // Never succeeded, failed once 10 s ago: due 20 s from now.
-    const failed = dueState('1h', { unfinished: 0, failuresSinceSuccess: 1, lastFailure: t('2025-01-01T11:59:50Z') }, now);
+    const failed = dueState(
+      '1h',
+      { unfinished: 0, failuresSinceSuccess: 1, lastFailure: t('2025-01-01T11:59:50Z') },
+      now,
+    );
     expect(failed.at).toEqual(t('2025-01-01T12:00:20Z'));
     expect(failed.backoff).toMatchObject({ failures: 1, ms: 30_000 });
     expect(notDueWhy('1h', failed)).toContain('backing off after 1 failed attempt');
     // Three failures: 2 min after the last.
-    const three = dueState('1h', { unfinished: 0, lastSuccess: t('2025-01-01T10:00:00Z'), failuresSinceSuccess: 3, lastFailure: t('2025-01-01T11:59:00Z') }, now);
+    const three = dueState(
+      '1h',
+      {
+        unfinished: 0,
+        lastSuccess: t('2025-01-01T10:00:00Z'),
+        failuresSinceSuccess: 3,
+        lastFailure: t('2025-01-01T11:59:00Z'),
+      },
+      now,
+    );
     expect(three.at).toEqual(t('2025-01-01T12:01:00Z'));
     // The schedule decides when it is later than the backoff.
-    const sched = dueState('1h', { unfinished: 0, lastSuccess: t('2025-01-01T11:30:00Z'), failuresSinceSuccess: 1, lastFailure: t('2025-01-01T11:40:00Z') }, now);
+    const sched = dueState(
+      '1h',
+      {
+        unfinished: 0,
+        lastSuccess: t('2025-01-01T11:30:00Z'),
+        failuresSinceSuccess: 1,
+        lastFailure: t('2025-01-01T11:40:00Z'),
+      },
+      now,
+    );
     expect(sched).toEqual({ at: t('2025-01-01T12:30:00Z') });
     // Backoff over: due.
-    const over = dueState('1h', { unfinished: 0, lastSuccess: t('2025-01-01T10:00:00Z'), failuresSinceSuccess: 1, lastFailure: t('2025-01-01T11:00:00Z') }, now);
+    const over = dueState(
+      '1h',
+      {
+        unfinished: 0,
+        lastSuccess: t('2025-01-01T10:00:00Z'),
+        failuresSinceSuccess: 1,
+        lastFailure: t('2025-01-01T11:00:00Z'),
+      },
+      now,
+    );
     expect(over.at.getTime()).toBeLessThanOrEqual(now.getTime());
   });
 });

@@ -11,9 +11,26 @@ import { junitProblems } from '../fixtures/audit/junitShape.js';
 const NASTY = 'odd%\nname::x, <y> & "z"\r';
 
 function report(checks: ReportCheck[]): Report {
-  return { command: 'audit', title: 'dbopt audit', ok: false, summary: 'Audit failed', sections: [{ title: 'Queries', columns: ['query'], rows: [[NASTY]] }], checks, data: {} };
+  return {
+    command: 'audit',
+    title: 'dbopt audit',
+    ok: false,
+    summary: 'Audit failed',
+    sections: [{ title: 'Queries', columns: ['query'], rows: [[NASTY]] }],
+    checks,
+    data: {},
+  };
 }
-const fail = (i: number, subject = `q${i}`): ReportCheck => ({ id: `${subject}/over-budget`, subject, code: 'over-budget', status: 'fail', message: `p95 over budget ${NASTY}`, file: `queries/${subject}.sql`, line: 3, column: 2 });
+const fail = (i: number, subject = `q${i}`): ReportCheck => ({
+  id: `${subject}/over-budget`,
+  subject,
+  code: 'over-budget',
+  status: 'fail',
+  message: `p95 over budget ${NASTY}`,
+  file: `queries/${subject}.sql`,
+  line: 3,
+  column: 2,
+});
 
 describe('github annotations', () => {
   it('escape data and properties', () => {
@@ -22,7 +39,9 @@ describe('github annotations', () => {
   });
 
   it('produce one well-formed workflow command per finding, each on one line', () => {
-    const lines = githubAnnotations(report([fail(1, NASTY), { ...fail(2), status: 'warn' }, { ...fail(3), status: 'pass' }]));
+    const lines = githubAnnotations(
+      report([fail(1, NASTY), { ...fail(2), status: 'warn' }, { ...fail(3), status: 'pass' }]),
+    );
     expect(lines).toHaveLength(2);
     for (const line of lines) {
       expect(line).not.toMatch(/[\r\n]/);
@@ -46,21 +65,41 @@ describe('github annotations', () => {
     expect(lines).toHaveLength(11);
     expect(lines.slice(0, 2).map((l) => /file=queries\/(\w+)\.sql/.exec(l)?.[1])).toEqual(['e1', 'e2']);
     expect(lines.slice(0, 2).every((l) => l.startsWith('::error '))).toBe(true);
-    expect(lines.slice(2, 10).map((l) => /file=queries\/(\w+)\.sql/.exec(l)?.[1])).toEqual(['w0', 'w1', 'w2', 'w3', 'w4', 'w5', 'w6', 'w7']);
+    expect(lines.slice(2, 10).map((l) => /file=queries\/(\w+)\.sql/.exec(l)?.[1])).toEqual([
+      'w0',
+      'w1',
+      'w2',
+      'w3',
+      'w4',
+      'w5',
+      'w6',
+      'w7',
+    ]);
     expect(lines[10]).toContain('5 more findings');
   });
 });
 
 describe('junit', () => {
   it('has the testsuites/testsuite/testcase/failure shape with required attributes and escaped text', () => {
-    const xml = renderJunit(report([fail(1, NASTY), { ...fail(2), status: 'skip' }, { ...fail(2), code: 'plan-changed', status: 'warn' }, { ...fail(2), code: 'cost-regression', status: 'pass' }]));
+    const xml = renderJunit(
+      report([
+        fail(1, NASTY),
+        { ...fail(2), status: 'skip' },
+        { ...fail(2), code: 'plan-changed', status: 'warn' },
+        { ...fail(2), code: 'cost-regression', status: 'pass' },
+      ]),
+    );
     expect(junitProblems(xml)).toEqual([]);
     expect(xml).toContain('<testsuites name="dbopt audit" tests="4" failures="1"');
     expect(xml).toContain('&lt;y&gt; &amp; &quot;z&quot;');
   });
 
   it('the validator catches a broken document', () => {
-    expect(junitProblems('<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="1" failures="0"><testcase name="x"/></testsuites>')).not.toEqual([]);
+    expect(
+      junitProblems(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<testsuites tests="1" failures="0"><testcase name="x"/></testsuites>',
+      ),
+    ).not.toEqual([]);
   });
 });
 

@@ -25,7 +25,10 @@ describe('wrapText', () => {
 
 describe('fitTable', () => {
   const columns = ['name', 'rows', 'detail', 'extra'];
-  const rows = [[{ text: 'users' }, { text: '200,000' }, { text: long }, { text: 'x'.repeat(30) }], [{ text: 'bots' }, { text: '50' }, { text: 'short' }, { text: '' }]];
+  const rows = [
+    [{ text: 'users' }, { text: '200,000' }, { text: long }, { text: 'x'.repeat(30) }],
+    [{ text: 'bots' }, { text: '50' }, { text: 'short' }, { text: '' }],
+  ];
 
   it('fits each width, drops the marked column first and says so', () => {
     const wide = fitTable({ columns, rows, width: 200, drop: ['extra'] });
@@ -56,15 +59,26 @@ describe('fitTable', () => {
 });
 
 const dup = (partition: string): ReportCheck => ({
-  id: `${partition}_customer_idx/duplicate-index`, subject: `${partition}_customer_idx`, code: 'duplicate-index', status: 'warn',
+  id: `${partition}_customer_idx/duplicate-index`,
+  subject: `${partition}_customer_idx`,
+  code: 'duplicate-index',
+  status: 'warn',
   message: `index ${partition}_customer_idx (customer_id) is covered by ${partition}_customer_id_key on ${partition}: it slows every write for nothing. Drop it: DROP INDEX CONCURRENTLY ${partition}_customer_idx.`,
   group: { parent: 'payment', kind: 'partitions', member: partition },
 });
 
 describe('finding blocks', () => {
   const checks = ['payment_p1', 'payment_p2', 'payment_p3'].map(dup);
-  const seq: ReportCheck = { id: 'q/seq-scan-large', subject: 'customer_rentals', code: 'seq-scan-large', status: 'fail', file: 'queries/customer_rentals.sql', line: 4,
-    message: 'query "customer_rentals" reads Seq Scan on rental (300,000 rows): more than audit.seqScanRows 10,000. Add an index for its WHERE clause.' };
+  const seq: ReportCheck = {
+    id: 'q/seq-scan-large',
+    subject: 'customer_rentals',
+    code: 'seq-scan-large',
+    status: 'fail',
+    file: 'queries/customer_rentals.sql',
+    line: 4,
+    message:
+      'query "customer_rentals" reads Seq Scan on rental (300,000 rows): more than audit.seqScanRows 10,000. Add an index for its WHERE clause.',
+  };
 
   it('print severity[code] subject: message, --> file:line, help', () => {
     const lines = renderBlocks([seq], { width: 120 });
@@ -81,25 +95,50 @@ describe('finding blocks', () => {
     expect(grouped).toContain('warning[duplicate-index] payment (3 partitions):');
     expect(grouped).toContain('= partitions: payment_p1, payment_p2, payment_p3');
     expect(groupFindings(checks, true)).toHaveLength(3);
-    expect(renderBlocks(checks, { width: 100, verbose: true }).join('\n').match(/^warning\[duplicate-index\]/gm)).toHaveLength(3);
+    expect(
+      renderBlocks(checks, { width: 100, verbose: true })
+        .join('\n')
+        .match(/^warning\[duplicate-index\]/gm),
+    ).toHaveLength(3);
   });
 
   it('break a long identifier without putting spaces into it', () => {
     const id = 'customer_rental_history_with_an_extremely_long_descriptive_name';
-    const lines = renderBlocks([{ ...seq, message: `reads Seq Scan on ${id} (20,000 rows): more than audit.seqScanRows 10,000` }], { width: 40 });
+    const lines = renderBlocks(
+      [{ ...seq, message: `reads Seq Scan on ${id} (20,000 rows): more than audit.seqScanRows 10,000` }],
+      { width: 40 },
+    );
     expect(Math.max(...lines.map((l) => l.length))).toBeLessThanOrEqual(40);
     expect(lines.map((l) => l.trim()).join('')).toContain(id);
     expect(lines.join('\n')).not.toMatch(/_ [a-z]/);
   });
 
   it('split a trailing imperative into help, and an explicit Fix:', () => {
-    expect(splitHelp({ subject: 'x', message: 'CREATE INDEX locks t. Fix: use CONCURRENTLY (docs#a)' })).toEqual({ message: 'CREATE INDEX locks t', help: 'use CONCURRENTLY (docs#a)' });
+    expect(splitHelp({ subject: 'x', message: 'CREATE INDEX locks t. Fix: use CONCURRENTLY (docs#a)' })).toEqual({
+      message: 'CREATE INDEX locks t',
+      help: 'use CONCURRENTLY (docs#a)',
+    });
     expect(splitHelp({ subject: 'x', message: 'plan 1a2b unchanged' })).toEqual({ message: 'plan 1a2b unchanged' });
   });
 
   it('stay within the width, with the same text coloured or not', () => {
-    const report: Report = { command: 'audit', title: 'dbopt audit', ok: false, summary: 'Audit failed: 1 query.', data: {}, checks: [...checks, seq],
-      sections: [{ title: 'Queries', columns: ['query', 'p95', 'plan'], rows: [['customer_rentals', 1.25, long]], drop: ['plan'] }, { title: 'Findings', role: 'findings', columns: ['x'], rows: [] }] };
+    const report: Report = {
+      command: 'audit',
+      title: 'dbopt audit',
+      ok: false,
+      summary: 'Audit failed: 1 query.',
+      data: {},
+      checks: [...checks, seq],
+      sections: [
+        {
+          title: 'Queries',
+          columns: ['query', 'p95', 'plan'],
+          rows: [['customer_rentals', 1.25, long]],
+          drop: ['plan'],
+        },
+        { title: 'Findings', role: 'findings', columns: ['x'], rows: [] },
+      ],
+    };
     for (const width of [40, 80, 120]) {
       const plain = renderTable(report, { color: false, width });
       expect(widest(plain)).toBeLessThanOrEqual(width);

@@ -10,17 +10,60 @@ const NAME = '</script><script>alert(1)</script>';
 
 function auditLike(extra: Record<string, unknown> = {}, queryExtra: Record<string, unknown> = {}): Report {
   const tree = {
-    node: 'Limit', cost: 30, planRows: 50, actualRows: 50, loops: 1, totalMs: 2.0, children: [
+    node: 'Limit',
+    cost: 30,
+    planRows: 50,
+    actualRows: 50,
+    loops: 1,
+    totalMs: 2.0,
+    children: [
       { node: `Seq Scan on ${NAME}`, cost: 28, planRows: 5000, actualRows: 4000, loops: 1, totalMs: 1.9, children: [] },
     ],
   };
   return {
-    command: 'audit', title: 'dbopt audit', ok: false, summary: `Audit failed: ${NAME}`, sections: [{ title: 'Queries', columns: ['query'], rows: [[NAME]] }],
-    checks: [{ id: `${NAME}/over-budget`, subject: NAME, code: 'over-budget', status: 'fail', message: `over budget ${NAME}. Check the plan below, or raise the budget.`, file: `queries/${NAME}.sql`, line: 3 }],
+    command: 'audit',
+    title: 'dbopt audit',
+    ok: false,
+    summary: `Audit failed: ${NAME}`,
+    sections: [{ title: 'Queries', columns: ['query'], rows: [[NAME]] }],
+    checks: [
+      {
+        id: `${NAME}/over-budget`,
+        subject: NAME,
+        code: 'over-budget',
+        status: 'fail',
+        message: `over budget ${NAME}. Check the plan below, or raise the budget.`,
+        file: `queries/${NAME}.sql`,
+        line: 3,
+      },
+    ],
     data: {
-      queries: [{ name: NAME, file: `queries/${NAME}.sql`, line: 3, tier: 'hot', budgetMs: 50, status: 'measured', latency: { runs: 30, min: 1, p50: 2, p95: 60, p99: 70, max: 80, mean: 10, histogram: { fromMs: 1, toMs: 80, counts: [10, 5, 0, 15] } },
-        plan: { shape: 'Limit > Seq Scan', indexesUsed: [], tree, somethingNew: { deep: [1, 2] } }, ...queryExtra }],
-      cache: { ratios: [{ scope: 'table', name: NAME, delta: { hit: 90, read: 10, ratio: 0.9, verdict: 'ok' } }], minRatio: 0.95 },
+      queries: [
+        {
+          name: NAME,
+          file: `queries/${NAME}.sql`,
+          line: 3,
+          tier: 'hot',
+          budgetMs: 50,
+          status: 'measured',
+          latency: {
+            runs: 30,
+            min: 1,
+            p50: 2,
+            p95: 60,
+            p99: 70,
+            max: 80,
+            mean: 10,
+            histogram: { fromMs: 1, toMs: 80, counts: [10, 5, 0, 15] },
+          },
+          plan: { shape: 'Limit > Seq Scan', indexesUsed: [], tree, somethingNew: { deep: [1, 2] } },
+          ...queryExtra,
+        },
+      ],
+      cache: {
+        ratios: [{ scope: 'table', name: NAME, delta: { hit: 90, read: 10, ratio: 0.9, verdict: 'ok' } }],
+        minRatio: 0.95,
+      },
       aFieldFromTheFuture: { x: 1 },
       ...extra,
     },
@@ -47,7 +90,9 @@ describe('renderHtml', () => {
 
   it('shows per-query load figures when the result has them, wherever the load phase put them, and not otherwise', () => {
     expect(renderHtml(auditLike())).not.toContain('under load');
-    const onQuery = renderHtml(auditLike({}, { load: { requests: 1000, throughput: 812.5, latency: { p50: 3, p95: 9, p99: 12, max: 40 } } }));
+    const onQuery = renderHtml(
+      auditLike({}, { load: { requests: 1000, throughput: 812.5, latency: { p50: 3, p95: 9, p99: 12, max: 40 } } }),
+    );
     expect(onQuery).toContain('under load');
     expect(onQuery).toContain('812.5');
     const byName = renderHtml(auditLike({ load: { queries: { [NAME]: { p50: 4, p95: 11, errors: 0 } } } }));
@@ -55,8 +100,18 @@ describe('renderHtml', () => {
   });
 
   it('renders a report of another command from its sections alone', () => {
-    const html = renderHtml({ command: 'report', title: 'dbopt report', ok: true, summary: 'fine', checks: [], data: null,
-      sections: [{ title: 'Index usage', columns: ['index', 'scans'], rows: [[NAME, 3]] }, { title: 'Notes', lines: [{ text: NAME }] }] });
+    const html = renderHtml({
+      command: 'report',
+      title: 'dbopt report',
+      ok: true,
+      summary: 'fine',
+      checks: [],
+      data: null,
+      sections: [
+        { title: 'Index usage', columns: ['index', 'scans'], rows: [[NAME, 3]] },
+        { title: 'Notes', lines: [{ text: NAME }] },
+      ],
+    });
     expect(html).not.toContain(NAME);
     expect(html).toContain('Index usage');
     // No chart, no chart library.

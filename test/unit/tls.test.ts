@@ -30,9 +30,17 @@ describe('planTls', () => {
   });
 
   it('require does not verify, unless a root certificate exists (then it acts as verify-ca)', () => {
-    expect(plan({ sslmode: 'require' })).toMatchObject({ verifyCa: false, verifyHost: false, first: { rejectUnauthorized: false } });
+    expect(plan({ sslmode: 'require' })).toMatchObject({
+      verifyCa: false,
+      verifyHost: false,
+      first: { rejectUnauthorized: false },
+    });
     const r = plan({ sslmode: 'require' }, withRoot);
-    expect(r).toMatchObject({ verifyCa: true, verifyHost: false, rootCert: path.join(withRoot, '.postgresql', 'root.crt') });
+    expect(r).toMatchObject({
+      verifyCa: true,
+      verifyHost: false,
+      rootCert: path.join(withRoot, '.postgresql', 'root.crt'),
+    });
   });
 
   it('verify-ca checks the chain only; verify-full the name too', () => {
@@ -52,7 +60,10 @@ describe('planTls', () => {
   });
 
   it('an unknown sslmode, a missing file or a key without a cert are config errors (exit 2)', () => {
-    const cases: Record<string, string>[] = [{ sslmode: 'verify' }, { sslmode: 'verify-full', sslrootcert: '/nonexistent/ca.pem' }];
+    const cases: Record<string, string>[] = [
+      { sslmode: 'verify' },
+      { sslmode: 'verify-full', sslrootcert: '/nonexistent/ca.pem' },
+    ];
     for (const params of cases) {
       let err: unknown;
       try {
@@ -66,19 +77,43 @@ describe('planTls', () => {
 });
 
 describe('tlsParamsFrom', () => {
-  it('takes the URL first, then PGSSL*; node-pg\'s ssl=true reads as require', () => {
-    const env = { PGSSLMODE: 'verify-ca', PGSSLROOTCERT: '/env/ca.pem', PGSSLCERT: '/env/c.pem', PGSSLKEY: '/env/c.key' };
-    expect(tlsParamsFrom(new URLSearchParams('sslmode=require'), env)).toMatchObject({ sslmode: 'require', sslrootcert: '/env/ca.pem' });
-    expect(tlsParamsFrom(undefined, env)).toMatchObject({ sslmode: 'verify-ca', sslcert: '/env/c.pem', sslkey: '/env/c.key' });
+  it("takes the URL first, then PGSSL*; node-pg's ssl=true reads as require", () => {
+    const env = {
+      PGSSLMODE: 'verify-ca',
+      PGSSLROOTCERT: '/env/ca.pem',
+      PGSSLCERT: '/env/c.pem',
+      PGSSLKEY: '/env/c.key',
+    };
+    expect(tlsParamsFrom(new URLSearchParams('sslmode=require'), env)).toMatchObject({
+      sslmode: 'require',
+      sslrootcert: '/env/ca.pem',
+    });
+    expect(tlsParamsFrom(undefined, env)).toMatchObject({
+      sslmode: 'verify-ca',
+      sslcert: '/env/c.pem',
+      sslkey: '/env/c.key',
+    });
     expect(tlsParamsFrom(new URLSearchParams('ssl=true'), {}).sslmode).toBe('require');
   });
 });
 
 describe('classifyTlsError', () => {
   it('tells a host name failure from a CA failure', () => {
-    expect(classifyTlsError(Object.assign(new Error("Hostname/IP does not match certificate's altnames"), { code: 'ERR_TLS_CERT_ALTNAME_INVALID' }))).toBe('host');
-    expect(classifyTlsError(Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }))).toBe('ca');
+    expect(
+      classifyTlsError(
+        Object.assign(new Error("Hostname/IP does not match certificate's altnames"), {
+          code: 'ERR_TLS_CERT_ALTNAME_INVALID',
+        }),
+      ),
+    ).toBe('host');
+    expect(
+      classifyTlsError(
+        Object.assign(new Error('self-signed certificate in certificate chain'), { code: 'SELF_SIGNED_CERT_IN_CHAIN' }),
+      ),
+    ).toBe('ca');
     expect(classifyTlsError(new Error('The server does not support SSL connections'))).toBe('refused');
-    expect(classifyTlsError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }))).toBeUndefined();
+    expect(
+      classifyTlsError(Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' })),
+    ).toBeUndefined();
   });
 });

@@ -13,10 +13,14 @@ export const buffersUp: QueryCheck = {
   check: ({ run, baseline, baselineNote, settings }) => {
     if (!run.plan?.analyzed) return undefined;
     const now = run.plan.sharedHit + run.plan.sharedRead;
-    if (!baseline) return { status: 'skip', message: `${baselineNote ?? 'no baseline'}: ${fmt(now)} buffers not compared` };
+    if (!baseline)
+      return { status: 'skip', message: `${baselineNote ?? 'no baseline'}: ${fmt(now)} buffers not compared` };
     const before = baseline.buffers.total;
     if (now > before * (1 + settings.costRegression) && now - before >= MIN_BUFFER_RISE) {
-      return { status: 'fail', message: `query "${run.name}" touches ${fmt(now)} shared buffers, baseline ${fmt(before)}: more pages per call. Check the plan, or accept with --update-baseline.` };
+      return {
+        status: 'fail',
+        message: `query "${run.name}" touches ${fmt(now)} shared buffers, baseline ${fmt(before)}: more pages per call. Check the plan, or accept with --update-baseline.`,
+      };
     }
     return { status: 'pass', message: `${fmt(now)} buffers (baseline ${fmt(before)})` };
   },

@@ -17,13 +17,26 @@ export const cacheBotImbalance: CacheCheck = {
     if (judged.length === 0) return [{ status: 'skip', subject: 'cache', message: 'no namespace pattern has {bot}' }];
     return judged.map((n) => {
       const subject = `cache:${n.name}`;
-      if (n.sampled < MIN_BOT_SAMPLE) return { status: 'skip', subject, message: `not enough data: ${fmt(n.sampled)} keys of ${n.name} sampled < ${MIN_BOT_SAMPLE}` };
+      if (n.sampled < MIN_BOT_SAMPLE)
+        return {
+          status: 'skip',
+          subject,
+          message: `not enough data: ${fmt(n.sampled)} keys of ${n.name} sampled < ${MIN_BOT_SAMPLE}`,
+        };
       if (n.botCount < 2) return { status: 'skip', subject, message: `namespace ${n.name}: one bot only` };
       const top = n.bots[0]!;
       if (top.share > max) {
-        return { status: 'fail', subject, message: `bot ${top.bot} holds ${fmt(top.share * 100, 1)} % of namespace ${n.name} (~${fmt(top.keys)} of ${fmt(n.keys)} keys) > ${fmt(max * 100, 0)} %: it crowds the other ${fmt(n.botCount - 1)} bots out of the shared memory. Give it a shorter TTL or its own Redis / key budget.` };
+        return {
+          status: 'fail',
+          subject,
+          message: `bot ${top.bot} holds ${fmt(top.share * 100, 1)} % of namespace ${n.name} (~${fmt(top.keys)} of ${fmt(n.keys)} keys) > ${fmt(max * 100, 0)} %: it crowds the other ${fmt(n.botCount - 1)} bots out of the shared memory. Give it a shorter TTL or its own Redis / key budget.`,
+        };
       }
-      return { status: 'pass', subject, message: `largest bot ${top.bot} holds ${fmt(top.share * 100, 1)} % of ${n.name}` };
+      return {
+        status: 'pass',
+        subject,
+        message: `largest bot ${top.bot} holds ${fmt(top.share * 100, 1)} % of ${n.name}`,
+      };
     });
   },
 };

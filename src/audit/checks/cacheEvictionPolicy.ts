@@ -13,12 +13,28 @@ export const cacheEvictionPolicy: CacheCheck = {
   check: (tier) => {
     const p = tier.evictionPolicy;
     if (p === null) return [{ status: 'skip', subject: 'cache', message: `eviction policy ${tier.policySource}` }];
-    if (!tier.maxmemoryBytes) return [{ status: 'skip', subject: 'cache', message: `no maxmemory set: Redis never evicts, so ${p} is not in effect` }];
+    if (!tier.maxmemoryBytes)
+      return [
+        { status: 'skip', subject: 'cache', message: `no maxmemory set: Redis never evicts, so ${p} is not in effect` },
+      ];
     if (p === 'noeviction') {
-      return [{ status: 'fail', subject: 'cache', message: 'maxmemory-policy noeviction: once maxmemory is reached every write fails (OOM) instead of dropping old cache entries. Set maxmemory-policy allkeys-lru (or allkeys-lfu).' }];
+      return [
+        {
+          status: 'fail',
+          subject: 'cache',
+          message:
+            'maxmemory-policy noeviction: once maxmemory is reached every write fails (OOM) instead of dropping old cache entries. Set maxmemory-policy allkeys-lru (or allkeys-lfu).',
+        },
+      ];
     }
     if (p.startsWith('volatile-')) {
-      return [{ status: 'fail', subject: 'cache', message: `maxmemory-policy ${p} evicts only keys with a TTL: keys written without one are never evicted and crowd out the rest. Set maxmemory-policy allkeys-lru (or allkeys-lfu).` }];
+      return [
+        {
+          status: 'fail',
+          subject: 'cache',
+          message: `maxmemory-policy ${p} evicts only keys with a TTL: keys written without one are never evicted and crowd out the rest. Set maxmemory-policy allkeys-lru (or allkeys-lfu).`,
+        },
+      ];
     }
     return [{ status: 'pass', subject: 'cache', message: `maxmemory-policy ${p}` }];
   },

@@ -15,10 +15,12 @@ export const cacheTtlMissing: CacheCheck = {
     return withPolicy.map((n) => {
       const subject = `cache:${n.name}`;
       if (n.detailed === 0) return { status: 'pass', subject, message: `namespace ${n.name}: no keys` };
-      if (n.noTtl === 0) return { status: 'pass', subject, message: `namespace ${n.name}: all ${fmt(n.detailed)} keys read have a TTL` };
+      if (n.noTtl === 0)
+        return { status: 'pass', subject, message: `namespace ${n.name}: all ${fmt(n.detailed)} keys read have a TTL` };
       const est = Math.round((n.noTtlShare ?? 0) * n.keys);
       return {
-        status: 'fail', subject,
+        status: 'fail',
+        subject,
         message: `namespace ${n.name} (${n.pattern}): ${fmt(n.noTtl)} of ${fmt(n.detailed)} keys read have no TTL (${fmt((n.noTtlShare ?? 0) * 100, 1)} %, about ${fmt(est)} keys), e.g. ${n.noTtlExample}: they never expire, so memory grows until eviction starts. Write them with SET ... PX/EX (or EXPIRE after writing) per the ${n.name} policy.`,
       };
     });

@@ -8,11 +8,18 @@ export const cacheUnknownKeys: CacheCheck = {
   severity: 'warning',
   summary: 'every key matches a declared namespace',
   check: (tier) => {
-    if (tier.unknown.prefixes.length === 0) return [{ status: 'pass', subject: 'cache', message: 'every key read matches a namespace' }];
-    const top = tier.unknown.prefixes.slice(0, 5).map((p) => `${p.prefix} (~${fmt(p.keys)}, e.g. ${p.example})`).join(', ');
-    return [{
-      status: 'fail', subject: 'cache',
-      message: `about ${fmt(tier.unknown.keys)} keys (${fmt(tier.unknown.share * 100, 1)} % of those read) match no namespace: ${top}. Declare them in cache.namespaces with their TTL, or stop writing them.`,
-    }];
+    if (tier.unknown.prefixes.length === 0)
+      return [{ status: 'pass', subject: 'cache', message: 'every key read matches a namespace' }];
+    const top = tier.unknown.prefixes
+      .slice(0, 5)
+      .map((p) => `${p.prefix} (~${fmt(p.keys)}, e.g. ${p.example})`)
+      .join(', ');
+    return [
+      {
+        status: 'fail',
+        subject: 'cache',
+        message: `about ${fmt(tier.unknown.keys)} keys (${fmt(tier.unknown.share * 100, 1)} % of those read) match no namespace: ${top}. Declare them in cache.namespaces with their TTL, or stop writing them.`,
+      },
+    ];
   },
 };

@@ -21,7 +21,8 @@ export const duplicateIndex: SchemaCheck = {
     if (pairs.length === 0) return [{ status: 'pass', message: 'no duplicate index', subject: 'schema' }];
     return pairs.map(([a, b]) => ({
       status: 'fail',
-      subject: tableName(a.schema, a.name), group: indexGroup(a),
+      subject: tableName(a.schema, a.name),
+      group: indexGroup(a),
       message: `index ${tableName(a.schema, a.name)} (${a.keyNames.join(', ')}) is covered by ${b.name} (${b.keyNames.join(', ')}) on ${tableName(a.schema, a.table)}: it slows every write for nothing. Drop it: DROP INDEX CONCURRENTLY ${tableName(a.schema, a.name)}.`,
     }));
   },

@@ -25,15 +25,30 @@ import { cacheEvictionPolicy } from './cacheEvictionPolicy.js';
 import { cacheBotImbalance } from './cacheBotImbalance.js';
 
 export const QUERY_CHECKS: QueryCheck[] = [
-  queryError, viewNotPopulated, overBudget, expectedIndexMissing, indexOnlyHeapFetches, noSeqScan, seqScanLarge,
-  costRegression, buffersUp, planChanged, rowEstimateOff, cacheHitLow,
+  queryError,
+  viewNotPopulated,
+  overBudget,
+  expectedIndexMissing,
+  indexOnlyHeapFetches,
+  noSeqScan,
+  seqScanLarge,
+  costRegression,
+  buffersUp,
+  planChanged,
+  rowEstimateOff,
+  cacheHitLow,
 ];
 
 export const SCHEMA_CHECKS: SchemaCheck[] = [invalidIndex, duplicateIndex, unusedIndex, fkWithoutIndex, viewOverdue];
 
 /** Checks of the Redis cache tier; they run only when the config has a cache section. */
 export const CACHE_CHECKS: CacheCheck[] = [
-  cacheTtlMissing, cacheTtlOverPolicy, cacheUnknownKeys, cacheHitRatioLow, cacheEvictionPolicy, cacheBotImbalance,
+  cacheTtlMissing,
+  cacheTtlOverPolicy,
+  cacheUnknownKeys,
+  cacheHitRatioLow,
+  cacheEvictionPolicy,
+  cacheBotImbalance,
 ];
 
 export type { CacheCheck, QueryCheck, SchemaCheck, CheckSettings, Outcome, Severity } from './types.js';

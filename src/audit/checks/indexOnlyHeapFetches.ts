@@ -14,12 +14,21 @@ export const indexOnlyHeapFetches: QueryCheck = {
     const line = run.annotationLines.expect;
     const plan = run.plan;
     if (plan.indexOnlyScans.length === 0) {
-      return { status: 'fail', line, message: `query "${run.name}" expects an index-only scan; the plan reads ${scanList(run)}. Add the selected columns to the index (INCLUDE), or drop index-only from -- expect:.` };
+      return {
+        status: 'fail',
+        line,
+        message: `query "${run.name}" expects an index-only scan; the plan reads ${scanList(run)}. Add the selected columns to the index (INCLUDE), or drop index-only from -- expect:.`,
+      };
     }
-    if (!plan.analyzed) return { status: 'skip', line, message: 'heap fetches unknown: the query did not finish under EXPLAIN ANALYZE' };
+    if (!plan.analyzed)
+      return { status: 'skip', line, message: 'heap fetches unknown: the query did not finish under EXPLAIN ANALYZE' };
     if (plan.heapFetches > 0) {
       const tables = [...new Set(plan.indexOnlyScans.map((s) => s.relation))].join(', ');
-      return { status: 'fail', line, message: `${plan.indexOnlyScans.map((s) => s.node).join(', ')} fetched ${fmt(plan.heapFetches)} rows from the heap: the visibility map is behind. Run VACUUM ${tables} (and check autovacuum keeps up).` };
+      return {
+        status: 'fail',
+        line,
+        message: `${plan.indexOnlyScans.map((s) => s.node).join(', ')} fetched ${fmt(plan.heapFetches)} rows from the heap: the visibility map is behind. Run VACUUM ${tables} (and check autovacuum keeps up).`,
+      };
     }
     return { status: 'pass', line, message: `${plan.indexOnlyScans.map((s) => s.node).join(', ')}, 0 heap fetches` };
   },

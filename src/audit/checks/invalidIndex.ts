@@ -14,7 +14,8 @@ export const invalidIndex: SchemaCheck = {
     if (bad.length === 0) return [{ status: 'pass', message: 'every index is valid', subject: 'schema' }];
     return bad.map((i) => ({
       status: 'fail',
-      subject: tableName(i.schema, i.name), group: indexGroup(i),
+      subject: tableName(i.schema, i.name),
+      group: indexGroup(i),
       message: `index ${tableName(i.schema, i.name)} on ${tableName(i.schema, i.table)} is INVALID: writes maintain it but no query can use it. Rebuild it: REINDEX INDEX CONCURRENTLY ${tableName(i.schema, i.name)} (or rerun dbopt migrate, which heals it).`,
     }));
   },

@@ -12,6 +12,10 @@ export const noSeqScan: QueryCheck = {
     const line = run.annotationLines.expect;
     const seq = run.plan.seqScans;
     if (seq.length === 0) return { status: 'pass', line, message: 'no sequential scan' };
-    return { status: 'fail', line, message: `query "${run.name}" expects no sequential scan; the plan has ${seq.map((s) => s.node).join(', ')}. Add or restore an index for its WHERE clause.` };
+    return {
+      status: 'fail',
+      line,
+      message: `query "${run.name}" expects no sequential scan; the plan has ${seq.map((s) => s.node).join(', ')}. Add or restore an index for its WHERE clause.`,
+    };
   },
 };

@@ -10,7 +10,11 @@ export const planChanged: QueryCheck = {
   check: ({ run, baseline, baselineNote }) => {
     if (!run.plan) return undefined;
     if (!baseline) return { status: 'skip', message: `${baselineNote ?? 'no baseline'}: plan shape not compared` };
-    if (baseline.plan.fingerprint === run.plan.fingerprint) return { status: 'pass', message: `plan ${run.plan.fingerprint} unchanged` };
-    return { status: 'fail', message: `query "${run.name}" plan shape changed: was ${baseline.plan.shape}; now ${run.plan.shape}. Review it, then accept with --update-baseline.` };
+    if (baseline.plan.fingerprint === run.plan.fingerprint)
+      return { status: 'pass', message: `plan ${run.plan.fingerprint} unchanged` };
+    return {
+      status: 'fail',
+      message: `query "${run.name}" plan shape changed: was ${baseline.plan.shape}; now ${run.plan.shape}. Review it, then accept with --update-baseline.`,
+    };
   },
 };

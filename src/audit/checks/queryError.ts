@@ -12,7 +12,12 @@ export const queryError: QueryCheck = {
     if (run.status === 'not-populated') return undefined;
     if (run.status !== 'error') return { status: 'pass', message: 'ran without error' };
     const e = run.error!;
-    const what = e.code === '55P03' ? ' (waited longer than lock_timeout for a lock another session holds)' : e.code === '25006' ? ' (the statement writes; add -- allow-writes)' : '';
+    const what =
+      e.code === '55P03'
+        ? ' (waited longer than lock_timeout for a lock another session holds)'
+        : e.code === '25006'
+          ? ' (the statement writes; add -- allow-writes)'
+          : '';
     return { status: 'fail', message: `${e.lines.join('\n')}${what}`, line: e.line, column: e.column };
   },
 };

@@ -16,16 +16,27 @@ export const replicaLagHigh = {
     // Paused replay behind the primary lags without bound, whatever it measured so far.
     if (lag.paused && (lag.replaySeconds === null || lag.replaySeconds * 1000 <= maxLagMs)) {
       return {
-        status: 'fail', subject: lag.node,
+        status: 'fail',
+        subject: lag.node,
         message: `${lag.node} has paused replay while behind the primary (${lag.note}): its lag grows past ${limit}. Resume replay with SELECT pg_wal_replay_resume() on the standby.`,
       };
     }
-    if (lag.replaySeconds === null) return { status: 'skip', subject: lag.node, message: `${lag.node}: ${lag.note}; no replayed commit yet, so the lag in seconds is unknown` };
-    if (lag.replaySeconds * 1000 <= maxLagMs) return { status: 'pass', subject: lag.node, message: `${lag.node}: ${lag.note}, within ${limit}` };
+    if (lag.replaySeconds === null)
+      return {
+        status: 'skip',
+        subject: lag.node,
+        message: `${lag.node}: ${lag.note}; no replayed commit yet, so the lag in seconds is unknown`,
+      };
+    if (lag.replaySeconds * 1000 <= maxLagMs)
+      return { status: 'pass', subject: lag.node, message: `${lag.node}: ${lag.note}, within ${limit}` };
     return {
-      status: 'fail', subject: lag.node,
-      message: `${lag.node} lags ${lag.replaySeconds.toFixed(1)} s behind the primary (${lag.note}), above ${limit}: reads sent there see data that old. ` +
-        (lag.paused ? 'Resume replay with SELECT pg_wal_replay_resume() on the standby.' : 'Look for long queries on the standby holding replay back (max_standby_streaming_delay), or for network and I/O limits.'),
+      status: 'fail',
+      subject: lag.node,
+      message:
+        `${lag.node} lags ${lag.replaySeconds.toFixed(1)} s behind the primary (${lag.note}), above ${limit}: reads sent there see data that old. ` +
+        (lag.paused
+          ? 'Resume replay with SELECT pg_wal_replay_resume() on the standby.'
+          : 'Look for long queries on the standby holding replay back (max_standby_streaming_delay), or for network and I/O limits.'),
     };
   },
 };

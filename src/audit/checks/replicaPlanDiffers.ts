@@ -12,11 +12,17 @@ export const replicaPlanDiffers = {
   check(primary: QueryRun, replica: QueryRun, node: string): Outcome | undefined {
     if (!primary.plan || !replica.plan) return undefined;
     if (primary.plan.fingerprint === replica.plan.fingerprint) {
-      return { status: 'pass', subject: `${node}:${primary.name}`, message: `plan ${primary.plan.fingerprint} on primary and ${node}` };
+      return {
+        status: 'pass',
+        subject: `${node}:${primary.name}`,
+        message: `plan ${primary.plan.fingerprint} on primary and ${node}`,
+      };
     }
     return {
-      status: 'fail', subject: `${node}:${primary.name}`,
-      message: `query "${primary.name}" plans differently on ${node}: primary ${primary.plan.shape}; ${node} ${replica.plan.shape}. ` +
+      status: 'fail',
+      subject: `${node}:${primary.name}`,
+      message:
+        `query "${primary.name}" plans differently on ${node}: primary ${primary.plan.shape}; ${node} ${replica.plan.shape}. ` +
         'Compare statistics (ANALYZE runs on the primary and replicates), settings (work_mem, random_page_cost) and indexes between the nodes.',
     };
   },

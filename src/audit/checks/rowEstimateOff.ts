@@ -14,8 +14,12 @@ export const rowEstimateOff: QueryCheck = {
   check: ({ run }) => {
     if (!run.plan?.analyzed) return undefined;
     const w = run.plan.worstEstimate;
-    if (!w || w.ratio < ESTIMATE_FACTOR) return { status: 'pass', message: w ? `worst estimate ${fmt(w.ratio, 1)}x (${w.node})` : 'estimates close' };
+    if (!w || w.ratio < ESTIMATE_FACTOR)
+      return { status: 'pass', message: w ? `worst estimate ${fmt(w.ratio, 1)}x (${w.node})` : 'estimates close' };
     const tables = [...new Set(run.plan.scans.map((s) => s.relation))].join(', ');
-    return { status: 'fail', message: `query "${run.name}": ${w.node} estimated ${fmt(w.estimated, 0)} rows, got ${fmt(w.actual, 0)} (${fmt(w.ratio, 0)}x off): statistics are stale or too coarse. Run ANALYZE ${tables} (or raise its statistics target).` };
+    return {
+      status: 'fail',
+      message: `query "${run.name}": ${w.node} estimated ${fmt(w.estimated, 0)} rows, got ${fmt(w.actual, 0)} (${fmt(w.ratio, 0)}x off): statistics are stale or too coarse. Run ANALYZE ${tables} (or raise its statistics target).`,
+    };
   },
 };

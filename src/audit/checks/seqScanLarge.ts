@@ -10,7 +10,8 @@ export const seqScanLarge: QueryCheck = {
   check: ({ run, settings }) => {
     if (!run.plan) return undefined;
     const large = run.plan.seqScans.filter((s) => (s.relationRows ?? 0) > settings.seqScanRows);
-    if (large.length === 0) return { status: 'pass', message: `no sequential scan over ${fmt(settings.seqScanRows)} rows` };
+    if (large.length === 0)
+      return { status: 'pass', message: `no sequential scan over ${fmt(settings.seqScanRows)} rows` };
     return {
       status: 'fail',
       message: `query "${run.name}" reads ${large.map((s) => `${s.node} (${fmt(s.relationRows ?? 0, 0)} rows)`).join(', ')}: more than audit.seqScanRows ${fmt(settings.seqScanRows)}. Add an index for its WHERE clause.`,

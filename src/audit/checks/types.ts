@@ -61,19 +61,22 @@ export interface SchemaCheck {
 }
 
 export const fmt = (n: number, digits = 2): string => n.toLocaleString('en-US', { maximumFractionDigits: digits });
-export const ms = (n: number): string => (n < 10 ? `${n.toFixed(2)} ms` : `${Math.round(n).toLocaleString('en-US')} ms`);
+export const ms = (n: number): string =>
+  n < 10 ? `${n.toFixed(2)} ms` : `${Math.round(n).toLocaleString('en-US')} ms`;
 
 /** "Seq Scan on users, Index Scan using x on y": the plan's scan nodes, for messages. */
 export function scanList(run: QueryRun): string {
   const scans = run.plan?.scans.map((s) => s.node) ?? [];
-  return scans.length ? [...new Set(scans)].join(', ') : run.plan?.shape ?? 'no plan';
+  return scans.length ? [...new Set(scans)].join(', ') : (run.plan?.shape ?? 'no plan');
 }
 
 /**
  * The group an index finding belongs to: the partitioned table when the index is on one of its
  * partitions (the same finding on every partition is one problem), else the index's table.
  */
-export function indexGroup(i: Pick<IndexFact, 'schema' | 'table' | 'name' | 'partitionOf'>): NonNullable<Outcome['group']> {
+export function indexGroup(
+  i: Pick<IndexFact, 'schema' | 'table' | 'name' | 'partitionOf'>,
+): NonNullable<Outcome['group']> {
   if (i.partitionOf) {
     const [schema, table] = i.partitionOf.split(/\.(.*)/s);
     return { parent: tableName(schema!, table ?? ''), kind: 'partitions', member: tableName(i.schema, i.table) };

@@ -19,13 +19,21 @@ export const unusedIndex: SchemaCheck = {
   check: (facts) => {
     const days = (Date.parse(facts.now) - Date.parse(facts.statsSince)) / 86_400_000;
     if (days < UNUSED_MIN_DAYS) {
-      return [{ status: 'skip', subject: 'schema', message: `not judged: statistics cover ${days < 1 ? `${Math.round(days * 24 * 60)} minutes` : `${days.toFixed(1)} days`} (since ${facts.statsSince}); unused indexes are judged after ${UNUSED_MIN_DAYS} days on a long-lived database` }];
+      return [
+        {
+          status: 'skip',
+          subject: 'schema',
+          message: `not judged: statistics cover ${days < 1 ? `${Math.round(days * 24 * 60)} minutes` : `${days.toFixed(1)} days`} (since ${facts.statsSince}); unused indexes are judged after ${UNUSED_MIN_DAYS} days on a long-lived database`,
+        },
+      ];
     }
     const unused = unscannedIndexes(facts.indexes);
-    if (unused.length === 0) return [{ status: 'pass', subject: 'schema', message: `every index was scanned in ${days.toFixed(0)} days` }];
+    if (unused.length === 0)
+      return [{ status: 'pass', subject: 'schema', message: `every index was scanned in ${days.toFixed(0)} days` }];
     return unused.map((i) => ({
       status: 'fail',
-      subject: tableName(i.schema, i.name), group: indexGroup(i),
+      subject: tableName(i.schema, i.name),
+      group: indexGroup(i),
       message: `index ${tableName(i.schema, i.name)} on ${tableName(i.schema, i.table)} (${size(i.sizeBytes)}) has not been scanned in ${days.toFixed(0)} days (idx_scan = 0 since ${facts.statsSince.slice(0, 10)}): it slows writes and takes memory. If no rare job needs it, DROP INDEX CONCURRENTLY ${tableName(i.schema, i.name)}.`,
     }));
   },

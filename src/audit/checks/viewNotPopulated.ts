@@ -10,6 +10,9 @@ export const viewNotPopulated: QueryCheck = {
   check: ({ run }) => {
     if (run.status !== 'not-populated') return undefined;
     const view = run.error?.relation ? ` ${run.error.relation}` : '';
-    return { status: 'fail', message: `view${view} not populated: run dbopt refresh-views (the audit never refreshes views itself)` };
+    return {
+      status: 'fail',
+      message: `view${view} not populated: run dbopt refresh-views (the audit never refreshes views itself)`,
+    };
   },
 };

@@ -25,7 +25,13 @@ import { readCacheTier } from '../cache.js';
 import type { Report } from '../../report.js';
 import { stableStringify } from '../../stableJson.js';
 import {
-  commandContext, embeddedDir, intOption, startEmbeddedServer, writeOutputFile, type CommandContext, type GlobalOptions,
+  commandContext,
+  embeddedDir,
+  intOption,
+  startEmbeddedServer,
+  writeOutputFile,
+  type CommandContext,
+  type GlobalOptions,
 } from '../context.js';
 import { renderReport } from '../render/index.js';
 import { terminalWidth, wrapText } from '../render/fit.js';
@@ -63,7 +69,10 @@ function demoOutput(opts: GlobalOptions): {
   buffered: () => string;
 } {
   const format = opts.format ?? 'table';
-  if (format === 'html') throw new UsageError('dbopt demo prints five stages; --format html draws one report', { hint: 'After the demo, run dbopt audit --embedded --format html --output audit.html (or dbopt report).' });
+  if (format === 'html')
+    throw new UsageError('dbopt demo prints five stages; --format html draws one report', {
+      hint: 'After the demo, run dbopt audit --embedded --format html --output audit.html (or dbopt report).',
+    });
   const stages: Record<string, Report> = {};
   let buffered = '';
   const out = (text: string): void => {
@@ -91,7 +100,10 @@ function demoOutput(opts: GlobalOptions): {
 
 /** The five stages, each a library call and its report; ok unless a refresh or the audit failed. */
 async function runStages(
-  ctx: CommandContext, target: ConnectionTarget, scale: number, stage: (title: string, report: Report) => Promise<void>,
+  ctx: CommandContext,
+  target: ConnectionTarget,
+  scale: number,
+  stage: (title: string, report: Report) => Promise<void>,
 ): Promise<{ ok: boolean; pending: boolean }> {
   const log = ctx.logger;
   const dirs = {
@@ -117,23 +129,32 @@ async function runStages(
     refresh: refreshSettings,
     queriesDir: dirs.queries,
     // The shipped baseline was recorded at scale 1; at another scale plans and costs differ by design.
-    baselineFile: scale === 1 ? baselineFile : path.join(embeddedDir(ctx.config.rootDir), `baseline-scale-${scale}.json`),
+    baselineFile:
+      scale === 1 ? baselineFile : path.join(embeddedDir(ctx.config.rootDir), `baseline-scale-${scale}.json`),
     logger: log,
     signal: ctx.signal,
   });
   const ar = auditReport(a, { strict: false });
   await stage('4/5 audit: declared queries against budgets, plans and the baseline', ar);
-  await stage('4/5 audit --load: the same queries at peak, 1000 requests in flight for a few seconds', await peak(target, a, dirs.queries, ctx));
+  await stage(
+    '4/5 audit --load: the same queries at peak, 1000 requests in flight for a few seconds',
+    await peak(target, a, dirs.queries, ctx),
+  );
 
   const h = await health({ target, audit: ctx.config.audit, refresh: refreshSettings });
-  await stage('5/5 report: cache hit ratios, index usage, view staleness', healthReport({ ...h, ...(await demoCacheTier(ctx)) }));
+  await stage(
+    '5/5 report: cache hit ratios, index usage, view staleness',
+    healthReport({ ...h, ...(await demoCacheTier(ctx)) }),
+  );
   return { ok: r.ok && ar.ok, pending: m.ran.length === 0 && s.skipped };
 }
 
 function closingLines(pending: boolean): string {
   return wrapLines([
     '',
-    pending ? 'Nothing was pending: the schema is up to date and the data already loaded (dbopt demo --reset starts over).' : 'Demo complete.',
+    pending
+      ? 'Nothing was pending: the schema is up to date and the data already loaded (dbopt demo --reset starts over).'
+      : 'Demo complete.',
     'Next: point dbopt at your database with DATABASE_URL=postgres://user@host:5432/db (or --database-url, or database.url in dbopt.config.json).',
     'Then run `dbopt migrate lint` and `dbopt migrate` in your deploy, and `dbopt refresh-views` from cron or as `--watch`.',
     'In CI, run `dbopt audit --format junit --output audit.xml` on every pull request: it exits 1 on a regression (see examples/github-actions.yml).',
@@ -157,7 +178,12 @@ function wrapLines(lines: string[]): string[] {
  * client shares the cores with the server, so the figures are the machine's as much as the
  * database's (the report says when the client was the bottleneck).
  */
-async function peak(target: ConnectionTarget, a: Awaited<ReturnType<typeof audit>>, queriesDir: string, ctx: CommandContext): Promise<Report> {
+async function peak(
+  target: ConnectionTarget,
+  a: Awaited<ReturnType<typeof audit>>,
+  queriesDir: string,
+  ctx: CommandContext,
+): Promise<Report> {
   const cfg = ctx.config.audit;
   const log = ctx.logger;
   const candidates = await loadQueries(queriesDir, { tiers: cfg.tiers, statementTimeoutMs: cfg.statementTimeoutMs });
@@ -165,11 +191,19 @@ async function peak(target: ConnectionTarget, a: Awaited<ReturnType<typeof audit
   try {
     const settings = { ...cfg.load, concurrency: 1000, connections: 16, rate: null, durationMs: 3000, warmupMs: 1000 };
     const phase = await runLoadPhase({
-      target, client, candidates, settings, statementTimeoutMs: cfg.statementTimeoutMs, lockTimeoutMs: cfg.lockTimeoutMs,
-      signal: ctx.signal, onProgress: (line) => log.progress?.(`load: ${line}`),
+      target,
+      client,
+      candidates,
+      settings,
+      statementTimeoutMs: cfg.statementTimeoutMs,
+      lockTimeoutMs: cfg.lockTimeoutMs,
+      signal: ctx.signal,
+      onProgress: (line) => log.progress?.(`load: ${line}`),
     });
     log.progressDone?.();
-    const budgets = Object.fromEntries(a.queries.map((q) => [q.name, { budgetMs: q.budgetMs, budgetSource: q.budgetSource, tier: q.tier }]));
+    const budgets = Object.fromEntries(
+      a.queries.map((q) => [q.name, { budgetMs: q.budgetMs, budgetSource: q.budgetSource, tier: q.tier }]),
+    );
     return loadReport(phase.result, budgets, loadFindings(phase.result, budgets, []), target.display, phase.left);
   } finally {
     await client.end();
@@ -212,12 +246,15 @@ async function resetCluster(dir: string, info: (m: string) => void): Promise<voi
 
 /** The cache tier when a Redis answers; otherwise why it was skipped (the demo goes on). */
 async function demoCacheTier(ctx: CommandContext): Promise<Pick<HealthResult, 'cacheTier' | 'cacheSkipped'>> {
-  if (!ctx.config.cache) return { cacheSkipped: 'skipped: the config has no cache section (see docs/cache.md to add the Redis tier)' };
+  if (!ctx.config.cache)
+    return { cacheSkipped: 'skipped: the config has no cache section (see docs/cache.md to add the Redis tier)' };
   try {
     return { cacheTier: await readCacheTier(ctx) };
   } catch (err) {
     if (!(err instanceof ConnectionError)) throw err;
     ctx.logger.info(`Cache tier skipped: ${err.message}`);
-    return { cacheSkipped: `skipped: ${err.message}. Start Redis (redis-server) and run the demo again, or dbopt seed --cache to fill it.` };
+    return {
+      cacheSkipped: `skipped: ${err.message}. Start Redis (redis-server) and run the demo again, or dbopt seed --cache to fill it.`,
+    };
   }
 }

@@ -1,9 +1,27 @@
 // dbopt migrate [up|down|status|create|lint]: flags -> library -> report.
 import path from 'node:path';
-import { createMigration, migrate, migrateReport, migrationStatus, migrationStatusReport } from '../../migrate/index.js';
-import { commandContext, emit, intOption, withDb, withSessionDb, type DbContext, type GlobalOptions } from '../context.js';
+import {
+  createMigration,
+  migrate,
+  migrateReport,
+  migrationStatus,
+  migrationStatusReport,
+} from '../../migrate/index.js';
+import {
+  commandContext,
+  emit,
+  intOption,
+  withDb,
+  withSessionDb,
+  type DbContext,
+  type GlobalOptions,
+} from '../context.js';
 
-export async function runMigrateCommand(sub: 'up' | 'down' | 'status' | 'create' | 'lint', opts: GlobalOptions, args: string[]): Promise<void> {
+export async function runMigrateCommand(
+  sub: 'up' | 'down' | 'status' | 'create' | 'lint',
+  opts: GlobalOptions,
+  args: string[],
+): Promise<void> {
   const overrides = { 'migrate.dir': opts.dir };
   if (sub === 'create') {
     const ctx = await commandContext(opts, overrides);
@@ -43,6 +61,7 @@ export async function runMigrateCommand(sub: 'up' | 'down' | 'status' | 'create'
     return emit(migrateReport(result), opts);
   };
   // status only reads; up and down are session work (the migration lock, concurrent builds).
-  const code = sub === 'status' ? await withDb(opts, overrides, work) : await withSessionDb(opts, overrides, 'migrate', work);
+  const code =
+    sub === 'status' ? await withDb(opts, overrides, work) : await withSessionDb(opts, overrides, 'migrate', work);
   process.exitCode = code;
 }

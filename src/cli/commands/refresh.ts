@@ -12,9 +12,12 @@ export async function runRefreshCommand(opts: GlobalOptions, args: string[] = []
   const modes = (['all', 'dryRun', 'status', 'watch'] as const).filter((k) => opts[k]);
   const flag = (k: string): string => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
   if (modes.length > 1 && !(modes.length === 2 && modes.includes('dryRun') && modes.includes('all'))) {
-    throw new UsageError(`${modes.map(flag).join(' and ')} cannot be used together`, { hint: 'Pick one of --all, --dry-run, --status, --watch (only --dry-run --all combine).' });
+    throw new UsageError(`${modes.map(flag).join(' and ')} cannot be used together`, {
+      hint: 'Pick one of --all, --dry-run, --status, --watch (only --dry-run --all combine).',
+    });
   }
-  if (opts.status && args.length > 0) throw new UsageError('--status shows every managed view and takes no view names', { hint: 'Drop the view names.' });
+  if (opts.status && args.length > 0)
+    throw new UsageError('--status shows every managed view and takes no view names', { hint: 'Drop the view names.' });
   const code = await withSessionDb(opts, { 'refresh.concurrency': concurrency }, 'refresh-views', async (ctx) => {
     const base = { target: ctx.target, settings: ctx.config.refresh, logger: ctx.logger, signal: ctx.signal };
     if (opts.status) {
@@ -30,7 +33,9 @@ export async function runRefreshCommand(opts: GlobalOptions, args: string[] = []
           title: 'On replicas',
           columns: ['replica', 'view', 'last success (primary)', 'replay lag', 'stale by'],
           rows: onReplicas.views.map((v): Cell[] => [
-            v.replica, v.view, v.lastSuccess ?? { text: 'never', tone: 'warn' },
+            v.replica,
+            v.view,
+            v.lastSuccess ?? { text: 'never', tone: 'warn' },
             v.lagMs === null ? 'unknown' : formatDuration(v.lagMs),
             v.stalenessMs === undefined ? '' : formatDuration(v.stalenessMs),
           ]),
@@ -40,7 +45,8 @@ export async function runRefreshCommand(opts: GlobalOptions, args: string[] = []
       }
       return emit(report, opts);
     }
-    if (opts.dryRun) return emit(refreshPlanReport(await refreshPlan({ ...base, all: Boolean(opts.all), views: args })), opts);
+    if (opts.dryRun)
+      return emit(refreshPlanReport(await refreshPlan({ ...base, all: Boolean(opts.all), views: args })), opts);
     if (opts.watch) {
       // A watcher asked to stop exits 0 once stopped (PRODUCT.md), not 130/143.
       const w = await watchViews({ ...base, views: args, signal: ctx.signal });

@@ -24,7 +24,13 @@ export async function runReportCommand(opts: GlobalOptions, _args: string[] = []
       const { fleetHealth, fleetHealthReport } = await import('../../health/fleet.js');
       const nodes = selectNodes(String(opts.node), ctx.target, ctx.config.database);
       for (const n of nodes) secrets.push(...n.target.secrets);
-      const r = await fleetHealth({ nodes, primary: ctx.target, pooler, audit: ctx.config.audit, refresh: ctx.config.refresh });
+      const r = await fleetHealth({
+        nodes,
+        primary: ctx.target,
+        pooler,
+        audit: ctx.config.audit,
+        refresh: ctx.config.refresh,
+      });
       await emit(fleetHealthReport(r), opts);
       return;
     }
@@ -39,8 +45,14 @@ export async function runReportCommand(opts: GlobalOptions, _args: string[] = []
 
 async function watchReport(opts: GlobalOptions): Promise<void> {
   const intervalMs = opts.interval === undefined ? 5000 : parseDuration(String(opts.interval));
-  if (intervalMs === undefined || intervalMs < 500) throw new UsageError(`--interval: not a duration of at least 500ms: ${JSON.stringify(opts.interval)}`, { hint: 'Write e.g. --interval 5s or --interval 1m.' });
-  if (opts.output || (opts.format && opts.format !== 'table')) throw new UsageError('--watch redraws a table in the terminal; --format and --output do not apply', { hint: 'Drop --watch to write a report once.' });
+  if (intervalMs === undefined || intervalMs < 500)
+    throw new UsageError(`--interval: not a duration of at least 500ms: ${JSON.stringify(opts.interval)}`, {
+      hint: 'Write e.g. --interval 5s or --interval 1m.',
+    });
+  if (opts.output || (opts.format && opts.format !== 'table'))
+    throw new UsageError('--watch redraws a table in the terminal; --format and --output do not apply', {
+      hint: 'Drop --watch to write a report once.',
+    });
   const { renderReport } = await import('../render/index.js');
   const tty = Boolean(process.stdout.isTTY);
   await withDb(opts, {}, async (ctx) => {
@@ -66,10 +78,14 @@ async function watchReport(opts: GlobalOptions): Promise<void> {
         process.stdout.write(tty ? `\u001b[H\u001b[2J${text}${footer}\n` : `${text}${footer}\n${'─'.repeat(40)}\n`);
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, intervalMs);
-          stop.signal.addEventListener('abort', () => {
-            clearTimeout(timer);
-            resolve();
-          }, { once: true });
+          stop.signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
         });
       }
     } finally {

@@ -10,7 +10,9 @@ async function runCacheSeed(opts: GlobalOptions, scale: number | undefined): Pro
   const ctx = await commandContext(opts, { 'seed.scale': scale });
   const cache = ctx.config.cache;
   if (!cache) {
-    throw new UsageError(`seed --cache: ${ctx.config.configPath ?? 'the config'} has no cache section`, { hint: 'Declare cache.url and cache.namespaces (see docs/cache.md), then run dbopt seed --cache again.' });
+    throw new UsageError(`seed --cache: ${ctx.config.configPath ?? 'the config'} has no cache section`, {
+      hint: 'Declare cache.url and cache.namespaces (see docs/cache.md), then run dbopt seed --cache again.',
+    });
   }
   const { redisTarget } = await import('../../cache/config.js');
   secrets.push(...redisTarget(cache.url).secrets);

@@ -18,11 +18,21 @@ export interface BlockPaint {
 const plain: BlockPaint = { error: (s) => s, warning: (s) => s, dim: (s) => s, help: (s) => s };
 
 /** A message and its fix: the explicit help, else " Fix: ...", else the last sentence when it is an imperative. */
-export function splitHelp(check: Pick<ReportCheck, 'message' | 'help' | 'subject'>): { message: string; help?: string } {
+export function splitHelp(check: Pick<ReportCheck, 'message' | 'help' | 'subject'>): {
+  message: string;
+  help?: string;
+} {
   // 'query "x" reads ...' under a header already naming x.
-  let message = check.message.replace(new RegExp(`^query "${check.subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}":? `), '');
+  let message = check.message.replace(
+    new RegExp(`^query "${check.subject.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}":? `),
+    '',
+  );
   const fix = /\s+Fix: /.exec(message);
-  if (fix) return { message: message.slice(0, fix.index).replace(/\.$/, ''), help: check.help ?? lowerFirst(message.slice(fix.index + fix[0].length)) };
+  if (fix)
+    return {
+      message: message.slice(0, fix.index).replace(/\.$/, ''),
+      help: check.help ?? lowerFirst(message.slice(fix.index + fix[0].length)),
+    };
   if (check.help) return { message, help: check.help };
   if (message.includes('\n')) return { message };
   // The last ". X..." when it is short enough to be a fix, not a second fact.
@@ -31,7 +41,11 @@ export function splitHelp(check: Pick<ReportCheck, 'message' | 'help' | 'subject
   for (let m = re.exec(message); m; m = re.exec(message)) last = m;
   if (last && message.length - last.index < 220) {
     const tail = message.slice(last.index + last[0].length);
-    if (/^(Add|Drop|Run|Check|Make|Restore|Rebuild|Review|Fix|Refresh|Create|Use|Give|Raise|Pass|Set|Remove|If|Accept|Split|Move)\b/.test(tail)) {
+    if (
+      /^(Add|Drop|Run|Check|Make|Restore|Rebuild|Review|Fix|Refresh|Create|Use|Give|Raise|Pass|Set|Remove|If|Accept|Split|Move)\b/.test(
+        tail,
+      )
+    ) {
       message = message.slice(0, last.index);
       return { message, help: lowerFirst(tail.replace(/\.$/, '')) };
     }
@@ -102,7 +116,10 @@ export function groupFindings(checks: ReportCheck[], verbose = false): BlockGrou
 }
 
 /** The blocks for a report's findings, separated by blank lines; `width` bounds every line. */
-export function renderBlocks(checks: ReportCheck[], opts: { width: number; verbose?: boolean; paint?: BlockPaint }): string[] {
+export function renderBlocks(
+  checks: ReportCheck[],
+  opts: { width: number; verbose?: boolean; paint?: BlockPaint },
+): string[] {
   const paint = opts.paint ?? plain;
   const out: string[] = [];
   for (const group of groupFindings(checks, opts.verbose)) {
@@ -128,7 +145,14 @@ export function renderBlocks(checks: ReportCheck[], opts: { width: number; verbo
     }
     if (grouped) {
       out.push(...hanging(`  = ${first.group!.kind}: `, members.join(', '), opts.width, '    '));
-      out.push(...hanging('  = ', `the same for each; shown for ${members[0]} (--verbose: one block each)`, opts.width, '    '));
+      out.push(
+        ...hanging(
+          '  = ',
+          `the same for each; shown for ${members[0]} (--verbose: one block each)`,
+          opts.width,
+          '    ',
+        ),
+      );
     }
     if (help) {
       const h = hanging('  help: ', help, opts.width, '        ');

@@ -51,7 +51,12 @@ export function wrapText(text: string, width: number, firstWidth = width): strin
         const w = limit();
         const chars = [...tail];
         const head = chars.slice(0, w).join('');
-        const soft = Math.max(head.lastIndexOf('/'), head.lastIndexOf(','), head.lastIndexOf('.'), head.lastIndexOf('_'));
+        const soft = Math.max(
+          head.lastIndexOf('/'),
+          head.lastIndexOf(','),
+          head.lastIndexOf('.'),
+          head.lastIndexOf('_'),
+        );
         const cut = soft >= Math.floor(w / 2) ? soft + 1 : w;
         out.push(chars.slice(0, cut).join(''));
         tail = chars.slice(cut).join('');
@@ -65,7 +70,10 @@ export function wrapText(text: string, width: number, firstWidth = width): strin
 
 /** Numbers, sizes, durations and ratios: right-aligned so digits line up. */
 export function looksNumeric(text: string): boolean {
-  return /^[-+]?(\d[\d,]*(\.\d+)?|\.\d+)( ?(ms|s|min|h|%|B|kB|MB|GB|TB|x))?$/.test(text.trim()) || /^\d[\d,]*\/\d[\d,]*$/.test(text.trim());
+  return (
+    /^[-+]?(\d[\d,]*(\.\d+)?|\.\d+)( ?(ms|s|min|h|%|B|kB|MB|GB|TB|x))?$/.test(text.trim()) ||
+    /^\d[\d,]*\/\d[\d,]*$/.test(text.trim())
+  );
 }
 
 export interface FitCell {
@@ -103,7 +111,9 @@ export function fitTable(input: FitInput): FitOutput {
   const head = input.head ?? ((s: string): string => s);
   let keep = input.columns.map((_, i) => i);
   const longest = (s: string): number => Math.max(0, ...s.split('\n').map((l) => [...l].length));
-  const natural = input.columns.map((h, i) => Math.max(longest(h), ...input.rows.map((r) => longest(r[i]?.text ?? ''))));
+  const natural = input.columns.map((h, i) =>
+    Math.max(longest(h), ...input.rows.map((r) => longest(r[i]?.text ?? ''))),
+  );
   const numeric = input.columns.map((_, i) => {
     const texts = input.rows.map((r) => r[i]?.text ?? '').filter((t) => t !== '');
     return texts.length > 0 && texts.every(looksNumeric);
@@ -112,7 +122,8 @@ export function fitTable(input: FitInput): FitOutput {
   const min = (i: number): number => (numeric[i] ? natural[i]! : Math.min(natural[i]!, MIN_COLUMN));
   // Low-value columns go before the others would wrap narrower than this.
   const comfortable = (i: number): number => (numeric[i] ? natural[i]! : Math.min(natural[i]!, COMFORTABLE_COLUMN));
-  const total = (cols: number[], w: (i: number) => number): number => cols.reduce((s, i) => s + w(i), 0) + overhead(cols.length);
+  const total = (cols: number[], w: (i: number) => number): number =>
+    cols.reduce((s, i) => s + w(i), 0) + overhead(cols.length);
   const fits = (cols: number[]): boolean => total(cols, min) <= input.width;
   const dropped: string[] = [];
   for (const name of input.drop ?? []) {
@@ -127,7 +138,8 @@ export function fitTable(input: FitInput): FitOutput {
 
   // Water-fill: the largest cap on wrappable columns that still fits.
   const available = input.width - overhead(keep.length);
-  const widthsFor = (cap: number): number[] => keep.map((i) => (numeric[i] ? natural[i]! : Math.max(min(i), Math.min(natural[i]!, cap))));
+  const widthsFor = (cap: number): number[] =>
+    keep.map((i) => (numeric[i] ? natural[i]! : Math.max(min(i), Math.min(natural[i]!, cap))));
   let lo = MIN_COLUMN;
   let hi = Math.max(MIN_COLUMN, ...keep.map((i) => natural[i]!));
   while (lo < hi) {
@@ -151,21 +163,30 @@ export function fitTable(input: FitInput): FitOutput {
   const emit = (cells: FitCell[], isHead: boolean): void => {
     const wrapped = keep.map((i, k) => {
       const cell = cells[i] ?? { text: '' };
-      const paint = isHead ? head : cell.paint ?? ((s: string): string => s);
+      const paint = isHead ? head : (cell.paint ?? ((s: string): string => s));
       return wrapText(cell.text, widths[k]!).map((l) => ({ l, paint }));
     });
     const height = Math.max(1, ...wrapped.map((w) => w.length));
     for (let y = 0; y < height; y++) {
-      lines.push('│' + keep.map((i, k) => {
-        const part = wrapped[k]![y];
-        if (!part || !part.l) return ` ${' '.repeat(widths[k]!)} `;
-        const gap = ' '.repeat(Math.max(0, widths[k]! - visibleLength(part.l)));
-        return ` ${numeric[i] ? gap + part.paint(part.l) : part.paint(part.l) + gap} `;
-      }).join('│') + '│');
+      lines.push(
+        '│' +
+          keep
+            .map((i, k) => {
+              const part = wrapped[k]![y];
+              if (!part || !part.l) return ` ${' '.repeat(widths[k]!)} `;
+              const gap = ' '.repeat(Math.max(0, widths[k]! - visibleLength(part.l)));
+              return ` ${numeric[i] ? gap + part.paint(part.l) : part.paint(part.l) + gap} `;
+            })
+            .join('│') +
+          '│',
+      );
     }
   };
   lines.push(border('┌', '┬', '┐'));
-  emit(input.columns.map((text) => ({ text })), true);
+  emit(
+    input.columns.map((text) => ({ text })),
+    true,
+  );
   lines.push(border('├', '┼', '┤'));
   for (const row of input.rows) emit(row, false);
   lines.push(border('└', '┴', '┘'));

@@ -18,7 +18,8 @@ export function escapeProperty(s: string): string {
 
 export function githubAnnotations(report: Report): string[] {
   // Errors first (stable: report order within each level), so warnings never crowd them out of the first 10.
-  const findings = report.checks.filter((c) => c.status === 'fail' || c.status === 'warn')
+  const findings = report.checks
+    .filter((c) => c.status === 'fail' || c.status === 'warn')
     .map((c, i) => ({ c, i }))
     .sort((x, y) => (x.c.status === y.c.status ? x.i - y.i : x.c.status === 'fail' ? -1 : 1))
     .map(({ c }) => c);
@@ -34,7 +35,9 @@ export function githubAnnotations(report: Report): string[] {
     lines.push(`::${level} ${props.join(',')}::${escapeData(check.message)}`);
   }
   if (findings.length > MAX_ANNOTATIONS) {
-    lines.push(`::notice title=${escapeProperty(`dbopt ${report.command}`)}::${escapeData(`${findings.length - MAX_ANNOTATIONS} more findings: see the job summary`)}`);
+    lines.push(
+      `::notice title=${escapeProperty(`dbopt ${report.command}`)}::${escapeData(`${findings.length - MAX_ANNOTATIONS} more findings: see the job summary`)}`,
+    );
   }
   return lines;
 }

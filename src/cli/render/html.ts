@@ -25,7 +25,10 @@ export function escapeHtml(value: unknown): string {
 
 /** JSON safe inside <script type="application/json">: no "</script>", no line separators. */
 export function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
+  return JSON.stringify(value)
+    .replace(/</g, '\\u003c')
+    .replace(/\u2028/g, '\\u2028')
+    .replace(/\u2029/g, '\\u2029');
 }
 
 let chartJs: string | undefined;
@@ -47,8 +50,10 @@ const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
-const fmtMs = (n: number | undefined): string => (n === undefined ? '–' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US'));
-const fmtN = (n: number | undefined): string => (n === undefined ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: 2 }));
+const fmtMs = (n: number | undefined): string =>
+  n === undefined ? '–' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US');
+const fmtN = (n: number | undefined): string =>
+  n === undefined ? '–' : n.toLocaleString('en-US', { maximumFractionDigits: 2 });
 
 interface ChartSpec {
   id: string;
@@ -70,7 +75,8 @@ function findingHtml(group: ReportCheck[]): string {
   const severity = first.status === 'fail' ? 'error' : 'warning';
   const { message, help } = splitHelp(first);
   const members = [...new Set(group.map((c) => c.group?.member ?? c.subject))];
-  const subject = group.length > 1 && first.group ? `${first.group.parent} (${members.length} ${first.group.kind})` : first.subject;
+  const subject =
+    group.length > 1 && first.group ? `${first.group.parent} (${members.length} ${first.group.kind})` : first.subject;
   const where = first.file ? `${first.file}${first.line ? `:${first.line}` : ''}` : '';
   return `<div class="finding ${severity}">
 <div class="head"><span class="sev">${severity}[${escapeHtml(first.code)}]</span> <span class="subj">${escapeHtml(subject)}</span>: ${escapeHtml(message)}</div>
@@ -85,14 +91,32 @@ function findingsHtml(checks: ReportCheck[]): string {
   return groups.length ? groups.map((g) => findingHtml(g.checks)).join('\n') : '<p class="dim">no findings</p>';
 }
 
-interface TreeNode { node: string; cost: number; planRows: number; actualRows?: number; loops?: number; totalMs?: number; sharedHit?: number; sharedRead?: number; children: TreeNode[] }
+interface TreeNode {
+  node: string;
+  cost: number;
+  planRows: number;
+  actualRows?: number;
+  loops?: number;
+  totalMs?: number;
+  sharedHit?: number;
+  sharedRead?: number;
+  children: TreeNode[];
+}
 
 function readTree(v: unknown): TreeNode | undefined {
   if (!isObj(v) || typeof v.node !== 'string') return undefined;
   return {
-    node: v.node, cost: num(v.cost) ?? 0, planRows: num(v.planRows) ?? 0, actualRows: num(v.actualRows), loops: num(v.loops),
-    totalMs: num(v.totalMs), sharedHit: num(v.sharedHit), sharedRead: num(v.sharedRead),
-    children: arr(v.children).map(readTree).filter((t): t is TreeNode => Boolean(t)),
+    node: v.node,
+    cost: num(v.cost) ?? 0,
+    planRows: num(v.planRows) ?? 0,
+    actualRows: num(v.actualRows),
+    loops: num(v.loops),
+    totalMs: num(v.totalMs),
+    sharedHit: num(v.sharedHit),
+    sharedRead: num(v.sharedRead),
+    children: arr(v.children)
+      .map(readTree)
+      .filter((t): t is TreeNode => Boolean(t)),
   };
 }
 
@@ -105,9 +129,10 @@ function expensiveNode(root: TreeNode): TreeNode {
   };
   walk(root);
   const timed = all.every((n) => n.totalMs !== undefined);
-  const own = (n: TreeNode): number => (timed
-    ? n.totalMs! - n.children.reduce((s, c) => s + (c.totalMs ?? 0), 0)
-    : n.cost - n.children.reduce((s, c) => s + c.cost, 0));
+  const own = (n: TreeNode): number =>
+    timed
+      ? n.totalMs! - n.children.reduce((s, c) => s + (c.totalMs ?? 0), 0)
+      : n.cost - n.children.reduce((s, c) => s + c.cost, 0);
   return all.reduce((best, n) => (own(n) > own(best) ? n : best), root);
 }
 
@@ -119,7 +144,9 @@ function treeHtml(root: TreeNode): string {
       `rows ${fmtN(n.planRows)} est${n.actualRows !== undefined ? ` / ${fmtN(n.actualRows)} actual` : ''}${n.loops && n.loops > 1 ? ` × ${fmtN(n.loops)} loops` : ''}`,
       n.totalMs !== undefined ? `${fmtMs(n.totalMs)} ms` : '',
       n.sharedHit !== undefined ? `buffers ${fmtN(n.sharedHit)} hit / ${fmtN(n.sharedRead ?? 0)} read` : '',
-    ].filter(Boolean).join(' · ');
+    ]
+      .filter(Boolean)
+      .join(' · ');
     const mark = n === hot ? ' <span class="badge">most expensive</span>' : '';
     return `<li><div class="pnode${n === hot ? ' hot' : ''}"><b>${escapeHtml(n.node)}</b>${mark}<div class="fig">${escapeHtml(figures)}</div></div>${n.children.length ? `<ul>${n.children.map(li).join('')}</ul>` : ''}</li>`;
   };
@@ -152,7 +179,8 @@ function loadFigures(data: Obj, query: Obj): Obj | undefined {
 function loadTable(load: Obj): string {
   const rows: Cell[][] = [];
   const visit = (prefix: string, v: unknown): void => {
-    if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean') rows.push([prefix, typeof v === 'number' ? fmtN(v) : String(v)]);
+    if (typeof v === 'number' || typeof v === 'string' || typeof v === 'boolean')
+      rows.push([prefix, typeof v === 'number' ? fmtN(v) : String(v)]);
     else if (isObj(v)) for (const [k, x] of Object.entries(v)) visit(prefix ? `${prefix}.${k}` : k, x);
   };
   visit('', load);
@@ -182,17 +210,33 @@ export function renderHtml(report: Report, opts: { generatedAt?: Date } = {}): s
       const budget = num(q.budgetMs);
       const p95 = num(lat.p95);
       const qf = report.checks.filter((c) => c.subject === q.name);
-      const verdict = q.status !== 'measured' ? String(q.status) : qf.some((c) => c.status === 'fail') ? 'error' : qf.some((c) => c.status === 'warn') ? 'warning' : 'ok';
-      return [`${i + 1}. ${String(q.name)}`, str(q.tier) ?? 'budget', fmtMs(p95), fmtMs(budget),
-        { text: verdict, tone: verdict === 'ok' ? 'ok' : verdict === 'warning' ? 'warn' : 'bad' }];
+      const verdict =
+        q.status !== 'measured'
+          ? String(q.status)
+          : qf.some((c) => c.status === 'fail')
+            ? 'error'
+            : qf.some((c) => c.status === 'warn')
+              ? 'warning'
+              : 'ok';
+      return [
+        `${i + 1}. ${String(q.name)}`,
+        str(q.tier) ?? 'budget',
+        fmtMs(p95),
+        fmtMs(budget),
+        { text: verdict, tone: verdict === 'ok' ? 'ok' : verdict === 'warning' ? 'warn' : 'bad' },
+      ];
     });
-    body.push(`<section id="queries"><h2>Queries</h2>${tableHtml(['query', 'tier', 'p95 ms', 'budget ms', 'verdict'], rows)}</section>`);
+    body.push(
+      `<section id="queries"><h2>Queries</h2>${tableHtml(['query', 'tier', 'p95 ms', 'budget ms', 'verdict'], rows)}</section>`,
+    );
     queries.forEach((q, i) => body.push(querySection(report, data, q, i, charts)));
   }
 
   const other = report.checks.filter((c) => !queryNames.has(c.subject));
   if (other.some((c) => c.status === 'fail' || c.status === 'warn') || report.command !== 'audit') {
-    body.push(`<section id="findings"><h2>${queries.length ? 'Schema findings' : 'Findings'}</h2>${findingsHtml(other)}</section>`);
+    body.push(
+      `<section id="findings"><h2>${queries.length ? 'Schema findings' : 'Findings'}</h2>${findingsHtml(other)}</section>`,
+    );
   }
 
   const cacheRows = arr(data.cache).length ? arr(data.cache) : isObj(data.cache) ? arr((data.cache as Obj).ratios) : [];
@@ -203,13 +247,21 @@ export function renderHtml(report: Report, opts: { generatedAt?: Date } = {}): s
   const timeline = arr(data.refreshTimeline).filter(isObj);
   if (timeline.length) body.push(stalenessSection(timeline, arr(data.views).filter(isObj), charts));
 
-  const tables = report.sections.filter((s) => !(isTableSection(s) && s.role === 'findings')).map((s) => {
-    const inner = isTableSection(s)
-      ? (s.rows.length ? tableHtml(s.columns, s.rows) : `<p class="dim">${escapeHtml(s.empty ?? 'nothing to show')}</p>`) + (s.note ? `<p class="note">${escapeHtml(s.note)}</p>` : '')
-      : `<ul>${s.lines.map((l) => `<li class="t-${l.tone ?? 'none'}">${escapeHtml(l.text)}</li>`).join('')}</ul>`;
-    return `<h3>${escapeHtml(s.title)}</h3>${inner}`;
-  }).join('\n');
-  body.push(`<section id="tables"><details${queries.length ? '' : ' open'}><summary><h2>All tables</h2></summary>${tables}</details></section>`);
+  const tables = report.sections
+    .filter((s) => !(isTableSection(s) && s.role === 'findings'))
+    .map((s) => {
+      const inner = isTableSection(s)
+        ? (s.rows.length
+            ? tableHtml(s.columns, s.rows)
+            : `<p class="dim">${escapeHtml(s.empty ?? 'nothing to show')}</p>`) +
+          (s.note ? `<p class="note">${escapeHtml(s.note)}</p>` : '')
+        : `<ul>${s.lines.map((l) => `<li class="t-${l.tone ?? 'none'}">${escapeHtml(l.text)}</li>`).join('')}</ul>`;
+      return `<h3>${escapeHtml(s.title)}</h3>${inner}`;
+    })
+    .join('\n');
+  body.push(
+    `<section id="tables"><details${queries.length ? '' : ' open'}><summary><h2>All tables</h2></summary>${tables}</details></section>`,
+  );
 
   return `<!DOCTYPE html>
 <html lang="en">
@@ -238,32 +290,93 @@ function querySection(report: Report, data: Obj, q: Obj, i: number, charts: Char
   const lat = isObj(q.latency) ? q.latency : undefined;
   const budget = num(q.budgetMs);
   const parts: string[] = [];
-  const meta = [str(q.file) ? `${q.file}:${num(q.line) ?? 1}` : '', str(q.tier) ? `tier ${q.tier}` : '', budget !== undefined ? `budget ${fmtMs(budget)} ms (${str(q.budgetSource) ?? 'p95'})` : '', str(q.status) && q.status !== 'measured' ? String(q.status) : '']
-    .filter(Boolean).join(' · ');
+  const meta = [
+    str(q.file) ? `${q.file}:${num(q.line) ?? 1}` : '',
+    str(q.tier) ? `tier ${q.tier}` : '',
+    budget !== undefined ? `budget ${fmtMs(budget)} ms (${str(q.budgetSource) ?? 'p95'})` : '',
+    str(q.status) && q.status !== 'measured' ? String(q.status) : '',
+  ]
+    .filter(Boolean)
+    .join(' · ');
   const load = loadFigures(data, q);
   const loadLat = load && isObj(load.latency) ? load.latency : load;
   if (lat) {
     const keys = ['min', 'p50', 'p95', 'p99', 'max'] as const;
     const values = keys.map((k) => num(lat[k]) ?? null);
-    const datasets: unknown[] = [{
-      type: 'bar', label: 'latency (ms)', data: values,
-      backgroundColor: values.map((v) => (budget !== undefined && v !== null && v > budget ? COLORS.bad : COLORS.ok)),
-    }];
+    const datasets: unknown[] = [
+      {
+        type: 'bar',
+        label: 'latency (ms)',
+        data: values,
+        backgroundColor: values.map((v) => (budget !== undefined && v !== null && v > budget ? COLORS.bad : COLORS.ok)),
+      },
+    ];
     if (loadLat && keys.some((k) => num(loadLat[k]) !== undefined)) {
-      datasets.push({ type: 'bar', label: 'under load (ms)', data: keys.map((k) => num(loadLat[k]) ?? null), backgroundColor: COLORS.load });
+      datasets.push({
+        type: 'bar',
+        label: 'under load (ms)',
+        data: keys.map((k) => num(loadLat[k]) ?? null),
+        backgroundColor: COLORS.load,
+      });
     }
-    if (budget !== undefined) datasets.push({ type: 'line', label: `budget ${fmtMs(budget)} ms`, data: keys.map(() => budget), borderColor: COLORS.budget, borderDash: [6, 4], pointRadius: 0, fill: false });
-    charts.push({ id: slug(i, 'lat'), config: { type: 'bar', data: { labels: [...keys], datasets }, options: { responsive: true, maintainAspectRatio: false, plugins: { title: { display: true, text: `latency over ${fmtN(num(lat.runs))} runs vs budget` } }, scales: { y: { beginAtZero: true, title: { display: true, text: 'ms' } } } } } });
+    if (budget !== undefined)
+      datasets.push({
+        type: 'line',
+        label: `budget ${fmtMs(budget)} ms`,
+        data: keys.map(() => budget),
+        borderColor: COLORS.budget,
+        borderDash: [6, 4],
+        pointRadius: 0,
+        fill: false,
+      });
+    charts.push({
+      id: slug(i, 'lat'),
+      config: {
+        type: 'bar',
+        data: { labels: [...keys], datasets },
+        options: {
+          responsive: true,
+          maintainAspectRatio: false,
+          plugins: { title: { display: true, text: `latency over ${fmtN(num(lat.runs))} runs vs budget` } },
+          scales: { y: { beginAtZero: true, title: { display: true, text: 'ms' } } },
+        },
+      },
+    });
     const hist = isObj(lat.histogram) ? lat.histogram : undefined;
     const counts = hist ? arr(hist.counts).map((c) => num(c) ?? 0) : [];
     let histCanvas = '';
     if (hist && counts.length) {
       const from = num(hist.fromMs) ?? 0;
       const step = ((num(hist.toMs) ?? from) - from) / counts.length;
-      charts.push({ id: slug(i, 'hist'), config: { type: 'bar', data: { labels: counts.map((_, k) => fmtMs(from + step * (k + 0.5))), datasets: [{ label: 'runs', data: counts, backgroundColor: counts.map((_, k) => (budget !== undefined && from + step * k > budget ? COLORS.bad : COLORS.grey)) }] }, options: { responsive: true, maintainAspectRatio: false, plugins: { legend: { display: false }, title: { display: true, text: 'distribution of runs (ms)' } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } } } });
+      charts.push({
+        id: slug(i, 'hist'),
+        config: {
+          type: 'bar',
+          data: {
+            labels: counts.map((_, k) => fmtMs(from + step * (k + 0.5))),
+            datasets: [
+              {
+                label: 'runs',
+                data: counts,
+                backgroundColor: counts.map((_, k) =>
+                  budget !== undefined && from + step * k > budget ? COLORS.bad : COLORS.grey,
+                ),
+              },
+            ],
+          },
+          options: {
+            responsive: true,
+            maintainAspectRatio: false,
+            plugins: { legend: { display: false }, title: { display: true, text: 'distribution of runs (ms)' } },
+            scales: { y: { beginAtZero: true, ticks: { precision: 0 } } },
+          },
+        },
+      });
       histCanvas = `<div class="chart"><canvas id="${slug(i, 'hist')}"></canvas></div>`;
     }
-    parts.push(`<div class="charts"><div class="chart"><canvas id="${slug(i, 'lat')}"></canvas></div>${histCanvas}</div>`);
+    parts.push(
+      `<div class="charts"><div class="chart"><canvas id="${slug(i, 'lat')}"></canvas></div>${histCanvas}</div>`,
+    );
   } else {
     parts.push('<p class="dim">not measured</p>');
   }
@@ -280,14 +393,42 @@ function querySection(report: Report, data: Obj, q: Obj, i: number, charts: Char
 
 function cacheSection(rows: Obj[], threshold: number, charts: ChartSpec[]): string {
   // During the audit when judged there, else since the stats reset (dbopt report has only that).
-  const pick = (r: Obj): Obj | undefined => [r.delta, r.cumulative].find((x) => isObj(x) && num(x.ratio) !== undefined) as Obj | undefined;
+  const pick = (r: Obj): Obj | undefined =>
+    [r.delta, r.cumulative].find((x) => isObj(x) && num(x.ratio) !== undefined) as Obj | undefined;
   const shown = rows.filter((r) => pick(r)).slice(0, 40);
   const labels = shown.map((r) => `${String(r.scope ?? '')} ${String(r.name ?? '')}`.trim());
   const ratios = shown.map((r) => Math.round((num(pick(r)!.ratio) ?? 0) * 1000) / 10);
-  charts.push({ id: 'chart-cache', config: { type: 'bar', data: { labels, datasets: [
-    { type: 'bar', label: 'hit ratio %', data: ratios, backgroundColor: ratios.map((v) => (v < threshold * 100 ? COLORS.warn : COLORS.ok)) },
-    { type: 'line', label: `threshold ${threshold * 100} %`, data: labels.map(() => threshold * 100), borderColor: COLORS.budget, borderDash: [6, 4], pointRadius: 0, fill: false },
-  ] }, options: { responsive: true, maintainAspectRatio: false, scales: { y: { min: 0, max: 100, title: { display: true, text: '%' } } } } } });
+  charts.push({
+    id: 'chart-cache',
+    config: {
+      type: 'bar',
+      data: {
+        labels,
+        datasets: [
+          {
+            type: 'bar',
+            label: 'hit ratio %',
+            data: ratios,
+            backgroundColor: ratios.map((v) => (v < threshold * 100 ? COLORS.warn : COLORS.ok)),
+          },
+          {
+            type: 'line',
+            label: `threshold ${threshold * 100} %`,
+            data: labels.map(() => threshold * 100),
+            borderColor: COLORS.budget,
+            borderDash: [6, 4],
+            pointRadius: 0,
+            fill: false,
+          },
+        ],
+      },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        scales: { y: { min: 0, max: 100, title: { display: true, text: '%' } } },
+      },
+    },
+  });
   return `<section id="cache"><h2>Cache hit ratios</h2><div class="chart wide"><canvas id="chart-cache"></canvas></div><p class="note">Bars below the threshold (audit.minCacheHitRatio ${escapeHtml(threshold)}) are orange; only ratios with data are drawn.</p></section>`;
 }
 
@@ -297,8 +438,14 @@ function indexUsageSection(queries: Obj[], checks: ReportCheck[]): string {
     const plan = isObj(q.plan) ? q.plan : {};
     for (const ix of arr(plan.indexesUsed)) users.set(String(ix), [...(users.get(String(ix)) ?? []), String(q.name)]);
   }
-  const rows: Cell[][] = [...users].sort(([a], [b]) => a.localeCompare(b)).map(([ix, qs]) => [ix, qs.length, qs.join(', ')]);
-  const flagged = checks.filter((c) => ['duplicate-index', 'unused-index', 'invalid-index', 'fk-without-index'].includes(c.code) && (c.status === 'fail' || c.status === 'warn'));
+  const rows: Cell[][] = [...users]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([ix, qs]) => [ix, qs.length, qs.join(', ')]);
+  const flagged = checks.filter(
+    (c) =>
+      ['duplicate-index', 'unused-index', 'invalid-index', 'fk-without-index'].includes(c.code) &&
+      (c.status === 'fail' || c.status === 'warn'),
+  );
   return `<section id="indexes"><h2>Index usage</h2>${rows.length ? tableHtml(['index', 'queries', 'used by'], rows) : '<p class="dim">no declared query uses an index</p>'}
 <h3>Index findings</h3>${findingsHtml(flagged)}</section>`;
 }
@@ -323,9 +470,31 @@ function stalenessSection(events: Obj[], views: Obj[], charts: ChartSpec[]): str
   const now = Date.now();
   for (const [view, t] of last) byView.get(view)!.push({ x: now, y: Math.round((now - t) / 6000) / 10 });
   const datasets = [...byView].slice(0, PALETTE.length * 2).map(([view, pts], k) => ({
-    type: 'line', label: view, data: pts, borderColor: PALETTE[k % PALETTE.length], pointRadius: 2, fill: false, stepped: false,
+    type: 'line',
+    label: view,
+    data: pts,
+    borderColor: PALETTE[k % PALETTE.length],
+    pointRadius: 2,
+    fill: false,
+    stepped: false,
   }));
-  charts.push({ id: 'chart-staleness', timeAxis: true, config: { type: 'line', data: { datasets }, options: { responsive: true, maintainAspectRatio: false, parsing: true, scales: { x: { type: 'linear' }, y: { beginAtZero: true, title: { display: true, text: 'minutes since the data was refreshed' } } } } } });
+  charts.push({
+    id: 'chart-staleness',
+    timeAxis: true,
+    config: {
+      type: 'line',
+      data: { datasets },
+      options: {
+        responsive: true,
+        maintainAspectRatio: false,
+        parsing: true,
+        scales: {
+          x: { type: 'linear' },
+          y: { beginAtZero: true, title: { display: true, text: 'minutes since the data was refreshed' } },
+        },
+      },
+    },
+  });
   const overdue = views.filter((v) => v.overdue === true).map((v) => String(v.view));
   return `<section id="staleness"><h2>View staleness over time</h2><div class="chart wide"><canvas id="chart-staleness"></canvas></div><p class="note">From dbopt.refresh_history, last 7 days: each view's data age drops to 0 at a successful refresh.${overdue.length ? ` Overdue now: ${escapeHtml(overdue.join(', '))}.` : ''}</p></section>`;
 }

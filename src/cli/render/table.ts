@@ -18,17 +18,24 @@ export function renderTable(report: Report, opts: RenderOptions = {}): string {
   const width = opts.width ?? terminalWidth();
   const tone = (t: Tone | undefined, s: string): string => {
     switch (t) {
-      case 'ok': return c.green(s);
-      case 'bad': return c.red(s);
-      case 'warn': return c.yellow(s);
-      case 'dim': return c.dim(s);
-      case 'info': return c.cyan(s);
-      default: return s;
+      case 'ok':
+        return c.green(s);
+      case 'bad':
+        return c.red(s);
+      case 'warn':
+        return c.yellow(s);
+      case 'dim':
+        return c.dim(s);
+      case 'info':
+        return c.cyan(s);
+      default:
+        return s;
     }
   };
-  const fitCell = (cell: Cell): FitCell => (cell !== null && typeof cell === 'object'
-    ? { text: cell.text, paint: (l) => tone(cell.tone, l) }
-    : { text: cellText(cell) });
+  const fitCell = (cell: Cell): FitCell =>
+    cell !== null && typeof cell === 'object'
+      ? { text: cell.text, paint: (l) => tone(cell.tone, l) }
+      : { text: cellText(cell) };
   const text = (s: string, indent: string, paint: (l: string) => string = (l) => l): string[] =>
     wrapText(s, width - indent.length).map((l) => indent + paint(l));
   const out: string[] = [];
@@ -36,7 +43,12 @@ export function renderTable(report: Report, opts: RenderOptions = {}): string {
     const lines = renderBlocks(report.checks, {
       width,
       verbose: opts.verbose,
-      paint: { error: (s) => c.bold.red(s), warning: (s) => c.bold.yellow(s), dim: (s) => c.cyan(s), help: (s) => c.cyan(s) },
+      paint: {
+        error: (s) => c.bold.red(s),
+        warning: (s) => c.bold.yellow(s),
+        dim: (s) => c.cyan(s),
+        help: (s) => c.cyan(s),
+      },
     });
     out.push('', c.bold('Findings'));
     out.push(...(lines.length ? lines : [c.dim('  no findings')]));
@@ -55,10 +67,22 @@ export function renderTable(report: Report, opts: RenderOptions = {}): string {
       if (section.rows.length === 0) {
         out.push(...text(section.empty ?? 'nothing to show', '  ', c.dim));
       } else {
-        const fitted = fitTable({ columns: section.columns, rows: section.rows.map((r) => r.map(fitCell)), drop: section.drop, width, head: (s) => c.bold(s) });
+        const fitted = fitTable({
+          columns: section.columns,
+          rows: section.rows.map((r) => r.map(fitCell)),
+          drop: section.drop,
+          width,
+          head: (s) => c.bold(s),
+        });
         out.push(...fitted.lines);
         if (fitted.dropped.length) {
-          out.push(...text(`(${fitted.dropped.join(', ')} not shown to fit ${width} columns; a wider terminal or --format json shows them)`, '', c.dim));
+          out.push(
+            ...text(
+              `(${fitted.dropped.join(', ')} not shown to fit ${width} columns; a wider terminal or --format json shows them)`,
+              '',
+              c.dim,
+            ),
+          );
         }
       }
       if (section.note) out.push(...text(section.note, '', c.dim));

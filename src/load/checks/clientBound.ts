@@ -9,12 +9,14 @@ export const clientBound: LoadCheck = {
   check({ load }) {
     if (!load) return [];
     const c = load.client;
-    return [{
-      status: c.bound ? 'fail' : 'pass',
-      subject: 'load',
-      message: c.bound
-        ? `client-bound: these figures understate the server (${c.reason}, event-loop delay p99 ${c.eventLoopDelayP99Ms.toFixed(1)} ms)`
-        : `the client kept up (${c.reason})`,
-    }];
+    return [
+      {
+        status: c.bound ? 'fail' : 'pass',
+        subject: 'load',
+        message: c.bound
+          ? `client-bound: these figures understate the server (${c.reason}, event-loop delay p99 ${c.eventLoopDelayP99Ms.toFixed(1)} ms)`
+          : `the client kept up (${c.reason})`,
+      },
+    ];
   },
 };

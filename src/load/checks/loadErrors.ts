@@ -9,13 +9,19 @@ export const loadErrors: LoadCheck = {
   check({ load }) {
     if (!load) return [];
     return queryLoads(load).map((q) => {
-      if (q.errors === 0) return { status: 'pass' as const, subject: q.name, message: `${q.requests.toLocaleString('en-US')} requests at ${modelText(load)}, no error` };
+      if (q.errors === 0)
+        return {
+          status: 'pass' as const,
+          subject: q.name,
+          message: `${q.requests.toLocaleString('en-US')} requests at ${modelText(load)}, no error`,
+        };
       const samples = q.errorSamples.map((e) => `${e.code}: ${e.message} (${e.count}x)`).join('; ');
       return {
         status: 'fail' as const,
         subject: q.name,
-        message: `${q.errors.toLocaleString('en-US')} of ${q.requests.toLocaleString('en-US')} requests failed at ${modelText(load)}`
-          + ` (${q.timeouts.toLocaleString('en-US')} timeouts): ${samples}`,
+        message:
+          `${q.errors.toLocaleString('en-US')} of ${q.requests.toLocaleString('en-US')} requests failed at ${modelText(load)}` +
+          ` (${q.timeouts.toLocaleString('en-US')} timeouts): ${samples}`,
       };
     });
   },

@@ -33,7 +33,8 @@ export interface LoadCheck {
   check(input: LoadCheckInput): LoadOutcome[];
 }
 
-export const ms = (n: number): string => (n < 10 ? `${n.toFixed(2)} ms` : `${Math.round(n).toLocaleString('en-US')} ms`);
+export const ms = (n: number): string =>
+  n < 10 ? `${n.toFixed(2)} ms` : `${Math.round(n).toLocaleString('en-US')} ms`;
 
 /** "1000 in flight over 16 connections" or "400/s over 16 connections". */
 export function modelText(load: LoadResult): string {

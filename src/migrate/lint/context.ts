@@ -14,7 +14,10 @@ const SCAN_BYTES_PER_SEC = 200 * 1024 * 1024;
 const SIZED = new Set(['lock', 'rewrite', 'scan']);
 
 function quoteRelation(client: Client, relation: string): string {
-  return relation.split('.').map((p) => client.escapeIdentifier(p)).join('.');
+  return relation
+    .split('.')
+    .map((p) => client.escapeIdentifier(p))
+    .join('.');
 }
 
 /** Facts of each relation (as written in the migration); an index stands for its table. */
@@ -27,7 +30,14 @@ export async function tableFacts(client: Client, relations: string[]): Promise<M
   try {
     await client.query(`SET LOCAL statement_timeout = '5s'`);
     await client.query(`SET LOCAL lock_timeout = '1s'`);
-    type Row = { name: string; table: string; rows: number | null; bytes: string; writes: string | null; seconds: number | null };
+    type Row = {
+      name: string;
+      table: string;
+      rows: number | null;
+      bytes: string;
+      writes: string | null;
+      seconds: number | null;
+    };
     const { rows } = await client.query<Row>(
       `SELECT r.name,
               n.nspname || '.' || c.relname AS table,
@@ -83,17 +93,24 @@ function formatDuration(ms: number): string {
 
 function describe(f: LintFinding, t: Sized): string {
   const rate = t.writesPerSec;
-  const writes = rate === null ? 'writes/s unknown' : `${rate < 10 ? rate.toFixed(1) : Math.round(rate).toLocaleString('en-US')} writes/s`;
+  const writes =
+    rate === null
+      ? 'writes/s unknown'
+      : `${rate < 10 ? rate.toFixed(1) : Math.round(rate).toLocaleString('en-US')} writes/s`;
   const kind = f.impact === 'scan' ? 'scan' : 'rewrite or build';
-  const held = t.estimatedLockMs === undefined
-    ? ''
-    : `; lock held ${formatDuration(t.estimatedLockMs)} (estimated from its size at a typical ${kind} rate)`;
+  const held =
+    t.estimatedLockMs === undefined
+      ? ''
+      : `; lock held ${formatDuration(t.estimatedLockMs)} (estimated from its size at a typical ${kind} rate)`;
   return `${t.table}: ${t.rows.toLocaleString('en-US')} rows, ${formatBytes(t.bytes)}, ${writes}${held}`;
 }
 
 /** Size the lock findings of a lint result by the tables of the database `client` is connected to. */
 export async function sizeFindings(
-  client: Client, result: LintResult, smallTable: number, server: string,
+  client: Client,
+  result: LintResult,
+  smallTable: number,
+  server: string,
 ): Promise<LintResult> {
   const sizable = (f: LintFinding): boolean =>
     Boolean(f.relation) && SIZED.has(f.impact ?? '') && f.severity !== 'note';

@@ -6,7 +6,15 @@ import { ConfigError } from '../../errors.js';
 import { splitStatements, SqlSyntaxError, type SqlStatement } from '../../sql/parse.js';
 import { readSqlMigration, type SqlMigrationFile } from '../sqlFile.js';
 import { jsMigrationSql } from '../jsMigrationSql.js';
-import { createdBy, createdInUnit, kind, type LintFinding, type LintRule, type LintUnit, type UnitFacts } from './types.js';
+import {
+  createdBy,
+  createdInUnit,
+  kind,
+  type LintFinding,
+  type LintRule,
+  type LintUnit,
+  type UnitFacts,
+} from './types.js';
 import { indexNotConcurrent } from './rules/indexNotConcurrent.js';
 import { concurrentInTransaction } from './rules/concurrentInTransaction.js';
 import { concurrentIndexUnnamed } from './rules/concurrentIndexUnnamed.js';
@@ -139,7 +147,10 @@ export interface LintResult {
 
 function facts(unit: LintUnit): UnitFacts {
   return {
-    beginAt: unit.statements.findIndex((s) => kind(s) === 'TransactionStmt' && /BEGIN|START/.test(String((s.node.TransactionStmt as { kind?: string }).kind))),
+    beginAt: unit.statements.findIndex(
+      (s) =>
+        kind(s) === 'TransactionStmt' && /BEGIN|START/.test(String((s.node.TransactionStmt as { kind?: string }).kind)),
+    ),
   };
 }
 
@@ -183,11 +194,17 @@ export function lintUnit(unit: LintUnit, rules: LintRule[] = activeRules()): Lin
         code: rule.code,
         severity,
         fatal: Boolean(rule.fatal) && severity === 'error',
-        message: unit.rendered ? `${hit.message} (rendered: ${hit.stmt.text.split('\n')[0]!.slice(0, 80)})` : hit.message,
+        message: unit.rendered
+          ? `${hit.message} (rendered: ${hit.stmt.text.split('\n')[0]!.slice(0, 80)})`
+          : hit.message,
         fix: rule.fix,
         doc: rule.doc,
         impact: rule.impact,
-        relation: hit.rel ? (hit.rel.schemaname ? `${hit.rel.schemaname}.${hit.rel.relname}` : hit.rel.relname) : undefined,
+        relation: hit.rel
+          ? hit.rel.schemaname
+            ? `${hit.rel.schemaname}.${hit.rel.relname}`
+            : hit.rel.relname
+          : undefined,
       });
     }
   }
@@ -211,21 +228,27 @@ function syntaxFinding(display: string, err: unknown): LintFinding {
     code: SYNTAX_ERROR.code,
     severity: 'error',
     fatal: false,
-    message: e ? `the PostgreSQL parser refused this file: ${message}` : `node-pg-migrate could not load or render this migration: ${message}`,
+    message: e
+      ? `the PostgreSQL parser refused this file: ${message}`
+      : `node-pg-migrate could not load or render this migration: ${message}`,
     fix: SYNTAX_ERROR.fix,
     doc: SYNTAX_ERROR.doc,
     impact: 'none',
   };
 }
 
-export async function lintFile(file: string, display = path.relative(process.cwd(), file) || file, opts: LintOptions = {}): Promise<LintFileResult> {
+export async function lintFile(
+  file: string,
+  display = path.relative(process.cwd(), file) || file,
+  opts: LintOptions = {},
+): Promise<LintFileResult> {
   const rules = activeRules(opts.rules);
   const findings: LintFinding[] = [];
   let statements = 0;
   let creates: string[] = [];
   try {
     if (file.endsWith('.sql')) {
-      const parsed = opts.parsed?.get(file) ?? await readSqlMigration(file, display);
+      const parsed = opts.parsed?.get(file) ?? (await readSqlMigration(file, display));
       creates = [...createdBy(parsed.up.statements)];
       for (const section of ['up', 'down'] as const) {
         const s = parsed[section];
@@ -242,7 +265,12 @@ export async function lintFile(file: string, display = path.relative(process.cwd
         for (const step of r.steps) stmts.push(...(await splitStatements(step, display)));
         if (section === 'up') creates = [...createdBy(stmts)];
         statements += stmts.length;
-        findings.push(...lintUnit({ file: display, section, statements: stmts, rendered: true, wrappedInTransaction: r.transaction }, rules));
+        findings.push(
+          ...lintUnit(
+            { file: display, section, statements: stmts, rendered: true, wrappedInTransaction: r.transaction },
+            rules,
+          ),
+        );
       }
     }
   } catch (err) {

@@ -10,7 +10,14 @@ export function lintReport(r: LintResult): Report {
   const checks: ReportCheck[] = [];
   for (const f of r.files) {
     if (f.findings.length === 0) {
-      checks.push({ id: `${f.file}/lint`, subject: f.file, code: 'lint', status: 'pass', message: `${f.statements} statements, nothing unsafe`, file: f.file });
+      checks.push({
+        id: `${f.file}/lint`,
+        subject: f.file,
+        code: 'lint',
+        status: 'pass',
+        message: `${f.statements} statements, nothing unsafe`,
+        file: f.file,
+      });
     }
     for (const x of f.findings) {
       checks.push({
@@ -32,19 +39,21 @@ export function lintReport(r: LintResult): Report {
     title: 'dbopt migrate lint',
     ok: r.errors === 0,
     summary: `${n(r.files.length, 'file')} checked: ${n(r.errors, 'error')}, ${n(r.warnings, 'warning')}${r.notes ? `, ${n(r.notes, 'note')}` : ''}${r.findings.length > 0 ? ` (${r.sizing})` : ''}`,
-    sections: [{
-      title: 'Findings',
-      role: 'findings',
-      columns: ['where', 'rule', 'severity', 'problem', 'fix'],
-      rows: r.findings.map((x) => [
-        `${x.file}${x.line ? `:${x.line}:${x.column ?? 1}` : ''}${x.section === 'down' ? ' (down)' : ''}`,
-        x.code,
-        { text: x.severity, tone: x.severity === 'error' ? 'bad' : x.severity === 'warning' ? 'warn' : 'info' },
-        x.message,
-        x.fix,
-      ]),
-      empty: 'no unsafe statements found',
-    }],
+    sections: [
+      {
+        title: 'Findings',
+        role: 'findings',
+        columns: ['where', 'rule', 'severity', 'problem', 'fix'],
+        rows: r.findings.map((x) => [
+          `${x.file}${x.line ? `:${x.line}:${x.column ?? 1}` : ''}${x.section === 'down' ? ' (down)' : ''}`,
+          x.code,
+          { text: x.severity, tone: x.severity === 'error' ? 'bad' : x.severity === 'warning' ? 'warn' : 'info' },
+          x.message,
+          x.fix,
+        ]),
+        empty: 'no unsafe statements found',
+      },
+    ],
     checks,
     data: r,
   };

@@ -185,7 +185,9 @@ export function typeOf(col: ColumnDef): string {
 }
 
 /** Every column a statement defines: CREATE TABLE columns and ALTER TABLE ... ADD COLUMN. */
-export function columnsDefined(unit: LintUnit): { stmt: SqlStatement; rel: RangeVar; col: ColumnDef; added: boolean }[] {
+export function columnsDefined(
+  unit: LintUnit,
+): { stmt: SqlStatement; rel: RangeVar; col: ColumnDef; added: boolean }[] {
   const out: { stmt: SqlStatement; rel: RangeVar; col: ColumnDef; added: boolean }[] = [];
   for (const stmt of unit.statements) {
     const b = body(stmt);
@@ -197,7 +199,8 @@ export function columnsDefined(unit: LintUnit): { stmt: SqlStatement; rel: Range
     if (kind(stmt) === 'AlterTableStmt' && b.objtype === 'OBJECT_TABLE') {
       for (const c of (b.cmds ?? []) as { AlterTableCmd: AlterCmd }[]) {
         const col = c.AlterTableCmd.def?.ColumnDef as ColumnDef | undefined;
-        if (c.AlterTableCmd.subtype === 'AT_AddColumn' && col) out.push({ stmt, rel: b.relation as RangeVar, col, added: true });
+        if (c.AlterTableCmd.subtype === 'AT_AddColumn' && col)
+          out.push({ stmt, rel: b.relation as RangeVar, col, added: true });
       }
     }
   }

@@ -19,8 +19,18 @@ export const addColumnRequired: LintRule = {
         const col = cmd.def?.ColumnDef as ColumnDef | undefined;
         const types = new Set((col?.constraints ?? []).map((c) => c.Constraint.contype));
         if (!types.has('CONSTR_NOTNULL') && !types.has('CONSTR_PRIMARY')) continue;
-        if (types.has('CONSTR_DEFAULT') || types.has('CONSTR_IDENTITY') || types.has('CONSTR_GENERATED') || SERIAL_TYPES.has(typeOf(col!))) continue;
-        hits.push({ stmt, rel, message: `ADD COLUMN ${col?.colname ?? ''} NOT NULL without a DEFAULT on ${relName(rel)}: PostgreSQL refuses it once the table has rows, and inserts from the running code (which omit the column) fail.` });
+        if (
+          types.has('CONSTR_DEFAULT') ||
+          types.has('CONSTR_IDENTITY') ||
+          types.has('CONSTR_GENERATED') ||
+          SERIAL_TYPES.has(typeOf(col!))
+        )
+          continue;
+        hits.push({
+          stmt,
+          rel,
+          message: `ADD COLUMN ${col?.colname ?? ''} NOT NULL without a DEFAULT on ${relName(rel)}: PostgreSQL refuses it once the table has rows, and inserts from the running code (which omit the column) fail.`,
+        });
       }
     }
     return hits;

@@ -22,7 +22,11 @@ export const addColumnSerial: LintRule = {
         const identity = (col.constraints ?? []).some((c) => c.Constraint.contype === 'CONSTR_IDENTITY');
         if (!identity && !SERIAL_TYPES.has(typeOf(col))) continue;
         const what = identity ? 'GENERATED ... AS IDENTITY' : typeOf(col);
-        hits.push({ stmt, rel, message: `ADD COLUMN ${col.colname ?? ''} ${what} writes a sequence value into every row of ${relName(rel)}: the table is rewritten under an ACCESS EXCLUSIVE lock and all reads and writes wait.` });
+        hits.push({
+          stmt,
+          rel,
+          message: `ADD COLUMN ${col.colname ?? ''} ${what} writes a sequence value into every row of ${relName(rel)}: the table is rewritten under an ACCESS EXCLUSIVE lock and all reads and writes wait.`,
+        });
       }
     }
     return hits;

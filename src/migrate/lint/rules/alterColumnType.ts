@@ -16,7 +16,11 @@ export const alterColumnType: LintRule = {
     for (const { stmt, rel, cmds } of altersOfExistingTables(unit)) {
       for (const cmd of cmds) {
         if (cmd.subtype !== 'AT_AlterColumnType') continue;
-        hits.push({ stmt, rel, message: `ALTER COLUMN ${cmd.name ?? ''} TYPE takes an ACCESS EXCLUSIVE lock on ${relName(rel)} and, unless the types are binary-compatible, rewrites the table and its indexes: all reads and writes wait meanwhile.` });
+        hits.push({
+          stmt,
+          rel,
+          message: `ALTER COLUMN ${cmd.name ?? ''} TYPE takes an ACCESS EXCLUSIVE lock on ${relName(rel)} and, unless the types are binary-compatible, rewrites the table and its indexes: all reads and writes wait meanwhile.`,
+        });
       }
     }
     return hits;

@@ -3,7 +3,10 @@
 import { altersOfExistingTables, relName, type LintRule, type RuleHit } from '../types.js';
 
 const REWRITES: Record<string, string> = {
-  AT_SetTableSpace: 'SET TABLESPACE', AT_SetLogged: 'SET LOGGED', AT_SetUnLogged: 'SET UNLOGGED', AT_SetAccessMethod: 'SET ACCESS METHOD',
+  AT_SetTableSpace: 'SET TABLESPACE',
+  AT_SetLogged: 'SET LOGGED',
+  AT_SetUnLogged: 'SET UNLOGGED',
+  AT_SetAccessMethod: 'SET ACCESS METHOD',
 };
 
 export const alterTableRewrite: LintRule = {
@@ -19,7 +22,11 @@ export const alterTableRewrite: LintRule = {
       for (const cmd of cmds) {
         const what = REWRITES[cmd.subtype];
         if (!what) continue;
-        hits.push({ stmt, rel, message: `${what} copies all of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes wait for the copy.` });
+        hits.push({
+          stmt,
+          rel,
+          message: `${what} copies all of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes wait for the copy.`,
+        });
       }
     }
     return hits;

@@ -20,7 +20,10 @@ export const banChar: LintRule = {
     for (const { stmt, rel, col } of columnsDefined(unit)) {
       const found = matches(col);
       if (!found) continue;
-      hits.push({ stmt, message: `${rel.relname}.${col.colname ?? ''} is ${found}: values are blank-padded to the length, and changing the type later rewrites ${relName(rel)}.` });
+      hits.push({
+        stmt,
+        message: `${rel.relname}.${col.colname ?? ''} is ${found}: values are blank-padded to the length, and changing the type later rewrites ${relName(rel)}.`,
+      });
     }
     return hits;
   },

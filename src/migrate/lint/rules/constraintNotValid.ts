@@ -1,7 +1,14 @@
 // constraint-not-valid: ADD CONSTRAINT ... FOREIGN KEY or CHECK on an existing table without
 // NOT VALID scans the whole table while holding its lock (CHECK: ACCESS EXCLUSIVE; FOREIGN KEY:
 // SHARE ROW EXCLUSIVE on both tables, blocking their writes).
-import { altersOfExistingTables, relName, type ColumnDef, type LintRule, type RangeVar, type RuleHit } from '../types.js';
+import {
+  altersOfExistingTables,
+  relName,
+  type ColumnDef,
+  type LintRule,
+  type RangeVar,
+  type RuleHit,
+} from '../types.js';
 
 export const constraintNotValid: LintRule = {
   code: 'constraint-not-valid',
@@ -21,9 +28,17 @@ export const constraintNotValid: LintRule = {
           for (const c of col?.constraints ?? []) {
             const con = c.Constraint as { contype: string; pktable?: RangeVar };
             if (con.contype === 'CONSTR_FOREIGN') {
-              hits.push({ stmt, rel, message: `ADD COLUMN ${col?.colname ?? ''} REFERENCES ${relName(con.pktable)} validates the new foreign key over every row of ${relName(rel)} while holding its ACCESS EXCLUSIVE lock and a SHARE ROW EXCLUSIVE lock on ${relName(con.pktable)}: writes to both wait for the scan.` });
+              hits.push({
+                stmt,
+                rel,
+                message: `ADD COLUMN ${col?.colname ?? ''} REFERENCES ${relName(con.pktable)} validates the new foreign key over every row of ${relName(rel)} while holding its ACCESS EXCLUSIVE lock and a SHARE ROW EXCLUSIVE lock on ${relName(con.pktable)}: writes to both wait for the scan.`,
+              });
             } else if (con.contype === 'CONSTR_CHECK') {
-              hits.push({ stmt, rel, message: `ADD COLUMN ${col?.colname ?? ''} with a CHECK scans every row of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes wait for the scan.` });
+              hits.push({
+                stmt,
+                rel,
+                message: `ADD COLUMN ${col?.colname ?? ''} with a CHECK scans every row of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes wait for the scan.`,
+              });
             }
           }
           continue;
@@ -32,9 +47,17 @@ export const constraintNotValid: LintRule = {
         const con = cmd.def?.Constraint as { contype: string; conname?: string; skip_validation?: boolean } | undefined;
         if (!con || con.skip_validation) continue;
         if (con.contype === 'CONSTR_FOREIGN') {
-          hits.push({ stmt, rel, message: `ADD CONSTRAINT ${con.conname ?? ''} FOREIGN KEY checks every row of ${relName(rel)} while holding SHARE ROW EXCLUSIVE locks on it and the referenced table: writes to both wait for the scan.` });
+          hits.push({
+            stmt,
+            rel,
+            message: `ADD CONSTRAINT ${con.conname ?? ''} FOREIGN KEY checks every row of ${relName(rel)} while holding SHARE ROW EXCLUSIVE locks on it and the referenced table: writes to both wait for the scan.`,
+          });
         } else if (con.contype === 'CONSTR_CHECK') {
-          hits.push({ stmt, rel, message: `ADD CONSTRAINT ${con.conname ?? ''} CHECK scans every row of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes wait for the scan.` });
+          hits.push({
+            stmt,
+            rel,
+            message: `ADD CONSTRAINT ${con.conname ?? ''} CHECK scans every row of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes wait for the scan.`,
+          });
         }
       }
     }

@@ -17,7 +17,11 @@ export const detachPartition: LintRule = {
         if (cmd.subtype !== 'AT_DetachPartition') continue;
         const pc = cmd.def?.PartitionCmd as { name?: RangeVar; concurrent?: boolean } | undefined;
         if (pc?.concurrent) continue;
-        hits.push({ stmt, rel, message: `DETACH PARTITION ${relName(pc?.name)} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on ${relName(rel)}: all reads and writes of every partition wait.` });
+        hits.push({
+          stmt,
+          rel,
+          message: `DETACH PARTITION ${relName(pc?.name)} without CONCURRENTLY takes an ACCESS EXCLUSIVE lock on ${relName(rel)}: all reads and writes of every partition wait.`,
+        });
       }
     }
     return hits;

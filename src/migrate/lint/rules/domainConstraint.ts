@@ -17,10 +17,14 @@ export const domainConstraint: LintRule = {
       const b = body(stmt);
       const name = dottedName(b.typeName);
       const con = (b.def as { Constraint?: { contype: string; skip_validation?: boolean } } | undefined)?.Constraint;
-      const addsChecked = b.subtype === 'C' && con !== undefined && !con.skip_validation && con.contype !== 'CONSTR_NOTNULL';
+      const addsChecked =
+        b.subtype === 'C' && con !== undefined && !con.skip_validation && con.contype !== 'CONSTR_NOTNULL';
       if (addsChecked || b.subtype === 'O') {
         const what = b.subtype === 'O' ? 'SET NOT NULL' : 'ADD CONSTRAINT';
-        hits.push({ stmt, message: `ALTER DOMAIN ${name} ${what} checks every stored value of every column using the domain, locking each such table against writes until its scan ends.` });
+        hits.push({
+          stmt,
+          message: `ALTER DOMAIN ${name} ${what} checks every stored value of every column using the domain, locking each such table against writes until its scan ends.`,
+        });
       }
     }
     return hits;

@@ -15,7 +15,10 @@ export const dropColumn: LintRule = {
     for (const { stmt, rel, cmds } of altersOfExistingTables(unit)) {
       for (const cmd of cmds) {
         if (cmd.subtype !== 'AT_DropColumn') continue;
-        hits.push({ stmt, message: `DROP COLUMN ${cmd.name ?? ''} on ${relName(rel)}: the application version still running during the deploy reads or writes it and fails; the data is gone.` });
+        hits.push({
+          stmt,
+          message: `DROP COLUMN ${cmd.name ?? ''} on ${relName(rel)}: the application version still running during the deploy reads or writes it and fails; the data is gone.`,
+        });
       }
     }
     return hits;

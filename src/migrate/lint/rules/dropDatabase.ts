@@ -13,7 +13,10 @@ export const dropDatabase: LintRule = {
     const hits: RuleHit[] = [];
     for (const stmt of unit.statements) {
       if (kind(stmt) !== 'DropdbStmt') continue;
-      hits.push({ stmt, message: `DROP DATABASE ${String(body(stmt).dbname)} destroys the database and all its data; it runs outside any transaction, so nothing rolls it back.` });
+      hits.push({
+        stmt,
+        message: `DROP DATABASE ${String(body(stmt).dbname)} destroys the database and all its data; it runs outside any transaction, so nothing rolls it back.`,
+      });
     }
     return hits;
   },

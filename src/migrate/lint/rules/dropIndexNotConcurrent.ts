@@ -8,7 +8,7 @@ export const dropIndexNotConcurrent: LintRule = {
   severity: 'error',
   fix: 'Write DROP INDEX CONCURRENTLY, alone in a migration file (or section) of its own.',
   doc: 'drop-index-not-concurrent',
-  blocks: 'reads and writes of the index\'s table while the lock is waited for and held',
+  blocks: "reads and writes of the index's table while the lock is waited for and held",
   squawk: 'require-concurrent-index-deletion',
   impact: 'lock',
   check(unit) {

@@ -15,7 +15,10 @@ export const dropNotNull: LintRule = {
     for (const { stmt, rel, cmds } of altersOfExistingTables(unit)) {
       for (const cmd of cmds) {
         if (cmd.subtype !== 'AT_DropNotNull') continue;
-        hits.push({ stmt, message: `ALTER COLUMN ${cmd.name ?? ''} DROP NOT NULL on ${relName(rel)}: NULLs become possible, and code that assumes the column is always set may break.` });
+        hits.push({
+          stmt,
+          message: `ALTER COLUMN ${cmd.name ?? ''} DROP NOT NULL on ${relName(rel)}: NULLs become possible, and code that assumes the column is always set may break.`,
+        });
       }
     }
     return hits;

@@ -19,7 +19,10 @@ export const dropTable: LintRule = {
         const names = o.List.items.map((i) => i.String.sval);
         const rel = { schemaname: names.length > 1 ? names[0] : undefined, relname: names[names.length - 1]! };
         if (createdInUnit(createdBefore(unit, stmt), rel)) continue;
-        hits.push({ stmt, message: `DROP TABLE ${names.join('.')}: its data is gone and the application version still running during the deploy fails on it.` });
+        hits.push({
+          stmt,
+          message: `DROP TABLE ${names.join('.')}: its data is gone and the application version still running during the deploy fails on it.`,
+        });
       }
     }
     return hits;

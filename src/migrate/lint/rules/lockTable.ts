@@ -2,7 +2,17 @@
 // migration's transaction ends, blocking writes (SHARE...) or everything (ACCESS EXCLUSIVE).
 import { body, existingBefore, kind, relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
 
-const MODES = ['', 'ACCESS SHARE', 'ROW SHARE', 'ROW EXCLUSIVE', 'SHARE UPDATE EXCLUSIVE', 'SHARE', 'SHARE ROW EXCLUSIVE', 'EXCLUSIVE', 'ACCESS EXCLUSIVE'];
+const MODES = [
+  '',
+  'ACCESS SHARE',
+  'ROW SHARE',
+  'ROW EXCLUSIVE',
+  'SHARE UPDATE EXCLUSIVE',
+  'SHARE',
+  'SHARE ROW EXCLUSIVE',
+  'EXCLUSIVE',
+  'ACCESS EXCLUSIVE',
+];
 
 export const lockTable: LintRule = {
   code: 'lock-table',
@@ -20,7 +30,11 @@ export const lockTable: LintRule = {
       if (mode < 5) continue;
       for (const r of (b.relations ?? []) as { RangeVar: RangeVar }[]) {
         if (!existingBefore(unit, stmt, r.RangeVar)) continue;
-        hits.push({ stmt, rel: r.RangeVar, message: `LOCK TABLE ${relName(r.RangeVar)} IN ${MODES[mode]} MODE holds the lock until the migration commits: ${mode === 8 ? 'all reads and writes' : 'all writes'} of the table wait meanwhile.` });
+        hits.push({
+          stmt,
+          rel: r.RangeVar,
+          message: `LOCK TABLE ${relName(r.RangeVar)} IN ${MODES[mode]} MODE holds the lock until the migration commits: ${mode === 8 ? 'all reads and writes' : 'all writes'} of the table wait meanwhile.`,
+        });
       }
     }
     return hits;

@@ -2,11 +2,29 @@
 // file turned lock_timeout off. dbopt sets migrate.lockTimeout on its session, so a file only
 // loses that protection by disabling it; while the DDL waits for its lock, every later query on
 // the table queues behind it.
-import { altersOfExistingTables, createdBefore, createdInUnit, relName, type LintRule, type RangeVar, type RuleHit } from '../types.js';
+import {
+  altersOfExistingTables,
+  createdBefore,
+  createdInUnit,
+  relName,
+  type LintRule,
+  type RangeVar,
+  type RuleHit,
+} from '../types.js';
 import { nodeBody, nodeType, type SqlStatement } from '../../../sql/parse.js';
 
 /** Subcommands that take less than ACCESS EXCLUSIVE (SHARE UPDATE EXCLUSIVE). */
-const WEAKER = new Set(['AT_ValidateConstraint', 'AT_SetStatistics', 'AT_ClusterOn', 'AT_DropCluster', 'AT_SetOptions', 'AT_ResetOptions', 'AT_AttachPartition', 'AT_DetachPartition', 'AT_DetachPartitionFinalize']);
+const WEAKER = new Set([
+  'AT_ValidateConstraint',
+  'AT_SetStatistics',
+  'AT_ClusterOn',
+  'AT_DropCluster',
+  'AT_SetOptions',
+  'AT_ResetOptions',
+  'AT_AttachPartition',
+  'AT_DetachPartition',
+  'AT_DetachPartitionFinalize',
+]);
 
 function disablesLockTimeout(stmt: SqlStatement): boolean | undefined {
   if (nodeType(stmt.node) !== 'VariableSetStmt') return undefined;
@@ -43,14 +61,21 @@ export const lockTimeoutDisabled: LintRule = {
       const alter = alters.get(stmt);
       if (alter && alter.cmds.some((c) => !WEAKER.has(c.subtype))) target = relName(alter.rel);
       const b = nodeBody(stmt.node);
-      if (nodeType(stmt.node) === 'TruncateStmt') target = relName(((b.relations ?? []) as { RangeVar: RangeVar }[])[0]?.RangeVar);
+      if (nodeType(stmt.node) === 'TruncateStmt')
+        target = relName(((b.relations ?? []) as { RangeVar: RangeVar }[])[0]?.RangeVar);
       if (nodeType(stmt.node) === 'DropStmt' && b.removeType === 'OBJECT_TABLE') target = 'the table';
-      if (nodeType(stmt.node) === 'RenameStmt' && (b.renameType === 'OBJECT_TABLE' || b.renameType === 'OBJECT_COLUMN')) {
+      if (
+        nodeType(stmt.node) === 'RenameStmt' &&
+        (b.renameType === 'OBJECT_TABLE' || b.renameType === 'OBJECT_COLUMN')
+      ) {
         const rel = b.relation as RangeVar | undefined;
         if (!createdInUnit(createdBefore(unit, stmt), rel)) target = relName(rel);
       }
       if (target) {
-        hits.push({ stmt, message: `this DDL waits for an ACCESS EXCLUSIVE lock on ${target} with lock_timeout turned off: while it waits behind a long transaction, every read and write of the table queues behind it.` });
+        hits.push({
+          stmt,
+          message: `this DDL waits for an ACCESS EXCLUSIVE lock on ${target} with lock_timeout turned off: while it waits behind a long transaction, every read and write of the table queues behind it.`,
+        });
       }
     }
     return hits;

@@ -19,8 +19,12 @@ export const matviewWithoutUniqueIndex: LintRule = {
         if (nodeType(s.node) !== 'IndexStmt') return false;
         const b = nodeBody(s.node);
         const on = b.relation as RangeVar;
-        const sameRel = on.relname.toLowerCase() === rel.relname.toLowerCase() && (!on.schemaname || !rel.schemaname || relKey(on) === relKey(rel));
-        const plain = ((b.indexParams ?? []) as { IndexElem: { name?: string } }[]).every((p) => Boolean(p.IndexElem?.name));
+        const sameRel =
+          on.relname.toLowerCase() === rel.relname.toLowerCase() &&
+          (!on.schemaname || !rel.schemaname || relKey(on) === relKey(rel));
+        const plain = ((b.indexParams ?? []) as { IndexElem: { name?: string } }[]).every((p) =>
+          Boolean(p.IndexElem?.name),
+        );
         return sameRel && Boolean(b.unique) && !b.whereClause && plain;
       });
       if (!ok) {

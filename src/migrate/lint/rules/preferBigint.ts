@@ -3,7 +3,14 @@ import { columnsDefined, relName, typeOf, type ColumnDef, type LintRule, type Ru
 
 function matches(col: ColumnDef): string | undefined {
   const t = typeOf(col);
-  const names: Record<string, string> = { int2: 'smallint', int4: 'integer', serial: 'serial', serial4: 'serial', smallserial: 'smallserial', serial2: 'smallserial' };
+  const names: Record<string, string> = {
+    int2: 'smallint',
+    int4: 'integer',
+    serial: 'serial',
+    serial4: 'serial',
+    smallserial: 'smallserial',
+    serial2: 'smallserial',
+  };
   return names[t];
 }
 
@@ -21,7 +28,10 @@ export const preferBigint: LintRule = {
     for (const { stmt, rel, col } of columnsDefined(unit)) {
       const found = matches(col);
       if (!found) continue;
-      hits.push({ stmt, message: `${rel.relname}.${col.colname ?? ''} is ${found}: ids and counters outgrow 32 bits, and widening the column later rewrites ${relName(rel)} under an ACCESS EXCLUSIVE lock.` });
+      hits.push({
+        stmt,
+        message: `${rel.relname}.${col.colname ?? ''} is ${found}: ids and counters outgrow 32 bits, and widening the column later rewrites ${relName(rel)} under an ACCESS EXCLUSIVE lock.`,
+      });
     }
     return hits;
   },

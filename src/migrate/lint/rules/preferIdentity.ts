@@ -20,7 +20,10 @@ export const preferIdentity: LintRule = {
     for (const { stmt, rel, col } of columnsDefined(unit)) {
       const found = matches(col);
       if (!found) continue;
-      hits.push({ stmt, message: `${rel.relname}.${col.colname ?? ''} is ${found}: a serial's sequence is a separate object with its own owner and grants, while an identity column belongs to the table (SQL standard).` });
+      hits.push({
+        stmt,
+        message: `${rel.relname}.${col.colname ?? ''} is ${found}: a serial's sequence is a separate object with its own owner and grants, while an identity column belongs to the table (SQL standard).`,
+      });
     }
     return hits;
   },

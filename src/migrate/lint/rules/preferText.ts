@@ -20,7 +20,10 @@ export const preferText: LintRule = {
     for (const { stmt, rel, col } of columnsDefined(unit)) {
       const found = matches(col);
       if (!found) continue;
-      hits.push({ stmt, message: `${rel.relname}.${col.colname ?? ''} is ${found}: raising the limit later is easy, but lowering it rewrites ${relName(rel)} under an ACCESS EXCLUSIVE lock; text with a CHECK changes without a rewrite.` });
+      hits.push({
+        stmt,
+        message: `${rel.relname}.${col.colname ?? ''} is ${found}: raising the limit later is easy, but lowering it rewrites ${relName(rel)} under an ACCESS EXCLUSIVE lock; text with a CHECK changes without a rewrite.`,
+      });
     }
     return hits;
   },

@@ -20,7 +20,10 @@ export const preferTimestamptz: LintRule = {
     for (const { stmt, rel, col } of columnsDefined(unit)) {
       const found = matches(col);
       if (!found) continue;
-      hits.push({ stmt, message: `${rel.relname}.${col.colname ?? ''} is ${found}: values lose their offset, and converting to timestamptz later rewrites ${relName(rel)} under an ACCESS EXCLUSIVE lock.` });
+      hits.push({
+        stmt,
+        message: `${rel.relname}.${col.colname ?? ''} is ${found}: values lose their offset, and converting to timestamptz later rewrites ${relName(rel)} under an ACCESS EXCLUSIVE lock.`,
+      });
     }
     return hits;
   },

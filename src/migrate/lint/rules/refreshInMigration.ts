@@ -18,9 +18,16 @@ export const refreshInMigration: LintRule = {
       if (b.skipData) continue; // WITH NO DATA only empties the view: instant
       const view = relName(b.relation as RangeVar);
       if (b.concurrent) {
-        hits.push({ stmt, severity: 'warning', message: `REFRESH MATERIALIZED VIEW CONCURRENTLY ${view} runs the view's full query inside the deploy and takes an EXCLUSIVE lock on it meanwhile (reads continue, other refreshes wait).` });
+        hits.push({
+          stmt,
+          severity: 'warning',
+          message: `REFRESH MATERIALIZED VIEW CONCURRENTLY ${view} runs the view's full query inside the deploy and takes an EXCLUSIVE lock on it meanwhile (reads continue, other refreshes wait).`,
+        });
       } else {
-        hits.push({ stmt, message: `REFRESH MATERIALIZED VIEW ${view} takes an ACCESS EXCLUSIVE lock: every SELECT on the view waits until its whole query has run again.` });
+        hits.push({
+          stmt,
+          message: `REFRESH MATERIALIZED VIEW ${view} takes an ACCESS EXCLUSIVE lock: every SELECT on the view waits until its whole query has run again.`,
+        });
       }
     }
     return hits;

@@ -5,8 +5,11 @@ import { isConcurrentReindex } from '../../../sql/options.js';
 import { body, kind, type LintRule, type RangeVar, type RuleHit } from '../types.js';
 
 const WHAT: Record<string, string> = {
-  REINDEX_OBJECT_INDEX: 'INDEX', REINDEX_OBJECT_TABLE: 'TABLE', REINDEX_OBJECT_SCHEMA: 'SCHEMA',
-  REINDEX_OBJECT_DATABASE: 'DATABASE', REINDEX_OBJECT_SYSTEM: 'SYSTEM',
+  REINDEX_OBJECT_INDEX: 'INDEX',
+  REINDEX_OBJECT_TABLE: 'TABLE',
+  REINDEX_OBJECT_SCHEMA: 'SCHEMA',
+  REINDEX_OBJECT_DATABASE: 'DATABASE',
+  REINDEX_OBJECT_SYSTEM: 'SYSTEM',
 };
 
 export const reindexNotConcurrent: LintRule = {
@@ -23,8 +26,13 @@ export const reindexNotConcurrent: LintRule = {
       if (kind(stmt) !== 'ReindexStmt' || isConcurrentReindex(stmt.node)) continue;
       const b = body(stmt);
       const rel = b.relation as RangeVar | undefined;
-      const target = `${WHAT[String(b.kind)] ?? ''} ${rel ? (rel.schemaname ? `${rel.schemaname}.${rel.relname}` : rel.relname) : String(b.name ?? '')}`.trim();
-      hits.push({ stmt, rel, message: `REINDEX ${target} without CONCURRENTLY locks each index ACCESS EXCLUSIVE and its table SHARE until the rebuild ends: writes wait, and so does every query planned on the table.` });
+      const target =
+        `${WHAT[String(b.kind)] ?? ''} ${rel ? (rel.schemaname ? `${rel.schemaname}.${rel.relname}` : rel.relname) : String(b.name ?? '')}`.trim();
+      hits.push({
+        stmt,
+        rel,
+        message: `REINDEX ${target} without CONCURRENTLY locks each index ACCESS EXCLUSIVE and its table SHARE until the rebuild ends: writes wait, and so does every query planned on the table.`,
+      });
     }
     return hits;
   },

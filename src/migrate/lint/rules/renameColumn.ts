@@ -17,7 +17,10 @@ export const renameColumn: LintRule = {
       if (kind(stmt) !== 'RenameStmt' || b.renameType !== 'OBJECT_COLUMN') continue;
       const rel = b.relation as RangeVar;
       if (!existingBefore(unit, stmt, rel)) continue;
-      hits.push({ stmt, message: `RENAME COLUMN ${String(b.subname)} TO ${String(b.newname)} on ${relName(rel)}: the application version still running during the deploy queries the old name and fails.` });
+      hits.push({
+        stmt,
+        message: `RENAME COLUMN ${String(b.subname)} TO ${String(b.newname)} on ${relName(rel)}: the application version still running during the deploy queries the old name and fails.`,
+      });
     }
     return hits;
   },

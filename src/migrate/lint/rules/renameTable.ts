@@ -19,7 +19,10 @@ export const renameTable: LintRule = {
       if (kind(stmt) !== 'RenameStmt' || !RENAMED.has(String(b.renameType))) continue;
       const rel = b.relation as RangeVar;
       if (!existingBefore(unit, stmt, rel)) continue;
-      hits.push({ stmt, message: `RENAME ${relName(rel)} TO ${String(b.newname)}: the application version still running during the deploy queries the old name and fails.` });
+      hits.push({
+        stmt,
+        message: `RENAME ${relName(rel)} TO ${String(b.newname)}: the application version still running during the deploy queries the old name and fails.`,
+      });
     }
     return hits;
   },

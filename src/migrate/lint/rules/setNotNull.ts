@@ -16,7 +16,11 @@ export const setNotNull: LintRule = {
     for (const { stmt, rel, cmds } of altersOfExistingTables(unit)) {
       for (const cmd of cmds) {
         if (cmd.subtype !== 'AT_SetNotNull') continue;
-        hits.push({ stmt, rel, message: `ALTER COLUMN ${cmd.name ?? ''} SET NOT NULL scans every row of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes wait for the scan.` });
+        hits.push({
+          stmt,
+          rel,
+          message: `ALTER COLUMN ${cmd.name ?? ''} SET NOT NULL scans every row of ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes wait for the scan.`,
+        });
       }
     }
     return hits;

@@ -5,10 +5,16 @@ import { mustRunOutsideTransaction } from '../../../sql/parse.js';
 import { body, kind, type LintRule, type RuleHit } from '../types.js';
 
 const WORD: Record<string, string> = {
-  TRANS_STMT_BEGIN: 'BEGIN', TRANS_STMT_START: 'START TRANSACTION', TRANS_STMT_COMMIT: 'COMMIT',
-  TRANS_STMT_ROLLBACK: 'ROLLBACK', TRANS_STMT_SAVEPOINT: 'SAVEPOINT', TRANS_STMT_RELEASE: 'RELEASE',
-  TRANS_STMT_ROLLBACK_TO: 'ROLLBACK TO', TRANS_STMT_PREPARE: 'PREPARE TRANSACTION',
-  TRANS_STMT_COMMIT_PREPARED: 'COMMIT PREPARED', TRANS_STMT_ROLLBACK_PREPARED: 'ROLLBACK PREPARED',
+  TRANS_STMT_BEGIN: 'BEGIN',
+  TRANS_STMT_START: 'START TRANSACTION',
+  TRANS_STMT_COMMIT: 'COMMIT',
+  TRANS_STMT_ROLLBACK: 'ROLLBACK',
+  TRANS_STMT_SAVEPOINT: 'SAVEPOINT',
+  TRANS_STMT_RELEASE: 'RELEASE',
+  TRANS_STMT_ROLLBACK_TO: 'ROLLBACK TO',
+  TRANS_STMT_PREPARE: 'PREPARE TRANSACTION',
+  TRANS_STMT_COMMIT_PREPARED: 'COMMIT PREPARED',
+  TRANS_STMT_ROLLBACK_PREPARED: 'ROLLBACK PREPARED',
 };
 
 export const transactionControl: LintRule = {
@@ -22,11 +28,16 @@ export const transactionControl: LintRule = {
   check(unit) {
     const hits: RuleHit[] = [];
     // Files with a CONCURRENTLY statement run outside a transaction: concurrent-in-transaction speaks there.
-    const inTransaction = unit.rendered ? Boolean(unit.wrappedInTransaction) : !unit.statements.some(mustRunOutsideTransaction);
+    const inTransaction = unit.rendered
+      ? Boolean(unit.wrappedInTransaction)
+      : !unit.statements.some(mustRunOutsideTransaction);
     if (!inTransaction) return hits;
     const control = unit.statements.filter((stmt) => kind(stmt) === 'TransactionStmt');
     if (control.length === 0) return hits;
-    const words = control.map((stmt) => `${WORD[String(body(stmt).kind)] ?? 'transaction control'}${unit.rendered ? '' : ` (line ${stmt.line})`}`);
+    const words = control.map(
+      (stmt) =>
+        `${WORD[String(body(stmt).kind)] ?? 'transaction control'}${unit.rendered ? '' : ` (line ${stmt.line})`}`,
+    );
     const ends = control.some((stmt) => /COMMIT|ROLLBACK|PREPARE/.test(String(body(stmt).kind)));
     hits.push({
       stmt: control[0]!,

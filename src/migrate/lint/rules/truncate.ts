@@ -18,7 +18,11 @@ export const truncate: LintRule = {
       const cascade = b.behavior === 'DROP_CASCADE';
       for (const r of (b.relations ?? []) as { RangeVar: RangeVar }[]) {
         if (!existingBefore(unit, stmt, r.RangeVar)) continue;
-        hits.push({ stmt, rel: r.RangeVar, message: `TRUNCATE ${relName(r.RangeVar)}${cascade ? ' CASCADE' : ''} deletes every row under an ACCESS EXCLUSIVE lock${cascade ? ', and every row of each table whose foreign keys reference it' : ''}: reads and writes wait, and the data is gone.` });
+        hits.push({
+          stmt,
+          rel: r.RangeVar,
+          message: `TRUNCATE ${relName(r.RangeVar)}${cascade ? ' CASCADE' : ''} deletes every row under an ACCESS EXCLUSIVE lock${cascade ? ', and every row of each table whose foreign keys reference it' : ''}: reads and writes wait, and the data is gone.`,
+        });
       }
     }
     return hits;

@@ -3,7 +3,11 @@
 // `... UNIQUE USING INDEX i` adopts an index built CONCURRENTLY beforehand: instant.
 import { altersOfExistingTables, relName, type ColumnDef, type LintRule, type RuleHit } from '../types.js';
 
-const BUILDS = new Map([['CONSTR_UNIQUE', 'UNIQUE'], ['CONSTR_PRIMARY', 'PRIMARY KEY'], ['CONSTR_EXCLUSION', 'EXCLUDE']]);
+const BUILDS = new Map([
+  ['CONSTR_UNIQUE', 'UNIQUE'],
+  ['CONSTR_PRIMARY', 'PRIMARY KEY'],
+  ['CONSTR_EXCLUSION', 'EXCLUDE'],
+]);
 
 export const uniqueConstraint: LintRule = {
   code: 'add-unique-constraint',
@@ -18,14 +22,20 @@ export const uniqueConstraint: LintRule = {
     for (const { stmt, rel, cmds } of altersOfExistingTables(unit)) {
       for (const cmd of cmds) {
         const cons: { contype: string; conname?: string; indexname?: string }[] = [];
-        if (cmd.subtype === 'AT_AddConstraint' && cmd.def?.Constraint) cons.push(cmd.def.Constraint as { contype: string });
+        if (cmd.subtype === 'AT_AddConstraint' && cmd.def?.Constraint)
+          cons.push(cmd.def.Constraint as { contype: string });
         if (cmd.subtype === 'AT_AddColumn') {
-          for (const c of (cmd.def?.ColumnDef as ColumnDef | undefined)?.constraints ?? []) cons.push(c.Constraint as { contype: string });
+          for (const c of (cmd.def?.ColumnDef as ColumnDef | undefined)?.constraints ?? [])
+            cons.push(c.Constraint as { contype: string });
         }
         for (const con of cons) {
           const what = BUILDS.get(con.contype);
           if (!what || con.indexname) continue;
-          hits.push({ stmt, rel, message: `ADD ${con.conname ? `CONSTRAINT ${con.conname} ` : ''}${what} builds a unique index on ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes of the table wait for the whole build.` });
+          hits.push({
+            stmt,
+            rel,
+            message: `ADD ${con.conname ? `CONSTRAINT ${con.conname} ` : ''}${what} builds a unique index on ${relName(rel)} under an ACCESS EXCLUSIVE lock: all reads and writes of the table wait for the whole build.`,
+          });
         }
       }
     }

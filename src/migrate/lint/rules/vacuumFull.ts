@@ -15,12 +15,22 @@ export const vacuumFull: LintRule = {
     const hits: RuleHit[] = [];
     for (const stmt of unit.statements) {
       if (!isVacuumFull(stmt.node)) continue;
-      const rels = ((body(stmt).rels ?? []) as { VacuumRelation: { relation: RangeVar } }[]).map((r) => r.VacuumRelation.relation);
+      const rels = ((body(stmt).rels ?? []) as { VacuumRelation: { relation: RangeVar } }[]).map(
+        (r) => r.VacuumRelation.relation,
+      );
       if (rels.length === 0) {
-        hits.push({ stmt, message: 'VACUUM FULL without a table rewrites every table of the database, each under an ACCESS EXCLUSIVE lock: reads and writes of each wait for its rewrite.' });
+        hits.push({
+          stmt,
+          message:
+            'VACUUM FULL without a table rewrites every table of the database, each under an ACCESS EXCLUSIVE lock: reads and writes of each wait for its rewrite.',
+        });
       }
       for (const rel of rels) {
-        hits.push({ stmt, rel, message: `VACUUM FULL ${relName(rel)} rewrites the table under an ACCESS EXCLUSIVE lock: all reads and writes wait for the rewrite.` });
+        hits.push({
+          stmt,
+          rel,
+          message: `VACUUM FULL ${relName(rel)} rewrites the table under an ACCESS EXCLUSIVE lock: all reads and writes wait for the rewrite.`,
+        });
       }
     }
     return hits;

@@ -3,7 +3,22 @@
 // default (now(), 'x') is stored once in the catalog since PostgreSQL 11 and is instant.
 import { altersOfExistingTables, relName, type LintRule, type RuleHit } from '../types.js';
 
-const VOLATILE = new Set(['random', 'gen_random_uuid', 'uuid_generate_v1', 'uuid_generate_v1mc', 'uuid_generate_v4', 'uuidv4', 'uuidv7', 'clock_timestamp', 'timeofday', 'nextval', 'txid_current', 'statement_timestamp', 'setseed', 'random_normal']);
+const VOLATILE = new Set([
+  'random',
+  'gen_random_uuid',
+  'uuid_generate_v1',
+  'uuid_generate_v1mc',
+  'uuid_generate_v4',
+  'uuidv4',
+  'uuidv7',
+  'clock_timestamp',
+  'timeofday',
+  'nextval',
+  'txid_current',
+  'statement_timestamp',
+  'setseed',
+  'random_normal',
+]);
 
 function callsVolatile(expr: unknown): string | undefined {
   if (!expr || typeof expr !== 'object') return undefined;
@@ -40,7 +55,12 @@ export const volatileDefault: LintRule = {
     for (const { stmt, rel, cmds } of altersOfExistingTables(unit)) {
       for (const cmd of cmds) {
         if (cmd.subtype !== 'AT_AddColumn') continue;
-        const col = cmd.def?.ColumnDef as { colname?: string; constraints?: { Constraint: { contype: string; raw_expr?: unknown; generated_when?: string } }[] } | undefined;
+        const col = cmd.def?.ColumnDef as
+          | {
+              colname?: string;
+              constraints?: { Constraint: { contype: string; raw_expr?: unknown; generated_when?: string } }[];
+            }
+          | undefined;
         for (const c of col?.constraints ?? []) {
           const con = c.Constraint;
           const volatile = con.contype === 'CONSTR_DEFAULT' ? callsVolatile(con.raw_expr) : undefined;
