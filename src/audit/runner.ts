@@ -287,12 +287,19 @@ async function measure(
   }
   // Read-only runs that need nothing between executions are timed on the load phase's client
   // path (src/load/single.ts): its own read-only session, no round trip but the statement's.
-  if (settings.timer && !q.allowWrites && !q.writes && !canEvict) {
-    await settings.timer.setStatementTimeout(result.statementTimeoutMs);
-    result.latency = summarize(
-      await settings.timer.time(q.text, params, q.placeholders, runs, settings.warmup, settings.signal),
-    );
-    return;
+  if (settings.timer && !settings.timer.refused && !q.allowWrites && !q.writes && !canEvict) {
+    try {
+      await settings.timer.setStatementTimeout(result.statementTimeoutMs);
+      result.latency = summarize(
+        await settings.timer.time(q.text, params, q.placeholders, runs, settings.warmup, settings.signal),
+      );
+      return;
+    } catch (err) {
+      // A pooler (PgBouncer) refuses the session's startup parameters (08P01): time the runs in
+      // the transaction envelope below instead, which needs no session state.
+      if ((err as { code?: string })?.code !== '08P01') throw err;
+      settings.timer.refused = true;
+    }
   }
   const warmup = canEvict ? Math.min(1, settings.warmup) : settings.warmup;
   for (let i = 0; i < warmup; i++) {

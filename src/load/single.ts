@@ -20,6 +20,8 @@ export interface SingleClient {
   /** statement_timeout of the session from now on (one round trip per query, not per run). */
   setStatementTimeout(ms: number): Promise<void>;
   end(): Promise<void>;
+  /** Set when the server (a pooler) refused this session's startup parameters: not used again. */
+  refused?: boolean;
 }
 
 /** A connection for timed runs; opened on first use, read-only, named like the audit's. */
