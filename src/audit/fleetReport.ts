@@ -1,8 +1,9 @@
 // Turns a FleetAuditResult into the shared Report: each query's p95 and plan per node side by
 // side, cache hit ratios per node, replication lag from both ends, then every finding named by
 // its node. --strict renders warnings as failures.
-import type { Cell, Report, ReportCheck, ReportSection, Tone } from '../report.js';
+import type { Cell, Report, ReportSection, Tone } from '../report.js';
 import type { FleetAuditResult } from './fleet.js';
+import { findingChecks } from './report.js';
 
 const ms = (n: number | undefined): string =>
   n === undefined ? '' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US');
@@ -98,16 +99,7 @@ export function fleetAuditReport(r: FleetAuditResult, opts: { strict?: boolean }
       empty: 'no findings',
     },
   ];
-  const checks: ReportCheck[] = all.map((f) => ({
-    id: f.id,
-    subject: f.subject,
-    code: f.code,
-    status: strict && f.status === 'warn' ? 'fail' : f.status,
-    message: f.message,
-    file: f.file,
-    line: f.line,
-    column: f.column,
-  }));
+  const checks = findingChecks(all, strict);
   const failing = r.errors + (strict ? r.warnings : 0);
   const ok = failing === 0;
   const counts = `${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}`;

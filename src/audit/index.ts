@@ -230,6 +230,22 @@ export function runChecks(
         : undefined;
   const statusOf = (s: 'pass' | 'fail' | 'skip', severity: Severity): FindingStatus =>
     s === 'fail' ? (severity === 'error' ? 'fail' : 'warn') : s;
+  // One finding per check outcome; query checks point into their file, schema checks may group.
+  const finding = (
+    check: { code: string; severity: Severity },
+    o: { status: 'pass' | 'fail' | 'skip'; message: string; column?: number; group?: Finding['group'] },
+    subject: string,
+    where: { file?: string; line?: number },
+  ): Finding => ({
+    id: `${subject}/${check.code}`,
+    subject,
+    code: check.code,
+    severity: check.severity,
+    status: statusOf(o.status, check.severity),
+    message: o.message,
+    ...(where.file !== undefined ? { file: where.file, line: where.line, column: o.column } : {}),
+    ...(o.group !== undefined ? { group: o.group } : {}),
+  });
   for (const run of runs) {
     const entry = note ? undefined : baseline?.queries[run.name];
     for (const check of QUERY_CHECKS) {
@@ -239,34 +255,11 @@ export function runChecks(
         baselineNote: note ?? (entry ? undefined : 'no baseline'),
         settings,
       });
-      if (!o) continue;
-      const subject = o.subject ?? run.name;
-      findings.push({
-        id: `${subject}/${check.code}`,
-        subject,
-        code: check.code,
-        severity: check.severity,
-        status: statusOf(o.status, check.severity),
-        message: o.message,
-        file: run.file,
-        line: o.line ?? run.line,
-        column: o.column,
-      });
+      if (o) findings.push(finding(check, o, o.subject ?? run.name, { file: run.file, line: o.line ?? run.line }));
     }
   }
   for (const check of SCHEMA_CHECKS) {
-    for (const o of check.check(facts, settings)) {
-      const subject = o.subject ?? 'schema';
-      findings.push({
-        id: `${subject}/${check.code}`,
-        subject,
-        code: check.code,
-        severity: check.severity,
-        status: statusOf(o.status, check.severity),
-        message: o.message,
-        group: o.group,
-      });
-    }
+    for (const o of check.check(facts, settings)) findings.push(finding(check, o, o.subject ?? 'schema', {}));
   }
   return findings;
 }

@@ -8,6 +8,26 @@ import { lockedNote } from '../catalog/schema.js';
 import { cacheSections } from '../cache/report.js';
 import { growthSections, loadSections } from '../load/report.js';
 
+/** One ReportCheck per finding (--strict turns warnings into failures); audit and audit --node share it. */
+export function findingChecks(
+  findings: AuditResult['findings'],
+  strict: boolean,
+  durationOf: (f: AuditResult['findings'][number]) => number | undefined = () => undefined,
+): ReportCheck[] {
+  return findings.map((f) => ({
+    id: f.id,
+    subject: f.subject,
+    code: f.code,
+    status: strict && f.status === 'warn' ? 'fail' : f.status,
+    message: f.message,
+    file: f.file,
+    line: f.line,
+    column: f.column,
+    group: f.group,
+    durationMs: durationOf(f),
+  }));
+}
+
 const ms = (n: number | undefined): string =>
   n === undefined ? '' : n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : Math.round(n).toLocaleString('en-US');
 const pct = (r: number | null): string => (r === null ? '-' : `${(r * 100).toFixed(1)} %`);
@@ -35,18 +55,9 @@ export function auditReport(r: AuditResult, opts: { strict?: boolean } = {}): Re
   sections.push(cacheSection(r));
   if (r.cacheTier) sections.push(...cacheSections(r.cacheTier));
   sections.push(baselineSection(r));
-  const checks: ReportCheck[] = r.findings.map((f) => ({
-    id: f.id,
-    subject: f.subject,
-    code: f.code,
-    status: strict && f.status === 'warn' ? 'fail' : f.status,
-    message: f.message,
-    file: f.file,
-    line: f.line,
-    column: f.column,
-    group: f.group,
-    durationMs: f.code === 'over-budget' ? r.queries.find((q) => q.name === f.subject)?.durationMs : undefined,
-  }));
+  const checks = findingChecks(r.findings, strict, (f) =>
+    f.code === 'over-budget' ? r.queries.find((q) => q.name === f.subject)?.durationMs : undefined,
+  );
   const counts =
     `${r.errors} error${r.errors === 1 ? '' : 's'}, ${r.warnings} warning${r.warnings === 1 ? '' : 's'}` +
     `${strict && r.warnings ? ' (--strict: warnings fail)' : ''}`;

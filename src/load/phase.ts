@@ -2,6 +2,7 @@
 // (read-only ones, weighted by `-- weight:`; allow-writes queries only when named), samples
 // their parameters the way the single-client runs do, runs the load engine and turns its
 // figures, and the growth against the baseline, into findings of the audit's shape.
+import type { Config } from '../config.js';
 import type { Client } from 'pg';
 import type { ConnectionTarget } from '../db/connection.js';
 import { UsageError } from '../errors.js';
@@ -9,15 +10,8 @@ import { LOAD_CHECKS, type QueryBudget } from './checks/index.js';
 import { runLoad, type LoadModel, type LoadQuery, type LoadResult, type ParamValue } from './engine.js';
 import { growthFacts, type GrowthFacts, type GrowthScan } from './growth.js';
 
-export interface LoadSettings {
-  concurrency: number;
-  connections: number;
-  /** Requests per second (open model); null = closed model. */
-  rate: number | null;
-  durationMs: number;
-  warmupMs: number;
-  maxConnectionShare: number;
-}
+/** audit.load as the config resolved it (rate null: the closed model). */
+export type LoadSettings = Config['audit']['load'];
 
 /** The parts of an audited query the load phase needs (AuditQuery has them all). */
 export interface LoadCandidate {

@@ -13,6 +13,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { cellText, isTableSection, type Cell, type Report, type ReportCheck } from '../../report.js';
 import { groupFindings, splitHelp } from './blocks.js';
+import type { PlanTreeNode } from '../../audit/plan.js';
 
 export function escapeHtml(value: unknown): string {
   return String(value ?? '')
@@ -91,17 +92,8 @@ function findingsHtml(checks: ReportCheck[]): string {
   return groups.length ? groups.map((g) => findingHtml(g.checks)).join('\n') : '<p class="dim">no findings</p>';
 }
 
-interface TreeNode {
-  node: string;
-  cost: number;
-  planRows: number;
-  actualRows?: number;
-  loops?: number;
-  totalMs?: number;
-  sharedHit?: number;
-  sharedRead?: number;
-  children: TreeNode[];
-}
+/** A plan tree as the audit result carries it (read defensively: the result may come from a file). */
+type TreeNode = PlanTreeNode;
 
 function readTree(v: unknown): TreeNode | undefined {
   if (!isObj(v) || typeof v.node !== 'string') return undefined;

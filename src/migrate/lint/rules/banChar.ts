@@ -1,5 +1,6 @@
 // ban-char (opt-in, migrate.lint.rules): char(n) pads with blanks.
-import { columnsDefined, relName, typeOf, type ColumnDef, type LintRule, type RuleHit } from '../types.js';
+import { typeOf, type ColumnDef, type LintRule } from '../types.js';
+import { columnTypeCheck } from './columnTypeRule.js';
 
 function matches(col: ColumnDef): string | undefined {
   const t = typeOf(col);
@@ -15,16 +16,8 @@ export const banChar: LintRule = {
   blocks: 'nothing now; changing the type later rewrites the table',
   squawk: 'ban-char-field',
   impact: 'none',
-  check(unit) {
-    const hits: RuleHit[] = [];
-    for (const { stmt, rel, col } of columnsDefined(unit)) {
-      const found = matches(col);
-      if (!found) continue;
-      hits.push({
-        stmt,
-        message: `${rel.relname}.${col.colname ?? ''} is ${found}: values are blank-padded to the length, and changing the type later rewrites ${relName(rel)}.`,
-      });
-    }
-    return hits;
-  },
+  check: columnTypeCheck(
+    matches,
+    (_found, table) => `values are blank-padded to the length, and changing the type later rewrites ${table}.`,
+  ),
 };

@@ -1,5 +1,6 @@
 // prefer-bigint (opt-in, migrate.lint.rules): smallint/integer/serial columns; widening them later is a rewrite.
-import { columnsDefined, relName, typeOf, type ColumnDef, type LintRule, type RuleHit } from '../types.js';
+import { typeOf, type ColumnDef, type LintRule } from '../types.js';
+import { columnTypeCheck } from './columnTypeRule.js';
 
 function matches(col: ColumnDef): string | undefined {
   const t = typeOf(col);
@@ -23,16 +24,9 @@ export const preferBigint: LintRule = {
   blocks: 'nothing now; changing the type later rewrites the table',
   squawk: 'prefer-bigint-over-int, prefer-bigint-over-smallint, prefer-big-int',
   impact: 'none',
-  check(unit) {
-    const hits: RuleHit[] = [];
-    for (const { stmt, rel, col } of columnsDefined(unit)) {
-      const found = matches(col);
-      if (!found) continue;
-      hits.push({
-        stmt,
-        message: `${rel.relname}.${col.colname ?? ''} is ${found}: ids and counters outgrow 32 bits, and widening the column later rewrites ${relName(rel)} under an ACCESS EXCLUSIVE lock.`,
-      });
-    }
-    return hits;
-  },
+  check: columnTypeCheck(
+    matches,
+    (_found, table) =>
+      `ids and counters outgrow 32 bits, and widening the column later rewrites ${table} under an ACCESS EXCLUSIVE lock.`,
+  ),
 };

@@ -1,5 +1,6 @@
 // prefer-identity (opt-in, migrate.lint.rules): serial columns; identity columns are the standard form.
-import { columnsDefined, typeOf, type ColumnDef, type LintRule, type RuleHit } from '../types.js';
+import { typeOf, type ColumnDef, type LintRule } from '../types.js';
+import { columnTypeCheck } from './columnTypeRule.js';
 
 function matches(col: ColumnDef): string | undefined {
   const t = typeOf(col);
@@ -15,16 +16,9 @@ export const preferIdentity: LintRule = {
   blocks: 'nothing now; changing the type later rewrites the table',
   squawk: 'prefer-identity',
   impact: 'none',
-  check(unit) {
-    const hits: RuleHit[] = [];
-    for (const { stmt, rel, col } of columnsDefined(unit)) {
-      const found = matches(col);
-      if (!found) continue;
-      hits.push({
-        stmt,
-        message: `${rel.relname}.${col.colname ?? ''} is ${found}: a serial's sequence is a separate object with its own owner and grants, while an identity column belongs to the table (SQL standard).`,
-      });
-    }
-    return hits;
-  },
+  check: columnTypeCheck(
+    matches,
+    () =>
+      `a serial's sequence is a separate object with its own owner and grants, while an identity column belongs to the table (SQL standard).`,
+  ),
 };

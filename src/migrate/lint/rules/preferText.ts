@@ -1,5 +1,6 @@
 // prefer-text (opt-in, migrate.lint.rules): varchar(n); changing the limit down later rewrites the table.
-import { columnsDefined, relName, typeOf, type ColumnDef, type LintRule, type RuleHit } from '../types.js';
+import { typeOf, type ColumnDef, type LintRule } from '../types.js';
+import { columnTypeCheck } from './columnTypeRule.js';
 
 function matches(col: ColumnDef): string | undefined {
   const t = typeOf(col);
@@ -15,16 +16,9 @@ export const preferText: LintRule = {
   blocks: 'nothing now; changing the type later rewrites the table',
   squawk: 'prefer-text-field',
   impact: 'none',
-  check(unit) {
-    const hits: RuleHit[] = [];
-    for (const { stmt, rel, col } of columnsDefined(unit)) {
-      const found = matches(col);
-      if (!found) continue;
-      hits.push({
-        stmt,
-        message: `${rel.relname}.${col.colname ?? ''} is ${found}: raising the limit later is easy, but lowering it rewrites ${relName(rel)} under an ACCESS EXCLUSIVE lock; text with a CHECK changes without a rewrite.`,
-      });
-    }
-    return hits;
-  },
+  check: columnTypeCheck(
+    matches,
+    (_found, table) =>
+      `raising the limit later is easy, but lowering it rewrites ${table} under an ACCESS EXCLUSIVE lock; text with a CHECK changes without a rewrite.`,
+  ),
 };

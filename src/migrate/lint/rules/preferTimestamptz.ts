@@ -1,5 +1,6 @@
 // prefer-timestamptz (opt-in, migrate.lint.rules): timestamp without time zone.
-import { columnsDefined, relName, typeOf, type ColumnDef, type LintRule, type RuleHit } from '../types.js';
+import { typeOf, type ColumnDef, type LintRule } from '../types.js';
+import { columnTypeCheck } from './columnTypeRule.js';
 
 function matches(col: ColumnDef): string | undefined {
   const t = typeOf(col);
@@ -15,16 +16,9 @@ export const preferTimestamptz: LintRule = {
   blocks: 'nothing now; changing the type later rewrites the table',
   squawk: 'prefer-timestamp-tz',
   impact: 'none',
-  check(unit) {
-    const hits: RuleHit[] = [];
-    for (const { stmt, rel, col } of columnsDefined(unit)) {
-      const found = matches(col);
-      if (!found) continue;
-      hits.push({
-        stmt,
-        message: `${rel.relname}.${col.colname ?? ''} is ${found}: values lose their offset, and converting to timestamptz later rewrites ${relName(rel)} under an ACCESS EXCLUSIVE lock.`,
-      });
-    }
-    return hits;
-  },
+  check: columnTypeCheck(
+    matches,
+    (_found, table) =>
+      `values lose their offset, and converting to timestamptz later rewrites ${table} under an ACCESS EXCLUSIVE lock.`,
+  ),
 };
