@@ -103,16 +103,17 @@ export function normalize(body: string, shape: boolean): string[] {
 }
 
 /**
- * Undo the terminal fitting, which reflows when a number is a digit wider: a table row whose
- * first cell is blank continues the row above (cells joined, spaces dropped), and an indented
- * line continues the text line above it.
+ * Undo the terminal fitting, which reflows when a number is a digit wider: a table row with a
+ * blank cell continues the row above (cells joined, spaces dropped; a data row with a blank cell
+ * is joined the same way on both sides of a comparison), and an indented line continues the
+ * text line above it.
  */
 function unwrap(lines: string[]): string[] {
   const out: string[] = [];
   const cells = (l: string): string[] => l.split('│').slice(1, -1);
   for (const l of lines) {
     const prev = out[out.length - 1];
-    if (prev !== undefined && l.startsWith('│') && prev.startsWith('│') && cells(l)[0]?.trim() === '') {
+    if (prev !== undefined && l.startsWith('│') && prev.startsWith('│') && cells(l).some((c) => c.trim() === '')) {
       const above = cells(prev);
       out[out.length - 1] = `│${cells(l)
         .map((c, i) => `${above[i] ?? ''}${c}`.replace(/ /g, ''))
