@@ -44,7 +44,8 @@ export async function startPgBouncer(
     `listen_port = ${port}`,
     'unix_socket_dir =',
     // Clients authenticate to PgBouncer with the same password PgBouncer uses for the server.
-    'auth_type = scram-sha-256',
+    // A server reached without a password (trust, as the system PostgreSQL here) gets trust too.
+    `auth_type = ${password ? 'scram-sha-256' : 'trust'}`,
     `auth_file = ${path.join(dir, 'userlist.txt')}`,
     `pool_mode = ${opts.poolMode ?? 'transaction'}`,
     `default_pool_size = ${opts.poolSize ?? 10}`,
