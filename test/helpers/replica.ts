@@ -85,15 +85,33 @@ export async function replicaSupport(
     return { ok: true, reason: 'file-level copy' };
   const host = new URL(primaryAdminUrl).hostname;
   if (
-    major === 15 &&
-    existsSync(path.join(SYSTEM_BIN, 'pg_basebackup')) &&
-    (host === '127.0.0.1' || host === 'localhost')
+    major !== 15 ||
+    !existsSync(path.join(SYSTEM_BIN, 'pg_basebackup')) ||
+    (host !== '127.0.0.1' && host !== 'localhost')
   )
-    return { ok: true, reason: 'pg_basebackup' };
-  return {
-    ok: false,
-    reason: `no way to copy a PostgreSQL ${major} here (no data directory, no matching pg_basebackup)`,
-  };
+    return {
+      ok: false,
+      reason: `no way to copy a PostgreSQL ${major} here (no data directory, no matching pg_basebackup)`,
+    };
+  // pg_basebackup and the standby connect for replication from 127.0.0.1 with the URL's
+  // password, if any: the first pg_hba.conf rule for such a connection must let them in.
+  // (.ci/run adds `host replication all 127.0.0.1/32 trust` to the system cluster.)
+  const hasPassword = Boolean(new URL(primaryAdminUrl).password);
+  const [rule] = await query<{ auth_method: string; line_number: number }>(
+    primaryAdminUrl,
+    `SELECT auth_method, line_number FROM pg_hba_file_rules
+      WHERE type IN ('host', 'hostnossl') AND error IS NULL
+        AND 'replication' = ANY(database)
+        AND (address IN ('all', 'samehost', '127.0.0.1') OR address = '0.0.0.0' AND netmask = '0.0.0.0')
+      ORDER BY line_number LIMIT 1`,
+  ).catch(() => [] as { auth_method: string; line_number: number }[]);
+  if (!rule) return { ok: false, reason: 'pg_hba.conf has no replication rule for 127.0.0.1' };
+  if (rule.auth_method !== 'trust' && !(hasPassword && /^(scram-sha-256|md5|password)$/.test(rule.auth_method)))
+    return {
+      ok: false,
+      reason: `pg_hba.conf line ${rule.line_number} asks replication from 127.0.0.1 for ${rule.auth_method}`,
+    };
+  return { ok: true, reason: 'pg_basebackup' };
 }
 
 export async function startReplica(primaryAdminUrl: string, opts: StartReplicaOptions = {}): Promise<TestReplica> {
@@ -117,7 +135,7 @@ export async function startReplica(primaryAdminUrl: string, opts: StartReplicaOp
   );
   const asRoot = userInfo().uid === 0;
   let postgresBin: string;
-  let cleanupSlot = true;
+  const cleanupSlot = true;
 
   const admin = new pg.Client({ connectionString: primaryAdminUrl });
   await admin.connect();
@@ -143,7 +161,6 @@ export async function startReplica(primaryAdminUrl: string, opts: StartReplicaOp
       );
     } else {
       postgresBin = path.join(SYSTEM_BIN, 'postgres');
-      cleanupSlot = true;
       const conn = `host=127.0.0.1 port=${primaryPort} user=${user}${password ? ` password=${password}` : ''} application_name=${name}`;
       execFileSync(
         path.join(SYSTEM_BIN, 'pg_basebackup'),
@@ -206,10 +223,21 @@ export async function startReplica(primaryAdminUrl: string, opts: StartReplicaOp
       clearTimeout(timer);
     }
     if (cleanupSlot) {
-      await query(
-        primaryAdminUrl,
-        'SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = $1 AND NOT active',
-        [slot],
+      // The primary's walsender may outlive the standby by a moment (the slot stays active): a
+      // slot left behind would keep the primary's WAL forever, so wait for it to be released.
+      await waitFor(
+        async () => {
+          const rows = await query<{ active: boolean }>(
+            primaryAdminUrl,
+            'SELECT active FROM pg_replication_slots WHERE slot_name = $1',
+            [slot],
+          );
+          if (!rows[0]) return true;
+          if (!rows[0].active) await query(primaryAdminUrl, 'SELECT pg_drop_replication_slot($1)', [slot]);
+          return false;
+        },
+        20_000,
+        () => `the replication slot ${slot} stayed active`,
       ).catch(() => undefined);
     }
     rmSync(base, { recursive: true, force: true });
@@ -366,19 +394,52 @@ function chownTree(dir: string, ids: { uid: number; gid: number }): void {
 }
 
 export interface TestFleet {
-  /** The primary: an embedded PostgreSQL 18 of this test file's own. */
+  /** The primary: the run's server (pg_basebackup) or an embedded PostgreSQL 18 of its own. */
   primaryUrl: string;
+  /** Data directory of an embedded primary of its own ('' when the primary is the run's server). */
   primaryDataDir: string;
   replica: TestReplica;
   stop(): Promise<void>;
 }
 
+export interface FleetPlan {
+  how: 'pg_basebackup' | 'file-level copy';
+  /** For test titles: how the standby is made and of which primary. */
+  label: string;
+  /** The run's server, when the standby is its pg_basebackup copy. */
+  primaryAdminUrl?: string;
+}
+
 /**
- * A primary of its own with a streaming standby. The standby copies the whole cluster, so the
- * run's shared server (many databases, other files' timings) is left alone: this primary holds
- * only what the test file creates.
+ * How the fleet tests get a primary with a standby. A run against a given server
+ * (DBOPT_TEST_DATABASE_URL, e.g. the system PostgreSQL 15) streams a standby of that server
+ * itself when the system's pg_basebackup can copy it; otherwise (the embedded backend, or a
+ * server it cannot copy, saying why) an embedded primary of the test file's own is copied.
  */
-export async function startPrimaryWithReplica(name?: string): Promise<TestFleet> {
+export async function fleetPlan(runAdminUrl: string, backend: string): Promise<FleetPlan> {
+  const own = 'file-level copy of an embedded primary of its own';
+  if (backend !== 'url') return { how: 'file-level copy', label: own };
+  const support = await replicaSupport(runAdminUrl);
+  if (!support.ok) return { how: 'file-level copy', label: `${own} (not of the run's server: ${support.reason})` };
+  const [row] = await query<{ v: string }>(runAdminUrl, `SELECT current_setting('server_version') AS v`);
+  return {
+    how: 'pg_basebackup',
+    label: `pg_basebackup of the run's PostgreSQL ${row!.v.split(' ')[0]}`,
+    primaryAdminUrl: runAdminUrl,
+  };
+}
+
+/**
+ * A primary with a streaming standby. With a pg_basebackup plan the primary is the run's server
+ * and only the standby is started (and stopped). Otherwise a primary of its own: the standby
+ * copies the whole cluster, so the run's shared server (many databases, other files' timings)
+ * is left alone and this primary holds only what the test file creates.
+ */
+export async function startPrimaryWithReplica(name?: string, plan?: FleetPlan): Promise<TestFleet> {
+  if (plan?.how === 'pg_basebackup' && plan.primaryAdminUrl) {
+    const replica = await startReplica(plan.primaryAdminUrl, { name });
+    return { primaryUrl: plan.primaryAdminUrl, primaryDataDir: '', replica, stop: () => replica.stop() };
+  }
   const { startEmbedded } = await import('../../src/db/embedded.js');
   const base = mkdtempSync(path.join(tmpdir(), 'dbopt-test-primary-'));
   chmodSync(base, 0o755);

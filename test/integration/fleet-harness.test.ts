@@ -4,16 +4,18 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../helpers/postgres.js';
 import { pgbouncerAvailable, startPgBouncer, type TestPgBouncer } from '../helpers/pgbouncer.js';
-import { startPrimaryWithReplica, type TestFleet } from '../helpers/replica.js';
+import { fleetPlan, startPrimaryWithReplica, type TestFleet } from '../helpers/replica.js';
 
 const adminUrl = inject('pgAdminUrl');
+// Against the system PostgreSQL 15 (DBOPT_TEST_DATABASE_URL) the standby is its pg_basebackup copy.
+const plan = await fleetPlan(adminUrl, inject('pgBackend'));
 
-describe('streaming replica of an embedded primary (file-level copy)', () => {
+describe(`streaming replica (${plan.label})`, () => {
   let fleet: TestFleet;
   let replica: TestFleet['replica'];
   let db: TestDatabase;
   beforeAll(async () => {
-    fleet = await startPrimaryWithReplica();
+    fleet = await startPrimaryWithReplica(undefined, plan);
     replica = fleet.replica;
     db = await createTestDatabase(fleet.primaryUrl, 'dbopt_fleet_h');
   });
