@@ -1,6 +1,9 @@
-// dbopt behind a real PgBouncer in transaction mode (test/helpers/pgbouncer.ts): session work
-// with only the pooled URL and database.pooler "transaction" is refused naming directUrl; with
-// directUrl, five migrators at once still apply each migration exactly once.
+// dbopt behind a real PgBouncer in transaction mode (test/helpers/pgbouncer.ts, which discards
+// all session state after every transaction): session work with only the pooled URL and
+// database.pooler "transaction" is refused naming directUrl; with directUrl, five migrators at
+// once still apply each migration exactly once, and refresh-views runs on the direct connection
+// while audit and report go through the pooler and name its mode; with the pooler undeclared,
+// refresh-views still works through it as connected directly.
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -29,6 +32,14 @@ function project(root: string, config: Record<string, unknown>): string {
   return dir;
 }
 
+/** Client connections PgBouncer has taken so far (its log_connections lines). */
+function clientLogins(bouncer: TestPgBouncer): number {
+  return bouncer
+    .log()
+    .split('\n')
+    .filter((l) => l.includes('login attempt')).length;
+}
+
 describe.skipIf(!pgbouncerAvailable())('through PgBouncer in transaction mode', () => {
   let db: TestDatabase;
   let bouncer: TestPgBouncer;
@@ -46,7 +57,7 @@ describe.skipIf(!pgbouncerAvailable())('through PgBouncer in transaction mode', 
 
   it('migrate, refresh-views and seed with only the pooled URL exit 2 naming directUrl; nothing ran', async () => {
     const cwd = project(root, { database: { pooler: 'transaction' } });
-    for (const args of [['migrate'], ['refresh-views'], ['seed']]) {
+    for (const args of [['migrate'], ['refresh-views'], ['refresh-views', '--status'], ['seed']]) {
       const r = await runCli(args, { cwd, env: { DATABASE_URL: bouncer.pooled(db.url) } });
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toContain(`${args[0] === 'refresh-views' ? 'refresh-views' : args[0]} needs a session`);
@@ -121,5 +132,75 @@ describe.skipIf(!pgbouncerAvailable())('through PgBouncer in transaction mode', 
         WHERE a.view_name = 'public.w_slow'`,
     );
     expect(rows).toEqual([]);
+  });
+
+  it('with directUrl, refresh-views (once and --status) runs direct while audit and report go through the pooler and name its mode', async () => {
+    await db.client.query('CREATE MATERIALIZED VIEW p_counts AS SELECT 1 AS id, 2 AS n WITH NO DATA');
+    await db.client.query('CREATE UNIQUE INDEX ON p_counts (id)');
+    const cwd = project(root, {
+      database: { pooler: 'transaction' },
+      refresh: { include: ['public.p_*'] },
+      audit: { queries: 'queries', runs: 3, warmup: 1 },
+    });
+    mkdirSync(path.join(cwd, 'queries'));
+    writeFileSync(
+      path.join(cwd, 'queries', 'p_one.sql'),
+      '-- name: p_one\n-- tier: hot\nSELECT n FROM p_counts WHERE id = 1;\n',
+    );
+    const env = { DATABASE_URL: bouncer.pooled(db.url), DATABASE_DIRECT_URL: db.url };
+    const logins = (): number => clientLogins(bouncer);
+
+    const before = logins();
+    const once = await runCli(['refresh-views', '--all', '--format', 'json'], { cwd, env });
+    expect(once.code, once.stderr).toBe(0);
+    const status = await runCli(['refresh-views', '--status', '--format', 'json'], { cwd, env });
+    expect(status.code, status.stderr).toBe(0);
+    const view = (
+      JSON.parse(status.stdout) as { result: { views: { view: string; lastSuccess?: string }[] } }
+    ).result.views.find((v) => v.view === 'public.p_counts');
+    expect(view?.lastSuccess).toBeTruthy();
+    // Session work never came through the pooler.
+    expect(logins()).toBe(before);
+
+    const report = await runCli(['report', '--format', 'json'], { cwd, env });
+    expect(report.code, report.stderr).toBe(0);
+    const r = JSON.parse(report.stdout) as {
+      result: { pooler: string; views: { view: string; populated: boolean }[] };
+    };
+    expect(r.result.pooler).toBe('transaction');
+    expect(r.result.views).toContainEqual(expect.objectContaining({ view: 'public.p_counts', populated: true }));
+    const auditRun = await runCli(['audit', '--format', 'json'], { cwd, env });
+    expect([0, 1], auditRun.stderr).toContain(auditRun.code);
+    const a = JSON.parse(auditRun.stdout) as {
+      result: { pooler: string; queries: { name: string; status: string }[] };
+    };
+    expect(a.result.pooler).toBe('transaction');
+    expect(a.result.queries).toEqual([expect.objectContaining({ name: 'p_one', status: 'measured' })]);
+    for (const command of ['report', 'audit']) {
+      const table = await runCli([command], { cwd, env: { ...env, COLUMNS: '200' } });
+      expect(table.stdout, table.stderr).toContain('through a transaction-mode pooler');
+    }
+    expect(logins()).toBeGreaterThanOrEqual(before + 4);
+  });
+
+  it('with the pooler undeclared, refresh-views (once and --status) works through it as directly', async () => {
+    await db.client.query('CREATE MATERIALIZED VIEW p_sums AS SELECT 1 AS id, 3 AS n WITH NO DATA');
+    await db.client.query('CREATE UNIQUE INDEX ON p_sums (id)');
+    const cwd = project(root, { refresh: { include: ['public.p_sums'] } });
+    const env = { DATABASE_URL: bouncer.pooled(db.url) };
+    const before = clientLogins(bouncer);
+    const once = await runCli(['refresh-views', '--all', '--format', 'json'], { cwd, env });
+    expect(once.code, once.stderr).toBe(0);
+    const status = await runCli(['refresh-views', '--status', '--format', 'json'], { cwd, env });
+    expect(status.code, status.stderr).toBe(0);
+    const views = (JSON.parse(status.stdout) as { result: { views: { view: string; lastSuccess?: string }[] } }).result
+      .views;
+    expect(views.map((v) => v.view)).toEqual(['public.p_sums']);
+    expect(views[0]!.lastSuccess).toBeTruthy();
+    const { rows } = await db.client.query<{ outcome: string }>(
+      `SELECT outcome FROM dbopt.refresh_history WHERE view_name = 'public.p_sums'`,
+    );
+    expect(rows).toEqual([{ outcome: 'ok' }]);
+    expect(clientLogins(bouncer)).toBeGreaterThan(before);
   });
 });

@@ -2,6 +2,11 @@
 // port, with its own ini, userlist, log and pid file in a temp directory. PgBouncer refuses to
 // run as root, so as root it drops to the postgres user (-u). stop() always ends it (SIGINT,
 // then SIGKILL) and removes the directory.
+// Strict about session state: after every transaction the server connection is reset with
+// DISCARD ALL (server_reset_query_always), so whatever a client left on it (a prepared
+// statement, a SET, a session advisory lock, a temp table) is gone before its next transaction,
+// even when that transaction gets the same server connection. What a real pool does only
+// sometimes (hand the next transaction another connection) happens here every time.
 // https://www.pgbouncer.org/config.html
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { chownSync, chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -27,7 +32,7 @@ export function pgbouncerAvailable(): boolean {
 
 export async function startPgBouncer(
   serverUrl: string,
-  opts: { poolMode?: 'transaction' | 'session'; poolSize?: number } = {},
+  opts: { poolMode?: 'transaction' | 'session'; poolSize?: number; strict?: boolean } = {},
 ): Promise<TestPgBouncer> {
   const server = new URL(serverUrl);
   const user = decodeURIComponent(server.username) || 'postgres';
@@ -54,6 +59,7 @@ export async function startPgBouncer(
     `logfile = ${logFile}`,
     `pidfile = ${path.join(dir, 'pgbouncer.pid')}`,
     'server_login_retry = 1',
+    ...(opts.strict === false ? [] : ['server_reset_query = DISCARD ALL', 'server_reset_query_always = 1']),
     '',
   ].join('\n');
   writeFileSync(path.join(dir, 'pgbouncer.ini'), ini);

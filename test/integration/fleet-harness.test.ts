@@ -67,4 +67,26 @@ describe.skipIf(!pgbouncerAvailable())('PgBouncer in transaction mode', () => {
       await b.end();
     }
   });
+
+  it("keeps no session state between one client's transactions (what reliance on it would meet)", async () => {
+    const a = new pg.Client({ connectionString: bouncer.pooled(db.url) });
+    await a.connect();
+    try {
+      await a.query({ name: 'dbopt_harness_ps', text: 'SELECT 1 AS one' });
+      // node-pg remembers it parsed the statement and sends only Bind/Execute: the server has
+      // forgotten it since the transaction ended.
+      await expect(a.query({ name: 'dbopt_harness_ps', text: 'SELECT 1 AS one' })).rejects.toThrow(
+        /prepared statement "dbopt_harness_ps" does not exist/,
+      );
+      await a.query(`SET statement_timeout = '1234ms'`);
+      expect((await a.query<{ statement_timeout: string }>('SHOW statement_timeout')).rows[0]!.statement_timeout).toBe(
+        '0',
+      );
+      await a.query(`SELECT pg_advisory_lock(42)`);
+      const { rows } = await a.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND objid = 42`);
+      expect(rows).toEqual([]);
+    } finally {
+      await a.end();
+    }
+  });
 });

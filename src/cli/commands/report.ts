@@ -37,7 +37,9 @@ export async function runReportCommand(opts: GlobalOptions, _args: string[] = []
     const result = await health({ target: ctx.target, audit: ctx.config.audit, refresh: ctx.config.refresh });
     const cacheTier = await readCacheTier(ctx);
     const report = healthReport(cacheTier ? { ...result, cacheTier } : result);
+    // The result names the pooler mode it ran through (database.pooler), as audit's does.
     if (pooler !== 'none') report.title += ` through a ${pooler}-mode pooler`;
+    report.data = { ...(report.data as object), pooler };
     await emit(report, opts);
   });
   process.exitCode = 0;
