@@ -4,7 +4,8 @@
 // The handshake sends only AUTH and SELECT (RESP2, no CLIENT SETINFO, no maintenance
 // notifications). Every command has a deadline; a server that stops answering is an exit 3.
 import { ConnectionError, DbOptError } from '../errors.js';
-import { redactRedisUrl, type RedisTarget } from './config.js';
+import { redactRedisUrl } from '../redact.js';
+import type { RedisTarget } from './config.js';
 
 /** Command words dbopt may send outside `dbopt seed --cache` (two words for subcommands). */
 export const READ_COMMANDS: ReadonlySet<string> = new Set([

@@ -4,6 +4,7 @@
 // so this module validates the section (every problem with its key path) and gives the JSON
 // Schema fragment. Also: Redis URLs shown without their password.
 import { parseDuration } from '../duration.js';
+import { redactRedisUrl } from '../redact.js';
 
 export interface NamespacePolicy {
   name: string;
@@ -287,9 +288,4 @@ function safeDecode(s: string): string {
   } catch {
     return s;
   }
-}
-
-/** Mask the password of any redis:// or rediss:// URL in a text. */
-export function redactRedisUrl(text: string): string {
-  return text.replace(/(rediss?:\/\/[^:/@\s]*:)[^\s]*@/gi, '$1***@');
 }

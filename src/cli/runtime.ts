@@ -1,7 +1,7 @@
 // Process-level concerns of the CLI: the one place errors become exit codes, signal
 // handling (abort in-flight work, clean up, then exit 130/143), and stderr logging.
 import { DbOptError, ExitCode, FindingsError, InterruptedError } from '../errors.js';
-import { redact, redactUrls, isConnectionError, isConnectionLost } from '../db/connection.js';
+import { redact, redactUrls } from '../redact.js';
 import type { GlobalOptions } from './context.js';
 
 export const EXIT_CODE_HELP = `Exit codes:
@@ -63,6 +63,12 @@ export function failureCode(message: string): string {
   return FAILURE_CODES.find(([re]) => re.test(message))?.[1] ?? 'failed';
 }
 
+/** Loaded only on this path, so `dbopt --help` does not pay for the connection module. */
+async function isConnectionFailure(err: unknown): Promise<boolean> {
+  const { isConnectionError, isConnectionLost } = await import('../db/connection.js');
+  return isConnectionLost(err) || isConnectionError(err);
+}
+
 export async function handleFatal(err: unknown, opts: GlobalOptions): Promise<never> {
   const e = err as { code?: string; exitCode?: number; message?: string };
   // commander's own exits: help, version, usage mistakes.
@@ -93,7 +99,7 @@ export async function handleFatal(err: unknown, opts: GlobalOptions): Promise<ne
   } else if (received) {
     exitCode = received === 'SIGINT' ? ExitCode.sigint : ExitCode.sigterm;
     lines.push(`dbopt: stopped by ${received}; cleaned up.`);
-  } else if (isConnectionLost(err) || isConnectionError(err)) {
+  } else if (await isConnectionFailure(err)) {
     exitCode = ExitCode.connection;
     lines.push(`error: lost the connection to the server: ${redact(e?.message ?? String(err), secrets)}`);
     lines.push('hint: Check that the server is up and reachable, then run the command again.');

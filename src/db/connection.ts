@@ -1,8 +1,8 @@
 // Resolves where to connect (flag > DATABASE_URL > config > libpq PG* variables), opens
 // clients and pools tagged application_name=dbopt, and keeps passwords out of every message.
-import { redactRedisUrl } from '../cache/config.js';
 import type { ClientConfig, Pool, PoolClient, Client } from 'pg';
 import { ConfigError, ConnectionError } from '../errors.js';
+import { redact } from '../redact.js';
 import { guardClient, serverSilent, UnresponsiveError } from './deadline.js';
 import { pgpassPassword } from './pgpass.js';
 import { classifyTlsError, describeTlsFailure, planTls, tlsParamsFrom, type TlsPlan } from './tls.js';
@@ -121,20 +121,6 @@ function finish(
 
 export function displayTarget(config: ClientConfig): string {
   return `${config.user ?? 'postgres'}@${config.host ?? 'localhost'}:${config.port ?? 5432}/${config.database ?? ''}`;
-}
-
-/** Replace every secret in `text` (from the driver or the server) with ***. */
-export function redact(text: string, secrets: string[]): string {
-  let out = text;
-  for (const s of secrets) {
-    if (s && s.length > 0) out = out.split(s).join('***');
-  }
-  return redactUrls(out);
-}
-
-/** Mask the password of any postgres://, redis:// or rediss:// URL with credentials that slipped into a text. */
-export function redactUrls(text: string): string {
-  return redactRedisUrl(text.replace(/(postgres(?:ql)?:\/\/[^:/@\s]+:)[^@\s]+@/g, '$1***@'));
 }
 
 const AUTH_CODES = new Set(['28P01', '28000']);

@@ -1,7 +1,7 @@
 // Formats PostgreSQL errors in full: severity, code, message, detail, hint, and where a
 // `position` is given, file:line:column of the source with a caret under the spot.
 import { UnresponsiveError } from './deadline.js';
-import { redact } from './connection.js';
+import { redact } from '../redact.js';
 
 export interface PgErrorLike {
   message: string;

@@ -1,6 +1,7 @@
 // The cache tier's pure parts: config validation and redaction, key patterns, estimators, INFO.
 import { describe, expect, it } from 'vitest';
-import { redactRedisUrl, redisTarget, resolveCacheSection } from '../../src/cache/config.js';
+import { redisTarget, resolveCacheSection } from '../../src/cache/config.js';
+import { redactRedisUrl } from '../../src/redact.js';
 import {
   classifyKey,
   compileNamespace,

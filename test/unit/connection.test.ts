@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { redact, resolveConnection, targetFromUrl, connectionFailure } from '../../src/db/connection.js';
+import { resolveConnection, targetFromUrl, connectionFailure } from '../../src/db/connection.js';
+import { redact } from '../../src/redact.js';
 import { ConfigError } from '../../src/errors.js';
 
 const NASTY = 'p@ss:w/o#rd?&%=x y';
