@@ -73,6 +73,8 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     const session = await openSession(run, await started);
     const known = await readBookkeeping(session.build, CHECKSUMS_TABLE);
     if (!known) await ensureTables(session);
+    // The schema exists from here on (ensureTables made it, or its tables were read).
+    run.schemaReady = true;
     const pending = await loadApplied(session.build, files, prepared, opts.dir, known);
     const plan = planRun(pending, direction, opts.count);
     const lintWarnings = await gatePending(session, files, plan.names, run, parsed);
@@ -114,6 +116,8 @@ interface Run {
   locked: boolean;
   /** Once set, a lost lock connection stops nothing (the run is recorded, or ending anyway). */
   closing: boolean;
+  /** The dbopt schema exists: node-pg-migrate need not CREATE SCHEMA IF NOT EXISTS on every pass. */
+  schemaReady?: boolean;
   /** The run ended well: every query on the build connection was answered, no transaction is open. */
   idle?: boolean;
   build?: Client;
@@ -235,6 +239,8 @@ async function openSession(run: Run, started: { pid: number; version: number }):
     signal: run.stop.signal,
     blockers: new Map(),
     notes: new Map(),
+    // startSession applied dbopt's settings; until the first migration nothing changes them.
+    settingsFresh: true,
   };
   run.session = session;
   guardBuildQueries(session, run.stop.signal);
@@ -477,7 +483,7 @@ async function runnerPass(
       count,
       migrationsSchema: MIGRATIONS_SCHEMA,
       migrationsTable: MIGRATIONS_TABLE,
-      createMigrationsSchema: true,
+      createMigrationsSchema: !run.schemaReady,
       noLock: true,
       singleTransaction: false,
       checkOrder: true,

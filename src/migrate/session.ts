@@ -77,6 +77,8 @@ export interface MigrationSession {
    * lock budget): set by build.ts, cleared once the settings of ordinary DDL are back.
    */
   buildSettings?: boolean;
+  /** dbopt's session settings were just applied and nothing that could change them has run since. */
+  settingsFresh?: boolean;
   /** Text of the last statement sent on the build connection (maps errors to a file line). */
   lastQuery?: string;
   /** Name of the migration running now. */
@@ -181,19 +183,25 @@ async function pollProgress(session: MigrationSession): Promise<void> {
   build.lastLine = line;
 }
 
-/** Poll blockers every 100 ms (a 200 ms lock_timeout must not slip between polls) and build progress every second. */
+/**
+ * Poll blockers every 100 ms (a 200 ms lock_timeout must not slip between polls) and build
+ * progress every second, each from its first interval on: a wait shorter than that has nobody
+ * to name, a build shorter than a second no progress to show, and a run that ends sooner sends
+ * no poll at all (each poll is a query whose snapshot a concurrent build waits out).
+ */
 export function startWatcher(session: MigrationSession): { stop(): Promise<void> } {
   let running = true;
   const ctl = new AbortController();
   const loop = (async () => {
-    for (let tick = 0; running; tick++) {
+    for (let tick = 1; running; tick++) {
+      await sleep(100, ctl.signal).catch(() => undefined);
+      if (!running) break;
       try {
         await pollBlockers(session);
         if (tick % 10 === 0) await pollProgress(session);
       } catch {
         // The watcher is advisory; a failed poll must not fail the migration.
       }
-      await sleep(100, ctl.signal).catch(() => undefined);
     }
   })();
   return {
