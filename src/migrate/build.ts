@@ -52,20 +52,17 @@ async function resolveTarget(
     index_table: string | null;
   }>(
     `WITH settings AS MATERIALIZED (${buildSettingsSelect(3)})
-     SELECT r.*
+     SELECT n.nspname AS schema,
+            t.relname AS table,
+            x.indexrelid AS oid,
+            x.indisvalid AS valid,
+            x.indisunique AS unique,
+            it.relname AS index_table
        FROM settings
-       LEFT JOIN (SELECT n.nspname AS schema,
-                         t.relname AS table,
-                         x.indexrelid AS oid,
-                         x.indisvalid AS valid,
-                         x.indisunique AS unique,
-                         it.relname AS index_table
-                    FROM pg_class AS t
-                    JOIN pg_namespace AS n ON n.oid = t.relnamespace
-                    LEFT JOIN pg_class AS i ON i.relnamespace = t.relnamespace AND i.relname = $2
-                    LEFT JOIN pg_index AS x ON x.indexrelid = i.oid
-                    LEFT JOIN pg_class AS it ON it.oid = x.indrelid
-                   WHERE t.oid = to_regclass($1)) AS r ON true`,
+       LEFT JOIN pg_class AS t ON t.oid = to_regclass($1)
+       LEFT JOIN pg_namespace AS n ON n.oid = t.relnamespace
+       LEFT JOIN pg_index AS x ON x.indexrelid = to_regclass(quote_ident(n.nspname) || '.' || quote_ident($2::text))
+       LEFT JOIN pg_class AS it ON it.oid = x.indrelid`,
     [rel, b.idxname ?? null, ...buildSettingsParams(session)],
   );
   session.buildSettings = true;

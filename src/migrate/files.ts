@@ -139,6 +139,8 @@ export interface Prepared {
 export async function prepare(files: MigrationFile[]): Promise<Map<string, Prepared>> {
   const out = new Map<string, Prepared>();
   for (const f of files) {
+    // Parsing is CPU-bound: let the connections that open meanwhile take their turns.
+    await new Promise((resolve) => setImmediate(resolve));
     out.set(f.name, {
       file: f,
       checksum: fileChecksum(f.file),

@@ -645,16 +645,25 @@ async function closeRun(run: Run): Promise<void> {
   for (const d of run.detach) d();
   await run.watcher?.stop();
   run.logger.progressDone?.();
-  // The build connection is rolled back and closed before the lock goes: nothing of this run can
-  // still be running when another migrator starts. The ROLLBACK also waits out a statement still
-  // running (pg's end() would only cut the socket); after a run that ended well there is none,
-  // and end() resolves once the server closed the connection, i.e. after its backend ended.
-  if (run.build) {
-    if (!run.idle) await run.build.query('ROLLBACK').catch(() => undefined);
-    await run.build.end().catch(() => undefined);
-  }
-  if (run.locked) await releaseMigrateLock(run.lock).catch(() => undefined);
-  await run.lock.end().catch(() => undefined);
+  // Unless the run ended well, the build connection is rolled back and closed before the lock
+  // goes: nothing of this run can still be running when another migrator starts (the ROLLBACK
+  // waits out a statement still running, which pg's end() would only cut off; end() resolves
+  // once the server closed the connection, i.e. after its backend ended). After a run that ended
+  // well the build connection is idle, outside a transaction: it closes while the lock goes.
+  const build = run.build;
+  const closeBuild = build
+    ? (async (): Promise<void> => {
+        if (!run.idle) await build.query('ROLLBACK').catch(() => undefined);
+        await build.end().catch(() => undefined);
+      })()
+    : Promise.resolve();
+  if (!run.idle) await closeBuild;
+  let released = !run.locked;
+  if (run.locked) released = await releaseMigrateLock(run.lock).catch(() => false);
+  const closeLock = run.lock.end().catch(() => undefined);
+  // After a run that ended well, with the lock given back, nothing waits on the two closes (a
+  // backend takes a few ms to end); otherwise the lock is only gone once its connection is.
+  if (!run.idle || !released) await Promise.all([closeBuild, closeLock]);
 }
 
 /** The server gave no answer during the run: say during which migration and what it may still do. */
