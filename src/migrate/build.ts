@@ -1,7 +1,7 @@
 // Safe CREATE INDEX CONCURRENTLY: heal a leftover INVALID index of the same name first, build
 // outside any transaction with statement_timeout off, the long build lock budget and tuned
 // maintenance settings, verify indisvalid afterwards (an invalid result is dropped and the
-// migration fails), then ANALYZE the table.
+// migration fails), then ANALYZE the table where that adds statistics.
 // https://www.postgresql.org/docs/current/sql-createindex.html#SQL-CREATEINDEX-CONCURRENTLY
 import { FindingsError, BusyError } from '../errors.js';
 import { formatPgError, isPgError } from '../db/pgerror.js';
@@ -28,42 +28,47 @@ export function isConcurrentIndexBuild(stmt: SqlStatement): boolean {
   return nodeType(stmt.node) === 'IndexStmt' && Boolean(nodeBody(stmt.node).concurrent);
 }
 
-/** The table the build is on, and the state of an index of that name, in one round trip. */
+/**
+ * The build's session settings, the table the build is on and the state of an index of that
+ * name, in one round trip (the settings' CTE always yields its one row, so they apply even when
+ * there is no such table or the index is unnamed).
+ */
 async function resolveTarget(
   session: MigrationSession,
   stmt: SqlStatement,
 ): Promise<{ target: BuildTarget; state?: IndexState } | undefined> {
   const b = nodeBody(stmt.node) as { idxname?: string; relation: { schemaname?: string; relname: string } };
-  if (!b.idxname) return undefined;
   const c = session.build;
   const rel = b.relation.schemaname
     ? `${c.escapeIdentifier(b.relation.schemaname)}.${c.escapeIdentifier(b.relation.relname)}`
     : c.escapeIdentifier(b.relation.relname);
   // An index lives in its table's schema: that is where a leftover of the same name would be.
   const { rows } = await c.query<{
-    schema: string;
-    table: string;
+    schema: string | null;
+    table: string | null;
     oid: number | null;
     valid: boolean | null;
     unique: boolean | null;
     index_table: string | null;
   }>(
-    `SELECT n.nspname AS schema,
+    `WITH settings AS MATERIALIZED (${buildSettingsSelect(3)})
+     SELECT n.nspname AS schema,
             t.relname AS table,
             x.indexrelid AS oid,
             x.indisvalid AS valid,
             x.indisunique AS unique,
             it.relname AS index_table
-       FROM pg_class AS t
-       JOIN pg_namespace AS n ON n.oid = t.relnamespace
-       LEFT JOIN pg_class AS i ON i.relnamespace = t.relnamespace AND i.relname = $2
-       LEFT JOIN pg_index AS x ON x.indexrelid = i.oid
-       LEFT JOIN pg_class AS it ON it.oid = x.indrelid
-      WHERE t.oid = to_regclass($1)`,
-    [rel, b.idxname],
+       FROM settings
+       LEFT JOIN pg_class AS t ON t.oid = to_regclass($1)
+       LEFT JOIN pg_namespace AS n ON n.oid = t.relnamespace
+       LEFT JOIN pg_index AS x ON x.indexrelid = to_regclass(quote_ident(n.nspname) || '.' || quote_ident($2::text))
+       LEFT JOIN pg_class AS it ON it.oid = x.indrelid`,
+    [rel, b.idxname ?? null, ...buildSettingsParams(session)],
   );
+  session.buildSettings = true;
   const r = rows[0];
-  if (!r) return undefined; // no such table: let PostgreSQL say so
+  // Unnamed index, or no such table: nothing to heal, PostgreSQL reports.
+  if (!b.idxname || !r || r.schema === null || r.table === null) return undefined;
   const target = {
     schema: r.schema,
     index: b.idxname,
@@ -114,27 +119,47 @@ function indexSql(session: MigrationSession, t: BuildTarget): string {
   return `${session.build.escapeIdentifier(t.schema)}.${session.build.escapeIdentifier(t.index)}`;
 }
 
-/** Session settings of a build: no statement_timeout, the long lock budget, tuned memory and workers (one round trip). */
-export async function useBuildSettings(session: MigrationSession): Promise<void> {
-  await session.build.query(
-    `SELECT set_config('statement_timeout', '0', false),
-            set_config('lock_timeout', $1, false),
-            set_config('maintenance_work_mem', $2, false),
-            set_config('max_parallel_maintenance_workers', $3, false)`,
-    [
-      `${session.settings.buildLockTimeoutMs}ms`,
-      session.settings.maintenanceWorkMem,
-      String(session.settings.parallelWorkers),
-    ],
-  );
+/** The build's session settings as a SELECT, its values bound from parameter $first on (see buildSettingsParams). */
+function buildSettingsSelect(first: number): string {
+  return `SELECT set_config('statement_timeout', '0', false),
+            set_config('lock_timeout', $${first}, false),
+            set_config('maintenance_work_mem', $${first + 1}, false),
+            set_config('max_parallel_maintenance_workers', $${first + 2}, false)`;
 }
 
-/** Back to the settings of ordinary DDL: the short lock budget (one round trip; the value is an integer). */
-export async function useDdlSettings(session: MigrationSession): Promise<void> {
+function buildSettingsParams(session: MigrationSession): string[] {
+  return [
+    `${session.settings.buildLockTimeoutMs}ms`,
+    session.settings.maintenanceWorkMem,
+    String(session.settings.parallelWorkers),
+  ];
+}
+
+/** Session settings of a build: no statement_timeout, the long lock budget, tuned memory and workers (one round trip). */
+export async function useBuildSettings(session: MigrationSession): Promise<void> {
+  await session.build.query(buildSettingsSelect(1), buildSettingsParams(session));
+  session.buildSettings = true;
+}
+
+/** The statements that bring the build connection back to the settings of ordinary DDL (the value is an integer). */
+export function ddlSettingsSql(session: MigrationSession): string {
   const ms = Math.round(session.settings.lockTimeoutMs);
-  await session.build.query(
-    `RESET statement_timeout; RESET maintenance_work_mem; RESET max_parallel_maintenance_workers; SET lock_timeout = '${ms}ms'`,
-  );
+  return `RESET statement_timeout; RESET maintenance_work_mem; RESET max_parallel_maintenance_workers; SET lock_timeout = '${ms}ms';`;
+}
+
+/** Back to the settings of ordinary DDL: the short lock budget (one round trip). */
+export async function useDdlSettings(session: MigrationSession): Promise<void> {
+  await session.build.query(ddlSettingsSql(session));
+  session.buildSettings = false;
+}
+
+/**
+ * Back to the settings of ordinary DDL before anything else runs on the build connection, if a
+ * build left its own (a build leaves them in place on success: what follows is usually the
+ * migration's record, which takes them back in its own round trip, see sqlLoader).
+ */
+export async function restoreDdlSettings(session: MigrationSession): Promise<void> {
+  if (session.buildSettings) await useDdlSettings(session);
 }
 
 async function dropConcurrently(session: MigrationSession, t: BuildTarget): Promise<void> {
@@ -186,7 +211,11 @@ async function healLeftover(session: MigrationSession, t: BuildTarget, state: In
   note(session, `dropped leftover INVALID index ${t.index}`);
 }
 
-/** The index after its build, with what decides whether ANALYZE adds anything (one round trip). */
+/**
+ * The index after its build, with what decides whether ANALYZE adds anything (one round trip,
+ * catalog lookups and the pg_stat_get_* functions only: the pg_stat_user_tables view reads the
+ * statistics of every table).
+ */
 async function stateAfterBuild(
   session: MigrationSession,
   t: BuildTarget,
@@ -197,16 +226,28 @@ async function stateAfterBuild(
             x.indisunique AS unique,
             t.relname AS table,
             x.indexprs IS NOT NULL AS expressions,
-            coalesce(s.last_analyze, s.last_autoanalyze) IS NOT NULL AS analyzed,
-            (SELECT array_agg(a.attname::text ORDER BY k.n)
-               FROM unnest(x.indkey[0:x.indnkeyatts - 1]) WITH ORDINALITY AS k(attnum, n)
-               JOIN pg_attribute AS a ON a.attrelid = x.indrelid AND a.attnum = k.attnum
-              WHERE k.attnum > 0) AS columns
+            coalesce(pg_stat_get_last_analyze_time(t.oid), pg_stat_get_last_autoanalyze_time(t.oid)) IS NOT NULL
+              AS analyzed,
+            pg_stat_get_mod_since_analyze(t.oid) >
+              current_setting('autovacuum_analyze_threshold')::float8
+              + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(t.reltuples, 0) AS stale,
+            (SELECT array_agg(a.attname::text ORDER BY a.attnum)
+               FROM pg_depend AS d
+               JOIN pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+              WHERE d.classid = 'pg_class'::regclass
+                AND d.objid = i.oid
+                AND d.refclassid = 'pg_class'::regclass
+                AND d.refobjid = t.oid
+                AND d.refobjsubid > 0
+                AND NOT EXISTS (SELECT 1
+                                  FROM pg_stats AS st
+                                 WHERE st.schemaname = n.nspname
+                                   AND st.tablename = t.relname
+                                   AND st.attname = a.attname)) AS unanalyzed
        FROM pg_class AS i
        JOIN pg_namespace AS n ON n.oid = i.relnamespace
        JOIN pg_index AS x ON x.indexrelid = i.oid
        JOIN pg_class AS t ON t.oid = x.indrelid
-       LEFT JOIN pg_stat_user_tables AS s ON s.relid = x.indrelid
       WHERE n.nspname = $1
         AND i.relname = $2`,
     [t.schema, t.index],
@@ -215,26 +256,45 @@ async function stateAfterBuild(
 }
 
 interface AnalyzeFacts {
+  /** The index has expression columns: their statistics come only from a full ANALYZE. */
   expressions: boolean;
+  /** The table was analyzed (by hand or by autovacuum) at least once. */
   analyzed: boolean;
-  columns: string[] | null;
+  /** Rows changed since the last ANALYZE beyond autovacuum's analyze threshold. */
+  stale: boolean;
+  /** Columns the index uses (keys, INCLUDE, predicate) that have no statistics. */
+  unanalyzed: string[] | null;
 }
 
 /**
- * ANALYZE after a build. PostgreSQL keeps statistics per index only for expression columns, so
- * those (and a table never analyzed) get a full ANALYZE; a plain-column index gets its key
- * columns analyzed, which is cheap and keeps their statistics current for the plans the index
- * was built for (skipping it left a GIN index planned from stale statistics: its estimated cost
- * rose 35x on the reference workload). https://www.postgresql.org/docs/current/sql-analyze.html
+ * ANALYZE after a build, only where it adds statistics. The planner estimates an index on
+ * plain columns (partial or not) from its columns' statistics, and keeps statistics of its own
+ * only for expression columns, which only a full ANALYZE of the table gathers. So: a full
+ * ANALYZE for an expression index, a table never analyzed or one changed beyond autovacuum's
+ * analyze threshold since (what autovacuum would do next, done before the plans need it); the
+ * index's columns only when the table is current but some of them have no statistics (a column
+ * added since); nothing when all of them have current statistics. Reading the sample is most
+ * of an ANALYZE's cost, so a column list saves little: it is used only where it keeps other
+ * columns' statistics as they were. https://www.postgresql.org/docs/current/sql-analyze.html
+ * Returns the note; the build settings are restored in the same round trip as the ANALYZE.
  */
 async function analyzeAfterBuild(session: MigrationSession, t: BuildTarget, after: AnalyzeFacts): Promise<string> {
   const c = session.build;
-  if (after.expressions || !after.analyzed || !after.columns?.length) {
-    await c.query(`ANALYZE ${t.tableSql}`);
-    return `analyzed ${t.table}`;
+  const missing = after.unanalyzed ?? [];
+  let sql: string;
+  let done: string;
+  if (after.expressions || !after.analyzed || after.stale) {
+    sql = `ANALYZE ${t.tableSql}`;
+    done = `analyzed ${t.table}`;
+  } else if (missing.length > 0) {
+    sql = `ANALYZE ${t.tableSql} (${missing.map((col) => c.escapeIdentifier(col)).join(', ')})`;
+    done = `analyzed ${t.table} (${missing.join(', ')})`;
+  } else {
+    return `${t.table}: the index's columns already have current statistics, no ANALYZE needed`;
   }
-  await c.query(`ANALYZE ${t.tableSql} (${after.columns.map((col) => c.escapeIdentifier(col)).join(', ')})`);
-  return `analyzed ${t.table} (${after.columns.join(', ')})`;
+  await c.query(`${sql}; ${ddlSettingsSql(session)}`);
+  session.buildSettings = false;
+  return done;
 }
 
 /**
@@ -247,13 +307,13 @@ export async function buildIndexConcurrently(
   source: { file: string; fileText: string },
 ): Promise<void> {
   const c = session.build;
-  await useBuildSettings(session);
+  let ok = false;
   try {
     const resolved = await resolveTarget(session, stmt);
     if (!resolved) {
-      // Unnamed index, or a table that does not exist: nothing to heal, PostgreSQL reports.
       session.lastQuery = stmt.text;
       await c.query(stmt.text);
+      ok = true;
       return;
     }
     const t = resolved.target;
@@ -268,6 +328,7 @@ export async function buildIndexConcurrently(
           `${t.index} already exists on ${t.table} and is valid: recording the migration without building it again.`,
         );
       note(session, `${t.index} already existed and is valid: kept`);
+      ok = true;
       return;
     }
     session.activeBuild = { index: t.index, table: t.table };
@@ -325,8 +386,10 @@ export async function buildIndexConcurrently(
     note(session, `built ${t.index} in ${Math.round(performance.now() - started)} ms`);
     session.lastQuery = undefined;
     note(session, await analyzeAfterBuild(session, t, after));
+    ok = true;
   } finally {
     session.activeBuild = undefined;
-    if (!session.signal?.aborted) await useDdlSettings(session).catch(() => undefined);
+    // On success the build settings stay until what runs next needs others (restoreDdlSettings).
+    if (!ok && !session.signal?.aborted) await useDdlSettings(session).catch(() => undefined);
   }
 }

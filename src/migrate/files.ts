@@ -44,6 +44,47 @@ export async function appliedMigrations(client: Client): Promise<{ name: string;
   return res.rows.map((r) => ({ name: r.name, runOn: r.run_on }));
 }
 
+const APPLIED_SQL = `SELECT name FROM ${MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE} ORDER BY run_on, id`;
+
+function isUndefinedTable(err: unknown): boolean {
+  return (err as { code?: unknown } | undefined)?.code === '42P01';
+}
+
+/**
+ * Applied names in order, read in one round trip where the table exists (every run after the
+ * first); empty when it does not. Only outside a transaction: the miss is an error.
+ */
+export async function appliedNamesOutsideTransaction(client: Client): Promise<string[]> {
+  try {
+    return (await client.query<{ name: string }>(APPLIED_SQL)).rows.map((r) => r.name);
+  } catch (err) {
+    if (isUndefinedTable(err)) return [];
+    throw err;
+  }
+}
+
+/**
+ * The applied names and the checksums in one round trip, when both tables exist; undefined when
+ * either does not (then the first run creates them). Only outside a transaction.
+ */
+export async function readBookkeeping(
+  client: Client,
+  checksumsTable: string,
+): Promise<{ applied: string[]; sums: Map<string, string> } | undefined> {
+  try {
+    const res = (await client.query(`${APPLIED_SQL}; SELECT name, sha256 FROM ${checksumsTable}`)) as unknown as {
+      rows: Record<string, string>[];
+    }[];
+    return {
+      applied: res[0]!.rows.map((r) => r.name!),
+      sums: new Map(res[1]!.rows.map((r) => [r.name!, r.sha256!])),
+    };
+  } catch (err) {
+    if (isUndefinedTable(err)) return undefined;
+    throw err;
+  }
+}
+
 /** A path relative to the working directory, for messages. */
 export function rel(file: string): string {
   return path.relative(process.cwd(), file) || file;
@@ -98,6 +139,8 @@ export interface Prepared {
 export async function prepare(files: MigrationFile[]): Promise<Map<string, Prepared>> {
   const out = new Map<string, Prepared>();
   for (const f of files) {
+    // Parsing is CPU-bound: let the connections that open meanwhile take their turns.
+    await new Promise((resolve) => setImmediate(resolve));
     out.set(f.name, {
       file: f,
       checksum: fileChecksum(f.file),

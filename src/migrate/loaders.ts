@@ -11,7 +11,14 @@ import {
   takesConcurrentPath,
   type SqlStatement,
 } from '../sql/parse.js';
-import { buildIndexConcurrently, isConcurrentIndexBuild, useBuildSettings, useDdlSettings } from './build.js';
+import {
+  buildIndexConcurrently,
+  ddlSettingsSql,
+  isConcurrentIndexBuild,
+  restoreDdlSettings,
+  useBuildSettings,
+  useDdlSettings,
+} from './build.js';
 import { forgetChecksumStep, recordChecksumStep } from './checksums.js';
 import { rel, type Prepared } from './files.js';
 import { resetSessionSettings, type MigrationSession } from './session.js';
@@ -41,7 +48,13 @@ export function sqlLoader(session: MigrationSession, prepared: Map<string, Prepa
         for (const s of stmts) await runOutsideTransaction(session, s, parsed!);
         // A lost migrate lock or a signal during the last statement: do not record the migration.
         if (session.signal?.aborted) throw session.signal.reason;
-        pgm.sql(bookkeeping);
+        // A build's settings go back in the checksum's round trip rather than one of their own.
+        // The checksum commits without waiting for its WAL flush: node-pg-migrate's record of
+        // the migration follows and commits synchronously, which flushes the WAL up to and past
+        // it, so a recorded migration always has its checksum (one fsync saved per migration).
+        const restore = session.buildSettings ? `${ddlSettingsSql(session)} ` : '';
+        pgm.sql(`${restore}SET LOCAL synchronous_commit = off; ${bookkeeping}`);
+        session.buildSettings = false;
       };
       const actions = { up: action('up'), down: p?.sql?.down ? action('down') : false };
       return { id: filePath, filePaths: [filePath], actions };
@@ -69,6 +82,7 @@ async function runOneOutside(
     await buildIndexConcurrently(session, stmt, { file: source.file, fileText: source.text });
     return;
   }
+  await restoreDdlSettings(session);
   if (takesConcurrentPath(stmt)) {
     // DROP INDEX / REINDEX / DETACH PARTITION CONCURRENTLY wait for older transactions like a
     // build does. VACUUM (FULL) and CREATE/DROP DATABASE also run outside a transaction but keep
@@ -108,7 +122,9 @@ async function beginMigration(session: MigrationSession, name: string): Promise<
   session.current = name;
   session.partial = false;
   markStart(session, name);
-  await resetSessionSettings(session);
+  // The run's first migration finds the settings as the run applied them (nothing ran since).
+  if (session.settingsFresh) session.settingsFresh = false;
+  else await resetSessionSettings(session);
 }
 
 interface Builder {
@@ -135,6 +151,7 @@ async function runJsOutsideTransaction(session: MigrationSession, pgm: Builder, 
     }
   }
   if (session.signal?.aborted) throw session.signal.reason;
+  await restoreDdlSettings(session);
 }
 
 /** The default loader for JS/TS, wrapped to know which migration runs (for messages and timing). */

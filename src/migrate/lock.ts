@@ -84,6 +84,10 @@ export async function acquireMigrateLock(
   }
 }
 
-export async function releaseMigrateLock(client: Client): Promise<void> {
-  await client.query('SELECT pg_advisory_unlock($1::bigint)', [MIGRATE_LOCK_KEY]);
+/** True when the lock was held here and is released now. */
+export async function releaseMigrateLock(client: Client): Promise<boolean> {
+  const { rows } = await client.query<{ ok: boolean }>('SELECT pg_advisory_unlock($1::bigint) AS ok', [
+    MIGRATE_LOCK_KEY,
+  ]);
+  return rows[0]?.ok === true;
 }

@@ -15,11 +15,13 @@ import { CHECKSUMS_TABLE, ensureChecksumsTable, readChecksums, recordChecksum } 
 import { dryRun } from './dryRun.js';
 import {
   appliedMigrations,
+  appliedNamesOutsideTransaction,
   checksumProblems,
   listMigrationFiles,
   MIGRATIONS_SCHEMA,
   MIGRATIONS_TABLE,
   prepare,
+  readBookkeeping,
   refuseChecksumProblems,
   rel,
   type MigrationFile,
@@ -32,14 +34,7 @@ import type { SqlMigrationFile } from './sqlFile.js';
 import { DEFAULT_SMALL_TABLE } from '../config.js';
 import { jsLoader, migrationStarts, sqlLoader } from './loaders.js';
 import { acquireMigrateLock, releaseMigrateLock } from './lock.js';
-import {
-  describeBlockers,
-  resetSessionSettings,
-  settingsOf,
-  startWatcher,
-  type MigrateSettings,
-  type MigrationSession,
-} from './session.js';
+import { describeBlockers, settingsOf, startWatcher, type MigrateSettings, type MigrationSession } from './session.js';
 import { backoffDelay, sleep } from './wait.js';
 
 type Direction = 'up' | 'down';
@@ -48,25 +43,46 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   const direction = opts.direction ?? 'up';
   const settings = settingsOf(opts);
   const files = listMigrationFiles(opts.dir);
-  const prepared = await prepare(files);
-  const parsed = parsedFiles(prepared);
-  const lint = await lintBeforeConnecting(files, direction, settings, parsed);
-  if (opts.dryRun) {
+  // The connections open while the files are read and linted (a connection set-up is the
+  // longest wait of a short run); nothing is sent on them before the lint has passed, and a
+  // refusal closes them and wins over a connection error.
+  const opening = opts.dryRun ? undefined : openRun(opts, settings, direction);
+  opening?.catch(() => undefined);
+  let prepared: Map<string, Prepared>;
+  let lint: LintGate;
+  let parsed: Map<string, SqlMigrationFile>;
+  try {
+    prepared = await prepare(files);
+    parsed = parsedFiles(prepared);
+    lint = await lintBeforeConnecting(files, direction, settings, parsed);
+  } catch (err) {
+    if (opening) await opening.then(closeRun, () => undefined);
+    throw err;
+  }
+  if (!opening) {
     const result = await dryRun(opts, files, prepared, settings, []);
     result.lintWarnings = lint.of(new Set(result.ran.map((r) => r.name)));
     return result;
   }
-  const run = await openRun(opts, settings, direction);
+  const run = await opening;
   try {
+    // The build connection's session settings while the lock is taken (they read no migration state).
+    const started = startSession(run);
+    started.catch(() => undefined);
     await takeLock(run);
-    const session = await openSession(run);
-    await ensureTables(session);
-    const pending = await loadApplied(session.build, files, prepared, opts.dir);
+    const session = await openSession(run, await started);
+    const known = await readBookkeeping(session.build, CHECKSUMS_TABLE);
+    if (!known) await ensureTables(session);
+    // The schema exists from here on (ensureTables made it, or its tables were read).
+    run.schemaReady = true;
+    const pending = await loadApplied(session.build, files, prepared, opts.dir, known);
     const plan = planRun(pending, direction, opts.count);
     const lintWarnings = await gatePending(session, files, plan.names, run, parsed);
     const progress = await runEach(run, session, prepared, plan.wanted, pending.applied);
-    // Everything is applied and recorded: losing the lock connection now stops nothing.
+    // Everything is applied and recorded: losing the lock connection now stops nothing, and
+    // the build connection has nothing in flight and no transaction open.
     run.closing = true;
+    run.idle = true;
     return {
       direction,
       dryRun: false,
@@ -100,6 +116,10 @@ interface Run {
   locked: boolean;
   /** Once set, a lost lock connection stops nothing (the run is recorded, or ending anyway). */
   closing: boolean;
+  /** The dbopt schema exists: node-pg-migrate need not CREATE SCHEMA IF NOT EXISTS on every pass. */
+  schemaReady?: boolean;
+  /** The run ended well: every query on the build connection was answered, no transaction is open. */
+  idle?: boolean;
   build?: Client;
   session?: MigrationSession;
   watcher?: { stop(): Promise<void> };
@@ -120,10 +140,17 @@ async function openRun(opts: MigrateOptions, settings: MigrateSettings, directio
   const detach = [(): void => opts.signal?.removeEventListener('abort', forwardSignal)];
   // Both connections at once (one connection set-up of latency, not two); the build connection
   // sends nothing until the lock is held.
+  const lockTarget = withApplicationName(opts.target, 'dbopt migrate (lock)');
   const [lock, build] = await Promise.allSettled([
-    connect(withApplicationName(opts.target, 'dbopt migrate (lock)')),
+    connect(lockTarget),
     connect(withApplicationName(opts.target, 'dbopt migrate')),
   ]);
+  // sslmode prefer/allow settled on the copy: later connections to this target (the cancel
+  // connection, the next run in this process) go straight to what answered.
+  if (lock.status === 'fulfilled' && lockTarget.tls !== opts.target.tls) {
+    opts.target.config.ssl = lockTarget.config.ssl;
+    opts.target.tls = lockTarget.tls;
+  }
   if (lock.status === 'rejected' || build.status === 'rejected') {
     detach[0]!();
     for (const c of [lock, build]) if (c.status === 'fulfilled') await c.value.end().catch(() => undefined);
@@ -182,23 +209,38 @@ async function takeLock(run: Run): Promise<void> {
   lock.on('end', () => lockLost());
 }
 
+/**
+ * The build connection's pid and server version, and dbopt's session settings on it (as
+ * resetSessionSettings applies them), in one round trip; sent while the lock is being taken.
+ */
+async function startSession(run: Run): Promise<{ pid: number; version: number }> {
+  const ms = Math.round(run.settings.lockTimeoutMs);
+  // PostgreSQL 14+ has client_connection_check_interval; the CASE keeps older servers from seeing it.
+  const res = (await run.build!.query(
+    `RESET ALL; SET lock_timeout = '${ms}ms';
+     SELECT pg_backend_pid() AS pid,
+            current_setting('server_version_num')::int AS version,
+            CASE WHEN current_setting('server_version_num')::int >= 140000
+                 THEN set_config('client_connection_check_interval', '1s', false) END AS check_interval`,
+  )) as unknown as { rows: { pid: number; version: number }[] }[];
+  return res[res.length - 1]!.rows[0]!;
+}
+
 /** Step "lock", second half: the build connection every statement of the run goes through. */
-async function openSession(run: Run): Promise<MigrationSession> {
-  const build = run.build ?? (await connect(withApplicationName(run.opts.target, 'dbopt migrate')));
-  run.build = build;
-  const { rows } = await build.query<{ pid: number; version: number }>(
-    `SELECT pg_backend_pid() AS pid, current_setting('server_version_num')::int AS version`,
-  );
+async function openSession(run: Run, started: { pid: number; version: number }): Promise<MigrationSession> {
+  const build = run.build!;
   const session: MigrationSession = {
     build,
-    buildPid: rows[0]!.pid,
-    serverVersion: rows[0]!.version,
+    buildPid: started.pid,
+    serverVersion: started.version,
     lock: run.lock,
     settings: run.settings,
     logger: run.logger,
     signal: run.stop.signal,
     blockers: new Map(),
     notes: new Map(),
+    // startSession applied dbopt's settings; until the first migration nothing changes them.
+    settingsFresh: true,
   };
   run.session = session;
   guardBuildQueries(session, run.stop.signal);
@@ -244,14 +286,11 @@ function cancelOnStop(run: Run, session: MigrationSession): void {
   run.detach.push(() => run.stop.signal.removeEventListener('abort', onAbort));
 }
 
-/** Step "tables": dbopt's session settings, the dbopt schema and the checksums table. */
+/**
+ * Step "tables", on a run that found the bookkeeping tables missing (the first run, or a
+ * database node-pg-migrate ran on before dbopt): the dbopt schema and the checksums table.
+ */
 async function ensureTables(session: MigrationSession): Promise<void> {
-  await resetSessionSettings(session);
-  // Once they exist (every run after the first), one look instead of two DDL statements.
-  const { rows } = await session.build.query<{ ok: boolean }>(`SELECT to_regclass($1) IS NOT NULL AS ok`, [
-    CHECKSUMS_TABLE,
-  ]);
-  if (rows[0]?.ok) return;
   await session.build.query(`CREATE SCHEMA IF NOT EXISTS ${MIGRATIONS_SCHEMA}`);
   await ensureChecksumsTable(session.build);
 }
@@ -266,9 +305,10 @@ async function loadApplied(
   files: MigrationFile[],
   prepared: Map<string, Prepared>,
   dir: string,
+  known: { applied: string[]; sums: Map<string, string> } | undefined,
 ): Promise<MigrationFile[] & { applied: string[] }> {
-  const applied = await appliedNames(build);
-  const sums = await readChecksums(build);
+  const applied = known?.applied ?? (await appliedNames(build));
+  const sums = known?.sums ?? (await readChecksums(build));
   refuseChecksumProblems(checksumProblems(files, applied, sums), dir);
   for (const name of applied) {
     const p = prepared.get(name);
@@ -399,7 +439,7 @@ async function runEach(
   // What loadApplied read is still true for the first pass (we hold the migrate lock).
   let known: string[] | undefined = appliedAtStart;
   for (;;) {
-    const before = known ?? (await appliedNames(session.build));
+    const before = known ?? (await appliedNamesOutsideTransaction(session.build));
     known = undefined;
     const failure = await runnerPass(run, session, prepared, wanted - progress.done.length, runner, jiti);
     const progressed = await record(session.build, run.direction, before, prepared, progress);
@@ -443,7 +483,7 @@ async function runnerPass(
       count,
       migrationsSchema: MIGRATIONS_SCHEMA,
       migrationsTable: MIGRATIONS_TABLE,
-      createMigrationsSchema: true,
+      createMigrationsSchema: !run.schemaReady,
       noLock: true,
       singleTransaction: false,
       checkOrder: true,
@@ -477,7 +517,7 @@ async function record(
   prepared: Map<string, Prepared>,
   progress: Progress,
 ): Promise<string[]> {
-  const after = await appliedNames(build);
+  const after = await appliedNamesOutsideTransaction(build);
   const had = new Set(before);
   const has = new Set(after);
   const progressed =
@@ -605,14 +645,25 @@ async function closeRun(run: Run): Promise<void> {
   for (const d of run.detach) d();
   await run.watcher?.stop();
   run.logger.progressDone?.();
-  // The build connection is rolled back and closed before the lock goes: nothing of this run can
-  // still be running when another migrator starts.
-  if (run.build) {
-    await run.build.query('ROLLBACK').catch(() => undefined);
-    await run.build.end().catch(() => undefined);
-  }
-  if (run.locked) await releaseMigrateLock(run.lock).catch(() => undefined);
-  await run.lock.end().catch(() => undefined);
+  // Unless the run ended well, the build connection is rolled back and closed before the lock
+  // goes: nothing of this run can still be running when another migrator starts (the ROLLBACK
+  // waits out a statement still running, which pg's end() would only cut off; end() resolves
+  // once the server closed the connection, i.e. after its backend ended). After a run that ended
+  // well the build connection is idle, outside a transaction: it closes while the lock goes.
+  const build = run.build;
+  const closeBuild = build
+    ? (async (): Promise<void> => {
+        if (!run.idle) await build.query('ROLLBACK').catch(() => undefined);
+        await build.end().catch(() => undefined);
+      })()
+    : Promise.resolve();
+  if (!run.idle) await closeBuild;
+  let released = !run.locked;
+  if (run.locked) released = await releaseMigrateLock(run.lock).catch(() => false);
+  const closeLock = run.lock.end().catch(() => undefined);
+  // After a run that ended well, with the lock given back, nothing waits on the two closes (a
+  // backend takes a few ms to end); otherwise the lock is only gone once its connection is.
+  if (!run.idle || !released) await Promise.all([closeBuild, closeLock]);
 }
 
 /** The server gave no answer during the run: say during which migration and what it may still do. */

@@ -72,6 +72,13 @@ export interface MigrationSession {
   blockers: Map<number, Blocker>;
   /** The index build in flight, for the progress line. */
   activeBuild?: { index: string; table: string; lastLine?: string; lastPrintedAt?: number };
+  /**
+   * The build connection still has a build's session settings (no statement_timeout, the long
+   * lock budget): set by build.ts, cleared once the settings of ordinary DDL are back.
+   */
+  buildSettings?: boolean;
+  /** dbopt's session settings were just applied and nothing that could change them has run since. */
+  settingsFresh?: boolean;
   /** Text of the last statement sent on the build connection (maps errors to a file line). */
   lastQuery?: string;
   /** Name of the migration running now. */
@@ -100,6 +107,11 @@ export function describeBlockers(blockers: Iterable<Blocker>): string[] {
 }
 
 async function pollBlockers(session: MigrationSession): Promise<void> {
+  // Nearly always nobody blocks: ask pg_blocking_pids() alone (cheap), pg_stat_activity only for who.
+  const blocking = await session.lock.query<{ any: boolean }>('SELECT cardinality(pg_blocking_pids($1)) > 0 AS any', [
+    session.buildPid,
+  ]);
+  if (!blocking.rows[0]?.any) return;
   const { rows } = await session.lock.query<{
     pid: number;
     application_name: string;
@@ -171,19 +183,25 @@ async function pollProgress(session: MigrationSession): Promise<void> {
   build.lastLine = line;
 }
 
-/** Poll blockers every 100 ms (a 200 ms lock_timeout must not slip between polls) and build progress every second. */
+/**
+ * Poll blockers every 100 ms (a 200 ms lock_timeout must not slip between polls) and build
+ * progress every second, each from its first interval on: a wait shorter than that has nobody
+ * to name, a build shorter than a second no progress to show, and a run that ends sooner sends
+ * no poll at all (each poll is a query whose snapshot a concurrent build waits out).
+ */
 export function startWatcher(session: MigrationSession): { stop(): Promise<void> } {
   let running = true;
   const ctl = new AbortController();
   const loop = (async () => {
-    for (let tick = 0; running; tick++) {
+    for (let tick = 1; running; tick++) {
+      await sleep(100, ctl.signal).catch(() => undefined);
+      if (!running) break;
       try {
         await pollBlockers(session);
         if (tick % 10 === 0) await pollProgress(session);
       } catch {
         // The watcher is advisory; a failed poll must not fail the migration.
       }
-      await sleep(100, ctl.signal).catch(() => undefined);
     }
   })();
   return {
@@ -202,7 +220,7 @@ export function startWatcher(session: MigrationSession): { stop(): Promise<void>
  * parameter, which RESET ALL restores rather than clears.
  */
 export async function resetSessionSettings(
-  session: Pick<MigrationSession, 'build' | 'settings' | 'serverVersion'>,
+  session: Pick<MigrationSession, 'build' | 'settings' | 'serverVersion' | 'buildSettings'>,
 ): Promise<void> {
   const ms = Math.round(session.settings.lockTimeoutMs);
   // PostgreSQL 14+: notice a vanished client (kill -9) within a second and abort its build,
@@ -212,6 +230,7 @@ export async function resetSessionSettings(
   await session.build.query(
     `RESET ALL; SET lock_timeout = '${ms}ms'${check ? `; SET client_connection_check_interval = '1s'` : ''}`,
   );
+  session.buildSettings = false;
   if (!check && session.serverVersion === undefined) {
     await setSetting(session.build, 'client_connection_check_interval', '1s').catch(() => undefined);
   }

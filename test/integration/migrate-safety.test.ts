@@ -350,6 +350,76 @@ describe('dbopt migrate on a real server', () => {
       expect(seen.rows).toEqual([{ ...defaults.rows[0], lock_timeout: '1500ms' }]);
     }));
 
+  it('a statement after a build in the same migration runs with the DDL settings again, not the build ones', () =>
+    withFresh(async ({ client, target }) => {
+      const dir = migrationsDir({
+        '0001_items.sql': TABLE,
+        '0002_items_sku.sql':
+          "-- Up Migration\nCREATE INDEX CONCURRENTLY items_sku_idx ON items (sku);\nCREATE TABLE seen AS SELECT current_setting('lock_timeout') AS lock_timeout, current_setting('statement_timeout') AS statement_timeout, current_setting('maintenance_work_mem') AS mwm;\n",
+      });
+      const defaults = await client.query(
+        `SELECT current_setting('statement_timeout') AS statement_timeout, current_setting('maintenance_work_mem') AS mwm`,
+      );
+      // Current statistics, so no ANALYZE (which would take the settings back in its own round trip).
+      await migrate({ target, dir, count: 1, lint: false });
+      await client.query(
+        `INSERT INTO items (sku, qty) SELECT 'sku-' || i, i FROM generate_series(1, 500) i; ANALYZE items`,
+      );
+      // The lint refuses such a mix (concurrent-in-transaction); --no-lint runs it statement by statement.
+      const result = await migrate({ target, dir, lockTimeoutMs: 1500, maintenanceWorkMem: '77MB', lint: false });
+      expect(result.ran[0]!.notes!.join('; ')).toMatch(/no ANALYZE needed/);
+      const seen = await client.query('SELECT * FROM seen');
+      expect(seen.rows).toEqual([{ ...defaults.rows[0], lock_timeout: '1500ms' }]);
+      expect(await indexes(client, 'items')).toEqual([{ name: 'items_sku_idx', valid: true }]);
+    }));
+
+  it('ANALYZEs after a build only where it adds statistics', () =>
+    withFresh(async ({ client, target, url }) => {
+      await client.query(
+        `CREATE TABLE t (id int PRIMARY KEY, a int, b text, n int);
+         INSERT INTO t SELECT i, i % 100, md5(i::text), i FROM generate_series(1, 5000) AS i;
+         ANALYZE t;
+         ALTER TABLE t ADD COLUMN c int DEFAULT 1`,
+      );
+      const lastAnalyze = async (): Promise<string> =>
+        (
+          await client.query(
+            `SELECT pg_stat_get_last_analyze_time('t'::regclass)::text AS at, (SELECT count(*) FROM pg_stats WHERE tablename = 't')::int AS cols`,
+          )
+        ).rows[0] as unknown as string;
+      const build = (name: string, sql: string): string =>
+        `-- Up Migration\nCREATE INDEX CONCURRENTLY ${name} ON t ${sql};\n-- Down Migration\nDROP INDEX CONCURRENTLY ${name};\n`;
+      const dir = migrationsDir({
+        '0001_t_a.sql': build('t_a_idx', '(a) WHERE n > 10'),
+        '0002_t_c.sql': build('t_c_idx', '(c)'),
+        '0003_t_lower_b.sql': build('t_lower_b_idx', '(lower(b))'),
+        '0004_t_b.sql': build('t_b_idx', '(b)'),
+      });
+      const notesOf = async (count: number): Promise<string> =>
+        ((await migrate({ target, dir, count })).ran[0]!.notes ?? []).join('; ');
+
+      // Plain columns (key and predicate) with current statistics: nothing to add.
+      const before = await lastAnalyze();
+      expect(await notesOf(1)).toMatch(
+        /public\.t: the index's columns already have current statistics, no ANALYZE needed/,
+      );
+      expect(await lastAnalyze()).toEqual(before);
+      // A column added since the last ANALYZE has none: that column only.
+      expect(await notesOf(1)).toMatch(/analyzed public\.t \(c\)$/);
+      // An expression's statistics come only from a full ANALYZE.
+      expect(await notesOf(1)).toMatch(/analyzed public\.t$/);
+      expect(
+        (await client.query(`SELECT count(*)::int AS n FROM pg_stats WHERE tablename = 't_lower_b_idx'`)).rows[0].n,
+      ).toBe(1);
+      // Rows changed beyond autovacuum's analyze threshold since: the statistics are stale, a full ANALYZE.
+      const writer = new pg.Client({ connectionString: url });
+      await writer.connect();
+      await writer.query(`UPDATE t SET b = md5(b) WHERE id <= 2000`);
+      await writer.end(); // a backend reports its row counts when it ends
+      expect(await notesOf(1)).toMatch(/analyzed public\.t$/);
+      expect((await client.query(`SELECT pg_stat_get_mod_since_analyze('t'::regclass)::int AS n`)).rows[0].n).toBe(0);
+    }));
+
   it('losing the connection that holds the migrate lock stops the run and records nothing', () =>
     withFresh(async ({ client, target }) => {
       const dir = migrationsDir({
