@@ -6,8 +6,8 @@
 //      flight (goal >= 0.5x), and a plain pg.Pool loop at 1000 in flight for reference;
 //   2. p95 at a fixed rate of half pgbench's maximum: dbopt's open model vs the p95 of pgbench
 //      --rate's per-transaction log (both count from the scheduled start; goal within 25 %);
-//   3. bookkeeping: the engine's CPU per request vs a bare postgres.js loop doing the same
-//      requests without measuring them;
+//   3. bookkeeping: the engine's CPU per request vs a bare loop on the same wire client doing
+//      the same requests without measuring them;
 //   4. the audit's single-client p50 vs pgbench -c 1 (goal <= 1.5x).
 //
 //   node bench/load.js [--scale 1] [--seconds 5]
@@ -22,7 +22,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import postgres from 'postgres';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { runLoad } = await import(path.join(root, 'dist/load/engine.js'));
@@ -31,6 +30,7 @@ const { seed } = await import(path.join(root, 'dist/seed/index.js'));
 const { targetFromUrl } = await import(path.join(root, 'dist/db/connection.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
 const { audit } = await import(path.join(root, 'dist/audit/index.js'));
+const { loadConnection } = await import(path.join(root, 'dist/load/connections.js'));
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -200,15 +200,15 @@ try {
   });
 
   // 3. Bookkeeping: CPU per request of the engine vs a bare loop.
-  const bare = await bareLoop(url, 1000, seconds, query);
+  const bare = await bareLoop(1000, seconds, query);
   console.log(
-    `\nCPU per request: engine ${at1000.client.cpuPerRequestUs.toFixed(1)} µs, bare postgres.js loop ${bare.cpuPerRequestUs.toFixed(1)} µs (${bare.rps.toFixed(0)} req/s)`,
+    `\nCPU per request: engine ${at1000.client.cpuPerRequestUs.toFixed(1)} µs, bare wire loop ${bare.cpuPerRequestUs.toFixed(1)} µs (${bare.rps.toFixed(0)} req/s)`,
   );
   result({
     bench: 'load',
     measure: 'client CPU per request, 1000 in flight',
     value: `${at1000.client.cpuPerRequestUs.toFixed(1)} µs`,
-    peer: `bare postgres.js loop (${bare.cpuPerRequestUs.toFixed(1)} µs)`,
+    peer: `bare wire loop (${bare.cpuPerRequestUs.toFixed(1)} µs)`,
     ratio: +(at1000.client.cpuPerRequestUs / bare.cpuPerRequestUs).toFixed(2),
     goal: 'report',
     met: true,
@@ -254,32 +254,33 @@ try {
   if (base) rmSync(base, { recursive: true, force: true });
 }
 
-/** The peer of the bookkeeping figure: the same requests through postgres.js, nothing measured. */
-async function bareLoop(connUrl, inFlight, secs, q) {
-  const sqls = Array.from({ length: CONNS }, () =>
-    postgres(connUrl, { max: 1, prepare: true, fetch_types: false, onnotice: () => undefined }),
-  );
-  await Promise.all(sqls.map((s) => s.unsafe('SELECT 1')));
+/** The peer of the bookkeeping figure: the same requests on the same wire client, nothing measured. */
+async function bareLoop(inFlight, secs, q) {
+  const limits = { statementTimeoutMs: 5000, lockTimeoutMs: 1000 };
+  const conns = await Promise.all(Array.from({ length: CONNS }, () => loadConnection(target, limits)));
   let n = 0;
   let stop = false;
   const cpu0 = process.cpuUsage();
   const start = performance.now();
-  setTimeout(() => {
-    stop = true;
-  }, secs * 1000);
-  await Promise.all(
-    Array.from({ length: inFlight }, async (_, i) => {
-      let k = i;
-      while (!stop) {
-        await sqls[k % CONNS].unsafe(q.text, q.params[k % q.params.length], { prepare: true });
-        k += inFlight;
+  let k = 0;
+  await new Promise((resolve) => {
+    let out = 0;
+    const next = () => {
+      const i = k++;
+      out++;
+      conns[i % CONNS].query(q.text, q.params[i % q.params.length], () => {
         n++;
-      }
-    }),
-  );
+        out--;
+        if (!stop) next();
+        else if (out === 0) resolve();
+      });
+    };
+    for (let i = 0; i < inFlight; i++) next();
+    setTimeout(() => (stop = true), secs * 1000);
+  });
   const wall = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
-  await Promise.all(sqls.map((s) => s.end({ timeout: 1 })));
+  await Promise.all(conns.map((c) => c.end()));
   return { rps: (n / wall) * 1000, cpuPerRequestUs: (cpu.user + cpu.system) / n };
 }
 

@@ -7,6 +7,24 @@ import { withTestDatabase } from '../helpers/db.js';
 import { runLoad, type LoadOptions } from '../../src/load/engine.js';
 import { LOAD_CHECKS } from '../../src/load/checks/index.js';
 import { UsageError } from '../../src/errors.js';
+import { loadConnection } from '../../src/load/connections.js';
+import type { WireConnection } from '../../src/load/wire.js';
+
+/** The session's envelope as the server reports it, read through a query that returns it in an error. */
+async function readSettings(c: WireConnection): Promise<Record<string, string>> {
+  try {
+    const text = `SELECT current_setting('default_transaction_read_only') || ',' || current_setting('statement_timeout') || ',' ||
+                          current_setting('lock_timeout') || ',' || current_setting('application_name') AS v`;
+    // The wire client counts rows without decoding them: raise the values as an error message to read them.
+    const err = await new Promise<Error | undefined>((resolve) =>
+      c.query(`DO $$BEGIN RAISE EXCEPTION '%', (${text}); END$$`, [], (e) => resolve(e)),
+    );
+    const [ro, st, lt, app] = String(err?.message).split(',');
+    return { ro: ro!, st: st!, lt: lt!, app: app! };
+  } finally {
+    await c.end();
+  }
+}
 
 const db = withTestDatabase('dbopt_load');
 
@@ -127,19 +145,9 @@ describe('closed model', () => {
     );
     expect(write.errors).toBeGreaterThan(0);
     expect(write.queries[0]!.errorSamples[0]!.code).toBe('25006');
-    const settings = await import('postgres').then(async ({ default: postgres }) => {
-      const { loadConnection } = await import('../../src/load/connections.js');
-      const sql = loadConnection(db.get().target, { statementTimeoutMs: 4321, lockTimeoutMs: 1234 });
-      try {
-        return (
-          await sql.unsafe(`SELECT current_setting('default_transaction_read_only') AS ro, current_setting('statement_timeout') AS st,
-                                         current_setting('lock_timeout') AS lt, current_setting('application_name') AS app`)
-        )[0];
-      } finally {
-        await sql.end();
-        void postgres;
-      }
-    });
+    const settings = await readSettings(
+      await loadConnection(db.get().target, { statementTimeoutMs: 4321, lockTimeoutMs: 1234 }),
+    );
     expect(settings).toEqual({ ro: 'on', st: '4321ms', lt: '1234ms', app: 'dbopt-load' });
   });
 });
