@@ -115,6 +115,8 @@ export interface LoadResult {
   rate?: number;
   connections: number;
   pipeline: number;
+  /** Sessions without startup parameters (a transaction-mode pooler): each request set its own limits. */
+  pooled: boolean;
   warmupMs: number;
   durationMs: number;
   /** Planned duration; durationMs is shorter when the run was stopped. */
@@ -458,7 +460,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     await closeAll();
     server = await sampler.stop();
     const windowMs = Math.max(1, windowEnd - windowStart);
-    return summarize(opts, states, server, budget, pipeline, windowMs, stoppedBy, {
+    return summarize(opts, states, server, budget, { pipeline, pooled }, windowMs, stoppedBy, {
       cpuUs: cpu.user + cpu.system,
       completed: completedInWindow,
       delayP99: delay.count ? delay.percentile(99) / 1e6 : 0,
@@ -495,7 +497,7 @@ function summarize(
   states: QueryState[],
   server: ServerFigures,
   budget: ConnectionBudget,
-  pipeline: number,
+  { pipeline, pooled }: { pipeline: number; pooled: boolean },
   windowMs: number,
   stoppedBy: string | undefined,
   cpu: { cpuUs: number; completed: number; delayP99: number; delayMax: number },
@@ -539,6 +541,7 @@ function summarize(
     model: opts.model.kind,
     connections: opts.connections,
     pipeline,
+    pooled,
     warmupMs: opts.warmupMs,
     durationMs: windowMs,
     plannedDurationMs: opts.durationMs,

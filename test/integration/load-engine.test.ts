@@ -78,6 +78,7 @@ describe('closed model', () => {
     expect(r.model).toBe('closed');
     expect(r.concurrency).toBe(1000);
     expect(r.partial).toBe(false);
+    expect(r.pooled).toBe(false);
     expect(r.errors).toBe(0);
     expect(r.queries.map((q) => q.name)).toEqual(['item_by_id', 'item_count']);
     for (const q of r.queries) {
@@ -100,7 +101,9 @@ describe('closed model', () => {
     // No load connection is left behind.
     const left = await db
       .get()
-      .client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load'`);
+      .client.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load' AND datname = current_database()`,
+      );
     expect(left.rows[0].n).toBe(0);
 
     const over = LOAD_CHECKS.find((c) => c.code === 'load-over-budget')!;
@@ -231,7 +234,9 @@ describe('safety', () => {
     expect(Number(m![1])).toBe(Math.floor(Number(m![2]) * 0.5));
     const { rows } = await db
       .get()
-      .client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load'`);
+      .client.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load' AND datname = current_database()`,
+      );
     expect(rows[0].n).toBe(0);
   });
 
