@@ -4,7 +4,11 @@
 // the connect timeout against a socket that accepts and never answers, and the watchdog
 // failing the requests of a frozen (SIGSTOPped) server with 08006 instead of hanging.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import pg from 'pg';
 import { startOwnServer, type OwnServer } from '../helpers/ownServer.js';
 import { targetFromUrl } from '../../src/db/connection.js';
@@ -13,6 +17,7 @@ import { WireConnection, type WireError, type WireParam } from '../../src/load/w
 
 const HBA = [
   'local all all trust',
+  'hostnossl all tlsonly 127.0.0.1/32 reject',
   'host all trusted 127.0.0.1/32 trust',
   'host all clear 127.0.0.1/32 password',
   'host all all 127.0.0.1/32 md5',
@@ -22,8 +27,41 @@ const HBA = [
 let server: OwnServer;
 let admin: pg.Client;
 
+/** A self-signed certificate for the server's TLS (nothing here checks the CA). */
+function selfSigned(): { cert: string; key: string } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-wire-tls-'));
+  try {
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'].concat([
+        '-keyout',
+        'k.pem',
+        '-out',
+        'c.pem',
+        '-days',
+        '2',
+        '-subj',
+        '/CN=localhost',
+      ]),
+      { cwd: dir, stdio: 'pipe' },
+    );
+    return { cert: readFileSync(path.join(dir, 'c.pem'), 'utf8'), key: readFileSync(path.join(dir, 'k.pem'), 'utf8') };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 beforeAll(async () => {
-  server = await startOwnServer({ files: { 'hba.conf': HBA }, settings: { hba_file: '$DIR/hba.conf' } });
+  const tls = selfSigned();
+  server = await startOwnServer({
+    files: { 'hba.conf': HBA, 'server.pem': tls.cert, 'server.key': tls.key },
+    settings: {
+      hba_file: '$DIR/hba.conf',
+      ssl: 'on',
+      ssl_cert_file: '$DIR/server.pem',
+      ssl_key_file: '$DIR/server.key',
+    },
+  });
   admin = new pg.Client({ connectionString: server.adminUrl });
   admin.on('error', () => undefined);
   await admin.connect();
@@ -31,6 +69,7 @@ beforeAll(async () => {
   await admin.query(`CREATE ROLE scrammed LOGIN PASSWORD 'sc r@m'`);
   await admin.query(`CREATE ROLE clear LOGIN PASSWORD 'plain'`);
   await admin.query(`CREATE ROLE trusted LOGIN`);
+  await admin.query(`CREATE ROLE tlsonly LOGIN PASSWORD 'tls pw'`);
   await admin.query(`SET password_encryption = 'md5'`);
   await admin.query(`CREATE ROLE hashed LOGIN PASSWORD 'md5 secret'`);
   await admin.query(`CREATE TABLE t (id int)`);
@@ -42,15 +81,16 @@ afterAll(async () => {
   await server?.stop();
 });
 
-function urlAs(user: string, password?: string): string {
+function urlAs(user: string, password?: string, sslmode?: string): string {
   const u = new URL(server.adminUrl);
   u.username = user;
   u.password = password ?? '';
+  if (sslmode) u.searchParams.set('sslmode', sslmode);
   return u.toString();
 }
 
-function connectAs(user: string, password?: string): Promise<WireConnection> {
-  return loadConnection(targetFromUrl(urlAs(user, password), 'test', {}), {
+function connectAs(user: string, password?: string, sslmode?: string): Promise<WireConnection> {
+  return loadConnection(targetFromUrl(urlAs(user, password, sslmode), 'test', {}), {
     statementTimeoutMs: 5000,
     lockTimeoutMs: 1000,
   });
@@ -98,6 +138,22 @@ describe('authentication', () => {
     const err = await failure(connectAs('clear'));
     expect(err.code).toBe('28P01');
     expect(err.message).toMatch(/none was given/);
+  });
+});
+
+describe('TLS', () => {
+  const sslOf = async (c: WireConnection): Promise<boolean> => {
+    const { rows } = await admin.query(`SELECT ssl FROM pg_stat_ssl WHERE pid = $1`, [c.pid]);
+    await c.end();
+    return rows[0]?.ssl as boolean;
+  };
+
+  it('require and prefer use TLS, disable does not; allow falls back to TLS when plain is refused', async () => {
+    expect(await sslOf(await connectAs('scrammed', 'sc r@m', 'require'))).toBe(true);
+    expect(await sslOf(await connectAs('scrammed', 'sc r@m', 'prefer'))).toBe(true);
+    expect(await sslOf(await connectAs('scrammed', 'sc r@m', 'disable'))).toBe(false);
+    expect(await sslOf(await connectAs('tlsonly', 'tls pw', 'allow'))).toBe(true);
+    expect((await failure(connectAs('tlsonly', 'tls pw', 'disable'))).code).toBe('28000');
   });
 });
 
