@@ -369,9 +369,19 @@ export class WireConnection {
     this.destroy(err);
   }
 
-  private rawSocket(): net.Socket {
+  private rawSocket(read?: (data: Buffer) => void): net.Socket {
     const { host, port } = this.opts;
-    return host.startsWith('/') ? net.connect({ path: `${host}/.s.PGSQL.${port}` }) : net.connect({ host, port });
+    // Plain TCP reads into one buffer of this connection's, not through the stream machinery
+    // ('data' events): what is kept past the callback is copied (see receive).
+    const onread = read && {
+      buffer: Buffer.allocUnsafe(65536),
+      callback: (n: number, buf: Buffer): boolean => {
+        read(buf.subarray(0, n));
+        return true;
+      },
+    };
+    const where = host.startsWith('/') ? { path: `${host}/.s.PGSQL.${port}` } : { host, port };
+    return net.connect(onread ? { ...where, onread } : where);
   }
 
   // --- connecting --------------------------------------------------------------------------
@@ -399,7 +409,8 @@ export class WireConnection {
         o.connectTimeoutMs,
       );
       timer.unref();
-      const raw = this.rawSocket();
+      this.ownReads = !o.ssl;
+      const raw = this.rawSocket(this.ownReads ? (d) => this.receive(d) : undefined);
       this.socket = raw;
       raw.setNoDelay(true);
       if (o.keepAliveMs) raw.setKeepAlive(true, o.keepAliveMs);
@@ -522,11 +533,13 @@ export class WireConnection {
         fail(asWireError(e as Error));
       }
     };
-    socket.on('data', (d: Buffer) => this.receive(d));
+    if (!this.ownReads) socket.on('data', (d: Buffer) => this.receive(d));
     socket.on('close', () => fail(wireError('08006', 'the server closed the connection while connecting')));
   }
 
   private handshake?: (type: number, body: Buffer) => void;
+  /** Reads arrive through the socket's onread callback, not 'data' events. */
+  private ownReads = false;
 
   private closedBySocket(): void {
     live.delete(this);
@@ -541,7 +554,7 @@ export class WireConnection {
     this.lastByte = Date.now();
     // A message larger than what has arrived is collected until complete, then joined once.
     if (this.needed) {
-      this.pendingChunks.push(data);
+      this.pendingChunks.push(Buffer.from(data));
       this.pendingLength += data.length;
       if (this.pendingLength < this.needed) return;
       data = Buffer.concat(this.pendingChunks, this.pendingLength);
@@ -574,7 +587,7 @@ export class WireConnection {
       const rest = data.subarray(at);
       if (rest.length >= 5) {
         const need = 1 + rest.readInt32BE(1);
-        this.pendingChunks = [rest];
+        this.pendingChunks = [Buffer.from(rest)];
         this.pendingLength = rest.length;
         this.needed = need;
       } else {

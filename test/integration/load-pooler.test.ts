@@ -75,6 +75,8 @@ describe.skipIf(!pgbouncerAvailable())('load through PgBouncer (transaction mode
           { name: 'read', weight: 1, params: [['1']], placeholders: 1, text: 'SELECT label FROM items WHERE id = $1' },
         ],
         statementTimeoutMs: 150,
+        // Requests still queued when the window closes are served, not left unsent.
+        graceMs: 3000,
         model: { kind: 'closed', concurrency: 4 },
         durationMs: 600,
         warmupMs: 0,
