@@ -664,16 +664,19 @@ export class WireConnection {
 }
 
 /** SCRAM-SHA-256 without channel binding (RFC 5802, RFC 7677), as PostgreSQL runs it. */
-class Scram {
-  private readonly nonce = randomBytes(18).toString('base64');
+export class Scram {
   private clientFirstBare = '';
   private serverSignature?: Buffer;
 
-  constructor(private readonly password: string) {}
+  /** PostgreSQL takes the user from the startup packet and ignores the one here (`*`). */
+  constructor(
+    private readonly password: string,
+    private readonly nonce = randomBytes(18).toString('base64'),
+    private readonly user = '*',
+  ) {}
 
   clientFirst(): string {
-    // PostgreSQL takes the user from the startup packet and ignores this one.
-    this.clientFirstBare = `n=*,r=${this.nonce}`;
+    this.clientFirstBare = `n=${this.user},r=${this.nonce}`;
     return `n,,${this.clientFirstBare}`;
   }
 
