@@ -256,14 +256,18 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let stopping = false;
   let stoppedBy: string | undefined;
   let stopNow: () => void = () => undefined;
+  let stopEarly: (why: string) => void = () => undefined;
   const stopped = new Promise<void>((resolve) => {
     stopNow = resolve;
-    const onAbort = (): void => {
-      stoppedBy = opts.signal?.reason instanceof Error ? opts.signal.reason.message : 'aborted';
+    stopEarly = (why: string): void => {
+      if (stoppedBy) return;
+      stoppedBy = why;
       windowEnd = Math.min(windowEnd, performance.now());
       windowStart = Math.min(windowStart, windowEnd);
       resolve();
     };
+    const onAbort = (): void =>
+      stopEarly(opts.signal?.reason instanceof Error ? opts.signal.reason.message : 'aborted');
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
   });
@@ -295,6 +299,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       s.connection.record(end - sent);
       if (err) recordError(s, err);
     }
+    // Every connection lost (the server went away or stopped answering): nothing more can run.
+    if (err && !stopping && conn?.wire.isClosed && conns.every((c) => c.wire.isClosed))
+      stopEarly(`every load connection was lost: ${err.message.split('\n')[0]}`);
     completed++;
     outstanding--;
     if (closed && !stopping) issue(performance.now());

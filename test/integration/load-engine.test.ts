@@ -240,6 +240,26 @@ describe('safety', () => {
     expect(rows[0].n).toBe(0);
   });
 
+  it('stops early, partial, when every load connection is lost', async () => {
+    const kill = setTimeout(() => {
+      void db
+        .get()
+        .client.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dbopt-load' AND datname = current_database()`,
+        );
+    }, 700);
+    try {
+      const r = await runLoad(
+        options({ durationMs: 20_000, warmupMs: 200, connections: 3, model: { kind: 'closed', concurrency: 30 } }),
+      );
+      expect(r.partial).toBe(true);
+      expect(r.stoppedBy).toMatch(/^every load connection was lost: terminating connection/);
+      expect(r.queries.flatMap((q) => q.errorSamples.map((e) => e.code))).toContain('57P01');
+    } finally {
+      clearTimeout(kill);
+    }
+  });
+
   it('marks figures partial when stopped', async () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(new Error('SIGINT')), 700);
