@@ -45,15 +45,47 @@ export async function loadConnection(
   limits: SessionLimits,
   opts: LoadConnectionOptions = {},
 ): Promise<WireConnection> {
+  const c = await openLoadConnection(target, limits, opts);
+  if (opts.pooled) return c;
+  // A pooler told to ignore startup parameters (PgBouncer's ignore_startup_parameters) accepts
+  // the session without them: check that the session is read-only and time-bounded before
+  // any request runs in it, and treat a session that is not like a refusal (08P01).
+  const applied = await new Promise<boolean>((resolve) =>
+    c.query(
+      `SELECT 1
+        WHERE current_setting('default_transaction_read_only') = 'on'
+          AND current_setting('statement_timeout')::interval = $1::interval
+          AND current_setting('lock_timeout')::interval = $2::interval`,
+      [`${params(limits).statement_timeout}ms`, `${params(limits).lock_timeout}ms`],
+      (err, rows) => resolve(!err && rows === 1),
+    ),
+  );
+  if (applied) return c;
+  await c.end();
+  throw Object.assign(
+    new Error(
+      `${target.display} accepted the load session without applying its startup parameters (read-only, statement_timeout, lock_timeout): a pooler ignoring them`,
+    ),
+    { code: '08P01' },
+  );
+}
+
+function params(limits: SessionLimits): { statement_timeout: string; lock_timeout: string } {
+  return {
+    statement_timeout: String(Math.max(1, Math.round(limits.statementTimeoutMs))),
+    lock_timeout: String(Math.max(1, Math.round(limits.lockTimeoutMs))),
+  };
+}
+
+async function openLoadConnection(
+  target: ConnectionTarget,
+  limits: SessionLimits,
+  opts: LoadConnectionOptions,
+): Promise<WireConnection> {
   const c = target.config;
-  const params: Record<string, string> = { application_name: opts.applicationName ?? LOAD_APPLICATION_NAME };
+  const startup: Record<string, string> = { application_name: opts.applicationName ?? LOAD_APPLICATION_NAME };
   if (!opts.pooled) {
-    Object.assign(params, {
-      default_transaction_read_only: 'on',
-      statement_timeout: String(Math.max(1, Math.round(limits.statementTimeoutMs))),
-      lock_timeout: String(Math.max(1, Math.round(limits.lockTimeoutMs))),
-      ...opts.settings,
-    });
+    Object.assign(startup, { default_transaction_read_only: 'on', ...params(limits), ...opts.settings });
   }
   const base: WireOptions = {
     host: String(c.host ?? 'localhost'),
@@ -62,7 +94,7 @@ export async function loadConnection(
     database: String(c.database ?? c.user ?? 'postgres'),
     password: typeof c.password === 'string' ? c.password : undefined,
     ssl: false,
-    params,
+    params: startup,
     connectTimeoutMs: c.connectionTimeoutMillis ?? 10_000,
     silenceLimitMs: deadlineFor(limits.statementTimeoutMs),
     statementTimeoutMs: limits.statementTimeoutMs,

@@ -400,6 +400,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     pooled = opened.pooled;
     if (pooled) pipeline = 1;
     conns = opened.wires.map((wire) => ({ wire, lastEnd: 0, exclusive: false }));
+    for (const c of conns) c.wire.onRolledBack = dispatch;
     await sampler.start();
     const started = performance.now();
     if (!stoppedBy) {

@@ -181,6 +181,8 @@ export class WireConnection {
   readonly parameters: Record<string, string> = {};
   silenceLimitMs: number | undefined;
   statementTimeoutMs: number | undefined;
+  /** Called when the ROLLBACK after a failed group is done: the connection is free again. */
+  onRolledBack?: () => void;
 
   private constructor(readonly opts: WireOptions) {
     this.silenceLimitMs = opts.silenceLimitMs;
@@ -651,7 +653,7 @@ export class WireConnection {
   }
 
   private rollbackNow(): void {
-    const op: Op = { done: () => undefined, rows: 0, text: 'ROLLBACK', closeTx: false };
+    const op: Op = { done: () => this.onRolledBack?.(), rows: 0, text: 'ROLLBACK', closeTx: false };
     const w = this.out;
     const at = w.begin(0x51);
     w.cstr('ROLLBACK');

@@ -5,6 +5,7 @@
 // `audit --load` through the pooler completes too (its timed runs fall back to the envelope).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
@@ -17,6 +18,68 @@ import { runLoad, type LoadOptions } from '../../src/load/engine.js';
 import { audit } from '../../src/audit/index.js';
 
 const db = withTestDatabase('dbopt_load_pooler');
+
+/**
+ * A proxy that drops every startup parameter but user, database and application_name, as a
+ * pooler with ignore_startup_parameters does, then relays both ways.
+ */
+async function ignoringProxy(serverUrl: string): Promise<{ url: string; close: () => void }> {
+  const upstream = new URL(serverUrl);
+  const proxy = net.createServer((client) => {
+    client.once('data', (first: Buffer) => {
+      const parts = first
+        .subarray(8, first.length - 1)
+        .toString('utf8')
+        .split('\0');
+      const kept: string[] = [];
+      for (let i = 0; i + 1 < parts.length; i += 2)
+        if (['user', 'database', 'application_name'].includes(parts[i]!)) kept.push(parts[i]!, parts[i + 1]!);
+      const body = Buffer.from(kept.join('\0') + '\0\0');
+      const head = Buffer.alloc(8);
+      head.writeInt32BE(8 + body.length, 0);
+      first.copy(head, 4, 4, 8);
+      const server = net.connect(Number(upstream.port), upstream.hostname, () => {
+        server.write(Buffer.concat([head, body]));
+        client.pipe(server).pipe(client);
+      });
+      server.on('error', () => client.destroy());
+      client.on('error', () => server.destroy());
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+  const u = new URL(serverUrl);
+  u.port = String((proxy.address() as net.AddressInfo).port);
+  u.searchParams.set('sslmode', 'disable');
+  return { url: u.toString(), close: () => proxy.close() };
+}
+
+describe('a pooler that ignores startup parameters', () => {
+  it('is found out before any request, and the load runs with per-request limits', async () => {
+    const c = db.get().client;
+    await c.query('CREATE TABLE IF NOT EXISTS ignored (id int)');
+    const proxy = await ignoringProxy(db.get().url);
+    try {
+      const r = await runLoad({
+        target: targetFromUrl(proxy.url, 'test'),
+        client: c,
+        queries: [{ name: 'write', weight: 1, params: [], placeholders: 0, text: 'INSERT INTO ignored VALUES (1)' }],
+        model: { kind: 'closed', concurrency: 2 },
+        connections: 2,
+        durationMs: 300,
+        warmupMs: 0,
+        statementTimeoutMs: 5000,
+        lockTimeoutMs: 1000,
+        maxConnectionShare: 0.5,
+      });
+      expect(r.pooled).toBe(true);
+      expect(r.queries[0]!.errorSamples.map((e) => e.code)).toEqual(['25006']);
+      const { rows } = await c.query('SELECT count(*)::int AS n FROM ignored');
+      expect(rows[0].n).toBe(0);
+    } finally {
+      proxy.close();
+    }
+  });
+});
 
 describe.skipIf(!pgbouncerAvailable())('load through PgBouncer (transaction mode)', () => {
   let bouncer: TestPgBouncer;
@@ -75,8 +138,6 @@ describe.skipIf(!pgbouncerAvailable())('load through PgBouncer (transaction mode
           { name: 'read', weight: 1, params: [['1']], placeholders: 1, text: 'SELECT label FROM items WHERE id = $1' },
         ],
         statementTimeoutMs: 150,
-        // Requests still queued when the window closes are served, not left unsent.
-        graceMs: 3000,
         model: { kind: 'closed', concurrency: 4 },
         durationMs: 600,
         warmupMs: 0,
