@@ -6,9 +6,10 @@
 //      flight (goal >= 0.5x), and a plain pg.Pool loop at 1000 in flight for reference;
 //   2. p95 at a fixed rate of half pgbench's maximum: dbopt's open model vs the p95 of pgbench
 //      --rate's per-transaction log (both count from the scheduled start; goal within 25 %);
-//   3. bookkeeping: the engine's CPU per request vs a bare postgres.js loop doing the same
-//      requests without measuring them;
-//   4. the audit's single-client p50 vs pgbench -c 1 (goal <= 1.5x).
+//   3. bookkeeping: the engine's CPU per request vs a bare loop on the same wire client doing
+//      the same requests without measuring them;
+//   4. the audit's single-client p50 vs pgbench -c 1 (goal <= 1.5x), and vs pgbench -c 1 with
+//      custom plans forced as the audit forces them (the same work per execution).
 //
 //   node bench/load.js [--scale 1] [--seconds 5]
 //
@@ -22,7 +23,6 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import postgres from 'postgres';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { runLoad } = await import(path.join(root, 'dist/load/engine.js'));
@@ -31,6 +31,7 @@ const { seed } = await import(path.join(root, 'dist/seed/index.js'));
 const { targetFromUrl } = await import(path.join(root, 'dist/db/connection.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
 const { audit } = await import(path.join(root, 'dist/audit/index.js'));
+const { loadConnection } = await import(path.join(root, 'dist/load/connections.js'));
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
@@ -122,7 +123,7 @@ try {
     script,
     `\\set i random(0, ${ids.length - 1})\n\\set cid 7 + 600 * :i\n${TEXT.replace('$1', ':cid')};\n`,
   );
-  const bench = (args) => {
+  const bench = (args, env = {}) => {
     if (!pgbench) return undefined;
     rmSync(path.join(dir, 'logs'), { recursive: true, force: true });
     execFileSync('mkdir', ['-p', path.join(dir, 'logs')]);
@@ -130,6 +131,7 @@ try {
       cwd: path.join(dir, 'logs'),
       encoding: 'utf8',
       stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     const tps = Number(/tps = ([\d.]+) \(without initial/.exec(out)?.[1] ?? /tps = ([\d.]+)/.exec(out)?.[1]);
     let latencies;
@@ -200,15 +202,15 @@ try {
   });
 
   // 3. Bookkeeping: CPU per request of the engine vs a bare loop.
-  const bare = await bareLoop(url, 1000, seconds, query);
+  const bare = await bareLoop(1000, seconds, query);
   console.log(
-    `\nCPU per request: engine ${at1000.client.cpuPerRequestUs.toFixed(1)} µs, bare postgres.js loop ${bare.cpuPerRequestUs.toFixed(1)} µs (${bare.rps.toFixed(0)} req/s)`,
+    `\nCPU per request: engine ${at1000.client.cpuPerRequestUs.toFixed(1)} µs, bare wire loop ${bare.cpuPerRequestUs.toFixed(1)} µs (${bare.rps.toFixed(0)} req/s)`,
   );
   result({
     bench: 'load',
     measure: 'client CPU per request, 1000 in flight',
     value: `${at1000.client.cpuPerRequestUs.toFixed(1)} µs`,
-    peer: `bare postgres.js loop (${bare.cpuPerRequestUs.toFixed(1)} µs)`,
+    peer: `bare wire loop (${bare.cpuPerRequestUs.toFixed(1)} µs)`,
     ratio: +(at1000.client.cpuPerRequestUs / bare.cpuPerRequestUs).toFixed(2),
     goal: 'report',
     met: true,
@@ -244,6 +246,21 @@ try {
     goal: '<= 1.5x',
     met: pb1 ? auditP50 / pb1P50 <= 1.5 : false,
   });
+  // The audit forces custom plans (the plan timed is the plan EXPLAIN shows), so each run plans;
+  // pgbench -M prepared switches to the cached generic plan after five. The same work on both
+  // sides: pgbench with custom plans forced too.
+  const pb1Custom = bench(['-c', '1', '-j', '1', '-l'], { PGOPTIONS: '-c plan_cache_mode=force_custom_plan' });
+  const pb1CustomP50 = pb1Custom ? pct(pb1Custom.latencies, 0.5) : undefined;
+  if (pb1Custom) console.log(`pgbench -c 1 with plan_cache_mode=force_custom_plan: p50 ${pb1CustomP50.toFixed(3)} ms`);
+  result({
+    bench: 'load',
+    measure: 'audit single-client p50, custom plans on both sides',
+    value: `${auditP50.toFixed(3)} ms`,
+    peer: pb1Custom ? `pgbench -M prepared -c 1, force_custom_plan (${pb1CustomP50.toFixed(3)} ms)` : 'no pgbench',
+    ratio: pb1Custom ? +(auditP50 / pb1CustomP50).toFixed(2) : NaN,
+    goal: 'report',
+    met: true,
+  });
   rmSync(qdir, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
   await c.end();
@@ -254,32 +271,33 @@ try {
   if (base) rmSync(base, { recursive: true, force: true });
 }
 
-/** The peer of the bookkeeping figure: the same requests through postgres.js, nothing measured. */
-async function bareLoop(connUrl, inFlight, secs, q) {
-  const sqls = Array.from({ length: CONNS }, () =>
-    postgres(connUrl, { max: 1, prepare: true, fetch_types: false, onnotice: () => undefined }),
-  );
-  await Promise.all(sqls.map((s) => s.unsafe('SELECT 1')));
+/** The peer of the bookkeeping figure: the same requests on the same wire client, nothing measured. */
+async function bareLoop(inFlight, secs, q) {
+  const limits = { statementTimeoutMs: 5000, lockTimeoutMs: 1000 };
+  const conns = await Promise.all(Array.from({ length: CONNS }, () => loadConnection(target, limits)));
   let n = 0;
   let stop = false;
   const cpu0 = process.cpuUsage();
   const start = performance.now();
-  setTimeout(() => {
-    stop = true;
-  }, secs * 1000);
-  await Promise.all(
-    Array.from({ length: inFlight }, async (_, i) => {
-      let k = i;
-      while (!stop) {
-        await sqls[k % CONNS].unsafe(q.text, q.params[k % q.params.length], { prepare: true });
-        k += inFlight;
+  let k = 0;
+  await new Promise((resolve) => {
+    let out = 0;
+    const next = () => {
+      const i = k++;
+      out++;
+      conns[i % CONNS].query(q.text, q.params[i % q.params.length], () => {
         n++;
-      }
-    }),
-  );
+        out--;
+        if (!stop) next();
+        else if (out === 0) resolve();
+      });
+    };
+    for (let i = 0; i < inFlight; i++) next();
+    setTimeout(() => (stop = true), secs * 1000);
+  });
   const wall = performance.now() - start;
   const cpu = process.cpuUsage(cpu0);
-  await Promise.all(sqls.map((s) => s.end({ timeout: 1 })));
+  await Promise.all(conns.map((c) => c.end()));
   return { rps: (n / wall) * 1000, cpuPerRequestUs: (cpu.user + cpu.system) / n };
 }
 

@@ -104,15 +104,14 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
   // During the load phase the engine answers a stop itself (partial figures), so the
   // connection it samples the server with stays open until it is done.
   let inLoad = false;
-  // The load phase's client path for timed runs (one read-only session of its own) is kept off:
-  // it has no client-side deadline yet (a frozen server would hang the gate) and a transaction
-  // pooler refuses its startup parameters. Timed runs use the transaction envelope until both
-  // hold; the connection is never opened while `refused` is set.
+  // Timed runs go through the load phase's client (src/load/single.ts, one read-only session
+  // of its own, bounded by its watchdog): one measuring engine for both phases. runner.ts times
+  // in the transaction envelope where that session cannot serve (a pooler refusing its startup
+  // parameters, allow-writes, cold eviction).
   const timer = singleClient(opts.target, {
     statementTimeoutMs: cfg.statementTimeoutMs,
     lockTimeoutMs: cfg.lockTimeoutMs,
   });
-  timer.refused = true;
   const onAbort = (): void => {
     if (inLoad) return;
     void client.end().catch(() => undefined);

@@ -215,7 +215,7 @@ function parseSetting(value: string): number | undefined {
   return ms === 0 ? 0 : Math.max(1, Math.round(ms));
 }
 
-function summarize(text: string): string {
+export function summarize(text: string): string {
   const one = text
     .replace(/--[^\n]*\n/g, ' ')
     .replace(/\s+/g, ' ')

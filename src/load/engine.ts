@@ -21,9 +21,12 @@ import {
   connectionBudget,
   LOAD_APPLICATION_NAME,
   loadConnection,
+  pooledSteps,
+  refusedStartupParameters,
   type ConnectionBudget,
-  type LoadSql,
+  type SessionLimits,
 } from './connections.js';
+import type { WireConnection, WireError } from './wire.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
 import { ServerSampler, type ServerFigures } from './server.js';
 
@@ -60,6 +63,11 @@ export interface LoadOptions {
   /** Time requests in flight get to finish once the window closed (default min(statement timeout, 2 s)). */
   graceMs?: number;
   signal?: AbortSignal;
+  /**
+   * Through a transaction-mode pooler (database.pooler "transaction"): sessions without startup
+   * parameters from the start; otherwise chosen when the server refuses them (08P01).
+   */
+  pooled?: boolean;
   /** For a progress line; called about once a second. */
   onProgress?: (line: string) => void;
 }
@@ -107,6 +115,8 @@ export interface LoadResult {
   rate?: number;
   connections: number;
   pipeline: number;
+  /** Sessions without startup parameters (a transaction-mode pooler): each request set its own limits. */
+  pooled: boolean;
   warmupMs: number;
   durationMs: number;
   /** Planned duration; durationMs is shorter when the run was stopped. */
@@ -147,29 +157,14 @@ interface Pending {
   state: QueryState;
   start: number;
   values: ParamValue[];
-  resolve: () => void;
 }
 
 interface Conn {
-  sql: LoadSql;
+  wire: WireConnection;
   /** When the previous result on this connection arrived: the server took the next one then. */
   lastEnd: number;
-  inFlight: Set<Promise<unknown> & { cancel: () => unknown }>;
-}
-
-const ROLLBACK = Symbol('rollback');
-
-/** One request of an allow-writes query: its writes are undone whatever happens. */
-function rolledBack(sql: LoadSql, text: string, values: ParamValue[]): Promise<unknown> & { cancel: () => unknown } {
-  const p = sql
-    .begin('read write', async (tx) => {
-      await tx.unsafe(text, values as never[], { prepare: true });
-      throw ROLLBACK;
-    })
-    .catch((err: unknown) => {
-      if (err !== ROLLBACK) throw err;
-    });
-  return Object.assign(p, { cancel: () => undefined });
+  /** Carries a Sync group that opens its own transaction: nothing is pipelined behind it. */
+  exclusive: boolean;
 }
 
 const TIMEOUT_CODES = new Set(['57014', '55P03']);
@@ -190,6 +185,40 @@ export function weightedOrder(weights: number[]): number[] {
     order.push(best);
   }
   return order;
+}
+
+/**
+ * The load connections, open before the clock starts. A server (a transaction-mode pooler)
+ * that refuses the load session's startup parameters gets sessions with application_name only,
+ * each request then carrying its own limits.
+ */
+async function openConnections(
+  opts: LoadOptions,
+  limits: SessionLimits,
+): Promise<{ wires: WireConnection[]; pooled: boolean }> {
+  const open = (pooled: boolean, n = opts.connections): Promise<WireConnection>[] =>
+    Array.from({ length: n }, () => loadConnection(opts.target, limits, { pooled }));
+  const settle = async (all: Promise<WireConnection>[]): Promise<WireConnection[]> => {
+    const got = await Promise.allSettled(all);
+    const failed = got.find((g) => g.status === 'rejected');
+    if (!failed) return got.map((g) => (g as PromiseFulfilledResult<WireConnection>).value);
+    for (const g of got) if (g.status === 'fulfilled') void g.value.end();
+    throw (failed as PromiseRejectedResult).reason;
+  };
+  if (opts.pooled) return { wires: await settle(open(true)), pooled: true };
+  // One connection first: a refusal shows there, before the others are opened.
+  let first: WireConnection;
+  try {
+    first = await loadConnection(opts.target, limits);
+  } catch (err) {
+    if (!refusedStartupParameters(err)) throw err;
+    return { wires: await settle(open(true)), pooled: true };
+  }
+  const rest = await settle(open(false, opts.connections - 1)).catch(async (err: unknown) => {
+    await first.end();
+    throw err;
+  });
+  return { wires: [first, ...rest], pooled: false };
 }
 
 export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
@@ -213,13 +242,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   const nextState = (): QueryState => states[order[orderAt++ % order.length]!]!;
 
   const inFlightWanted = opts.model.kind === 'closed' ? opts.model.concurrency : 64 * opts.connections;
-  const pipeline = Math.max(1, opts.pipeline ?? Math.min(64, Math.ceil(inFlightWanted / opts.connections)));
+  let pipeline = Math.max(1, opts.pipeline ?? Math.min(64, Math.ceil(inFlightWanted / opts.connections)));
   const limits = { statementTimeoutMs: opts.statementTimeoutMs, lockTimeoutMs: opts.lockTimeoutMs };
-  const conns: Conn[] = Array.from({ length: opts.connections }, () => ({
-    sql: loadConnection(opts.target, limits),
-    lastEnd: 0,
-    inFlight: new Set(),
-  }));
+  let conns: Conn[] = [];
+  let pooled = false;
   const queue: Pending[] = [];
   let queueHead = 0;
 
@@ -230,25 +256,38 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let stopping = false;
   let stoppedBy: string | undefined;
   let stopNow: () => void = () => undefined;
+  let stopEarly: (why: string) => void = () => undefined;
   const stopped = new Promise<void>((resolve) => {
     stopNow = resolve;
-    const onAbort = (): void => {
-      stoppedBy = opts.signal?.reason instanceof Error ? opts.signal.reason.message : 'aborted';
+    stopEarly = (why: string): void => {
+      if (stoppedBy) return;
+      stoppedBy = why;
       windowEnd = Math.min(windowEnd, performance.now());
       windowStart = Math.min(windowStart, windowEnd);
       resolve();
     };
+    const onAbort = (): void =>
+      stopEarly(opts.signal?.reason instanceof Error ? opts.signal.reason.message : 'aborted');
     if (opts.signal?.aborted) onAbort();
     opts.signal?.addEventListener('abort', onAbort, { once: true });
   });
 
+  let completed = 0;
+  let outstanding = 0;
+  let drained: () => void = () => undefined;
+  // Closed model: each completion issues the next request while the run lasts.
+  const closed = opts.model.kind === 'closed';
+
   // A pipelined connection answers in order, so a request reaches the server when it was sent
   // or when the one before it on that connection finished, whichever is later; until then it
   // waits for the connection as much as a request queued in a pool does.
-  const finish = (p: Pending, sentAt: number, err: unknown, conn?: Conn): void => {
+  const finish = (p: Pending, sentAt: number, err: WireError | undefined, conn?: Conn): void => {
     const end = performance.now();
     const sent = conn ? Math.max(sentAt, Math.min(end, conn.lastEnd)) : sentAt;
-    if (conn) conn.lastEnd = end;
+    if (conn) {
+      conn.lastEnd = end;
+      conn.exclusive = false;
+    }
     const s = p.state;
     // Latency of requests that started in the window; throughput of every completion inside
     // it (a request started in the warm-up and finished in the window is work the server did).
@@ -260,52 +299,78 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       s.connection.record(end - sent);
       if (err) recordError(s, err);
     }
-    p.resolve();
+    // Every connection lost (the server went away or stopped answering): nothing more can run.
+    if (err && !stopping && conn?.wire.isClosed && conns.every((c) => c.wire.isClosed))
+      stopEarly(`every load connection was lost: ${err.message.split('\n')[0]}`);
+    completed++;
+    outstanding--;
+    if (closed && !stopping) issue(performance.now());
+    else if (outstanding === 0) drained();
   };
 
-  const dispatch = (): void => {
-    while (queueHead < queue.length) {
-      let conn: Conn | undefined;
-      for (const c of conns)
-        if (c.inFlight.size < pipeline && (!conn || c.inFlight.size < conn.inFlight.size)) conn = c;
-      if (!conn) return;
-      const p = queue[queueHead]!;
-      queue[queueHead++] = undefined as unknown as Pending;
-      if (queueHead > 4096 && queueHead * 2 > queue.length) {
-        queue.splice(0, queueHead);
-        queueHead = 0;
-      }
-      const sent = performance.now();
-      const c = conn;
-      const q = p.state.q;
-      const pending = q.rollback
-        ? rolledBack(c.sql, q.text, p.values)
-        : c.sql.unsafe(q.text, p.values as never[], { prepare: true }).execute();
-      c.inFlight.add(pending);
-      pending.then(
-        () => {
-          c.inFlight.delete(pending);
-          finish(p, sent, undefined, c);
-          dispatch();
-        },
-        (err: unknown) => {
-          c.inFlight.delete(pending);
-          finish(p, sent, err, c);
-          dispatch();
-        },
+  const send = (c: Conn, p: Pending): void => {
+    const sent = performance.now();
+    const q = p.state.q;
+    const done = (err: WireError | undefined): void => {
+      finish(p, sent, err, c);
+      dispatch();
+    };
+    if (pooled) {
+      c.exclusive = true;
+      c.wire.group(pooledSteps(q.text, p.values, limits, q.rollback), done);
+    } else if (q.rollback) {
+      c.exclusive = true;
+      c.wire.group(
+        [
+          ['BEGIN READ WRITE', []],
+          [q.text, p.values],
+          ['ROLLBACK', []],
+        ],
+        done,
       );
+    } else {
+      c.wire.query(q.text, p.values, done);
     }
   };
 
-  const issue = (start: number): Promise<void> =>
-    new Promise<void>((resolve) => {
-      const state = nextState();
-      const values = state.q.params.length
-        ? state.q.params[state.next++ % state.q.params.length]!.slice(0, state.q.placeholders)
-        : [];
-      queue.push({ state, start, values, resolve });
-      dispatch();
-    });
+  // Least-loaded connection with room; a request that opens its own transaction (allow-writes,
+  // or every request through a pooler) takes an idle connection to itself.
+  const dispatch = (): void => {
+    while (queueHead < queue.length) {
+      const p = queue[queueHead]!;
+      const alone = pooled || p.state.q.rollback === true;
+      let conn: Conn | undefined;
+      let least = alone ? 1 : pipeline;
+      for (const c of conns) {
+        const n = c.wire.inFlight;
+        if (n < least && !c.exclusive && !c.wire.isClosed) {
+          conn = c;
+          least = n;
+          if (n === 0) break;
+        }
+      }
+      if (!conn) return;
+      queue[queueHead++] = undefined as unknown as Pending;
+      if (queueHead === queue.length) {
+        queue.length = 0;
+        queueHead = 0;
+      } else if (queueHead > 4096 && queueHead * 2 > queue.length) {
+        queue.splice(0, queueHead);
+        queueHead = 0;
+      }
+      send(conn, p);
+    }
+  };
+
+  const issue = (start: number): void => {
+    const state = nextState();
+    const values = state.q.params.length
+      ? state.q.params[state.next++ % state.q.params.length]!.slice(0, state.q.placeholders)
+      : [];
+    outstanding++;
+    queue.push({ state, start, values });
+    dispatch();
+  };
 
   const sampler = new ServerSampler(
     opts.client,
@@ -317,7 +382,7 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   let completedAtStart = 0;
   let windowTimer: NodeJS.Timeout | undefined;
   let endTimer: NodeJS.Timeout | undefined;
-  let completed = 0;
+  let scheduleTimer: NodeJS.Timeout | undefined;
   const progress = opts.onProgress
     ? setInterval(() => {
         const now = performance.now();
@@ -328,9 +393,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
   progress?.unref();
 
   let server: ServerFigures | undefined;
+  const closeAll = (): Promise<unknown> => Promise.all(conns.map((c) => c.wire.end()));
   try {
     // Open every connection before the clock starts, so connecting is not counted as load.
-    await Promise.all(conns.map((c) => c.sql.unsafe('SELECT 1').execute()));
+    const opened = await openConnections(opts, limits);
+    pooled = opened.pooled;
+    if (pooled) pipeline = 1;
+    conns = opened.wires.map((wire) => ({ wire, lastEnd: 0, exclusive: false }));
+    for (const c of conns) c.wire.onRolledBack = dispatch;
     await sampler.start();
     const started = performance.now();
     if (!stoppedBy) {
@@ -348,69 +418,57 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     );
     endTimer = setTimeout(stopNow, Math.max(0, windowEnd - started));
 
-    const workers: Promise<void>[] = [];
     if (opts.model.kind === 'closed') {
-      for (let i = 0; i < opts.model.concurrency; i++) {
-        workers.push(
-          (async () => {
-            while (!stopping) {
-              await issue(performance.now());
-              completed++;
-            }
-          })(),
-        );
-      }
+      if (!stoppedBy) for (let i = 0; i < opts.model.concurrency; i++) issue(performance.now());
     } else {
+      // Every request due by now is issued at each tick of a 1 ms timer: its latency counts
+      // from its own scheduled start, so a late tick shows in the figures, not in the schedule.
       const interval = 1000 / opts.model.rate;
-      workers.push(
-        (async () => {
-          let k = 0;
-          const outstanding = new Set<Promise<void>>();
-          while (!stopping) {
-            const now = performance.now();
-            while (!stopping && started + k * interval <= now) {
-              const p = issue(started + k * interval).then(() => {
-                completed++;
-                outstanding.delete(p);
-              });
-              outstanding.add(p);
-              k++;
-            }
-            const wait = started + k * interval - performance.now();
-            await new Promise((r) => (wait > 1 ? setTimeout(r, Math.min(wait, 50)) : setImmediate(r)));
-          }
-          await Promise.all(outstanding);
-        })(),
-      );
+      let k = 0;
+      const tick = (): void => {
+        const now = performance.now();
+        while (!stopping && started + k * interval <= now) {
+          issue(started + k * interval);
+          k++;
+        }
+        if (stopping) return;
+        const wait = started + k * interval - performance.now();
+        scheduleTimer = setTimeout(tick, Math.max(1, Math.min(50, wait)));
+      };
+      if (!stoppedBy) tick();
     }
 
     await stopped;
     stopping = true;
+    clearTimeout(scheduleTimer);
     const cpu = process.cpuUsage(cpuAtStart);
     const completedInWindow = completed - completedAtStart;
     delay.disable();
     const graceMs = opts.graceMs ?? Math.min(opts.statementTimeoutMs, 2000);
-    const grace = new Promise<void>((r) => setTimeout(r, graceMs).unref());
-    const all = Promise.all(workers);
-    if ((await Promise.race([all.then(() => 'done'), grace.then(() => 'late')])) === 'late') {
+    const all = new Promise<void>((resolve) => {
+      drained = resolve;
+      if (outstanding === 0) resolve();
+    });
+    const late = (ms: number): Promise<'late'> => new Promise((r) => setTimeout(() => r('late'), ms).unref());
+    if ((await Promise.race([all.then(() => 'done'), late(graceMs)])) === 'late') {
       // Requests still out after the grace: cancel them on the server, count them as timeouts.
-      for (const c of conns) for (const q of c.inFlight) void Promise.resolve(q.cancel()).catch(() => undefined);
-      for (let i = queueHead; i < queue.length; i++) {
-        const p = queue[i]!;
-        finish(
-          p,
-          performance.now(),
-          Object.assign(new Error('not started before the end of the run'), { code: 'dbopt-unsent' }),
-        );
-      }
+      for (const c of conns) if (c.wire.inFlight > 0) c.wire.cancel();
+      const pendingNow = queue.slice(queueHead);
       queue.length = 0;
       queueHead = 0;
-      await Promise.race([all, new Promise((r) => setTimeout(r, 1000).unref())]);
+      const unsent = Object.assign(new Error('not started before the end of the run'), {
+        code: 'dbopt-unsent',
+      }) as WireError;
+      for (const p of pendingNow) finish(p, performance.now(), unsent);
+      if ((await Promise.race([all.then(() => 'done'), late(1000)])) === 'late') {
+        const cancelled = Object.assign(new Error('cancelled at the end of the run'), { code: '57014' }) as WireError;
+        for (const c of conns) c.wire.destroy(cancelled);
+      }
     }
-    await Promise.all(conns.map((c) => c.sql.end({ timeout: 1 }).catch(() => undefined)));
+    await closeAll();
     server = await sampler.stop();
     const windowMs = Math.max(1, windowEnd - windowStart);
-    return summarize(opts, states, server, budget, pipeline, windowMs, stoppedBy, {
+    return summarize(opts, states, server, budget, { pipeline, pooled }, windowMs, stoppedBy, {
       cpuUs: cpu.user + cpu.system,
       completed: completedInWindow,
       delayP99: delay.count ? delay.percentile(99) / 1e6 : 0,
@@ -420,10 +478,11 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     stopping = true;
     clearTimeout(windowTimer);
     clearTimeout(endTimer);
+    clearTimeout(scheduleTimer);
     if (progress) clearInterval(progress);
     delay.disable();
     if (!server) {
-      await Promise.all(conns.map((c) => c.sql.end({ timeout: 0 }).catch(() => undefined)));
+      await closeAll().catch(() => undefined);
       await sampler.stop().catch(() => undefined);
     }
   }
@@ -446,7 +505,7 @@ function summarize(
   states: QueryState[],
   server: ServerFigures,
   budget: ConnectionBudget,
-  pipeline: number,
+  { pipeline, pooled }: { pipeline: number; pooled: boolean },
   windowMs: number,
   stoppedBy: string | undefined,
   cpu: { cpuUs: number; completed: number; delayP99: number; delayMax: number },
@@ -490,6 +549,7 @@ function summarize(
     model: opts.model.kind,
     connections: opts.connections,
     pipeline,
+    pooled,
     warmupMs: opts.warmupMs,
     durationMs: windowMs,
     plannedDurationMs: opts.durationMs,

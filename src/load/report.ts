@@ -67,6 +67,8 @@ export function loadSections(
       (load.client.bound ? '; client-bound:' : ''),
   ];
   if (load.client.bound) notes.push('these figures understate the server');
+  if (load.pooled)
+    notes.push('through a transaction pooler: one request per connection, each in its own read-only transaction');
   if (s.statementsNote) notes.push(s.statementsNote);
   for (const l of left) notes.push(`left out: ${l.name} (${l.reason})`);
   return [

@@ -65,11 +65,13 @@ export class ServerSampler {
         event: string | null;
         state: string | null;
         app: string | null;
+        here: boolean;
         max: number;
       }>(
         `SELECT CASE WHEN a.wait_event IS NULL THEN NULL ELSE a.wait_event_type || ':' || a.wait_event END AS event,
                 a.state,
                 a.application_name AS app,
+                a.datname IS NOT DISTINCT FROM current_database() AS here,
                 current_setting('max_connections')::int AS max
            FROM pg_stat_activity AS a
           WHERE a.backend_type = 'client backend'
@@ -79,6 +81,8 @@ export class ServerSampler {
       let load = 0;
       for (const r of rows) {
         this.maxConnections = r.max;
+        // Connections used are the server's; load sessions and wait events are this database's.
+        if (!r.here) continue;
         if (r.app === this.applicationName) load++;
         if (r.state !== 'active') continue;
         const key = r.event ?? 'CPU';

@@ -1,11 +1,16 @@
-// The single-client timing of dbopt audit, on the load phase's client path: one postgres.js
-// connection opened read-only and time-bounded from its startup packet, a prepared statement
-// (custom plans forced, so the plan timed is the plan EXPLAIN shows), and process.hrtime
-// around each execution, with nothing else on the wire between runs (no BEGIN/SET/ROLLBACK
-// round trips per query). What makes the load figures precise makes these precise.
+// The single-client timing of dbopt audit, on the load phase's client (src/load/wire.ts): one
+// connection opened read-only and time-bounded from its startup packet, a named prepared
+// statement (custom plans forced, so the plan timed is the plan EXPLAIN shows), and
+// process.hrtime from the write of each execution to its ReadyForQuery, with nothing else on
+// the wire between runs (no BEGIN/SET/ROLLBACK round trips per query). One measuring engine
+// for both phases: what makes the load figures precise makes these precise.
+// The connection's watchdog bounds every run: no byte from the server for statement_timeout
+// plus a margin (src/db/deadline.ts) fails the run with 08006 (exit 3), never a hang.
 import type { ConnectionTarget } from '../db/connection.js';
-import { loadConnection, type LoadSql, type SessionLimits } from './connections.js';
+import { deadlineFor } from '../db/deadline.js';
+import { loadConnection, type SessionLimits } from './connections.js';
 import type { ParamValue } from './engine.js';
+import type { WireConnection, WireError, WireParam } from './wire.js';
 
 export interface SingleClient {
   /** Warm-up runs, then `runs` timed executions; the timings in ms. */
@@ -26,39 +31,45 @@ export interface SingleClient {
 
 /** A connection for timed runs; opened on first use, read-only, named like the audit's. */
 export function singleClient(target: ConnectionTarget, limits: SessionLimits): SingleClient {
-  const sql: LoadSql = loadConnection(target, limits, String(target.config.application_name ?? 'dbopt'), {
-    plan_cache_mode: 'force_custom_plan',
-  });
+  let opened: Promise<WireConnection> | undefined;
+  let ended = false;
+  const wire = (): Promise<WireConnection> => {
+    if (ended) return Promise.reject(Object.assign(new Error('the timing connection was closed'), { code: '08003' }));
+    opened ??= loadConnection(target, limits, {
+      applicationName: String(target.config.application_name ?? 'dbopt'),
+      settings: { plan_cache_mode: 'force_custom_plan' },
+    });
+    // A failed connect is not kept: the next query tries again (or falls back, on 08P01).
+    opened.catch(() => (opened = undefined));
+    return opened;
+  };
   return {
-    time: (text, params, placeholders, runs, warmup, signal) =>
-      asPgError(timeRuns(sql, text, params, placeholders, runs, warmup, signal)),
-    setStatementTimeout: (ms) =>
-      asPgError(
-        sql
-          .unsafe(`SELECT set_config('statement_timeout', $1, false)`, [`${Math.max(1, Math.round(ms))}ms`])
-          .then(() => undefined),
-      ),
-    end: () => sql.end({ timeout: 1 }),
+    time: async (text, params, placeholders, runs, warmup, signal) =>
+      timeRuns(await wire(), text, params, placeholders, runs, warmup, signal),
+    setStatementTimeout: async (ms) => {
+      const c = await wire();
+      const timeout = Math.max(1, Math.round(ms));
+      await run(c, `SELECT set_config('statement_timeout', $1, false)`, [`${timeout}ms`]);
+      c.statementTimeoutMs = timeout;
+      c.silenceLimitMs = deadlineFor(timeout);
+    },
+    end: async () => {
+      ended = true;
+      const c = await opened?.catch(() => undefined);
+      await c?.end();
+    },
   };
 }
 
-/**
- * postgres.js names a dropped connection CONNECTION_CLOSED / _ENDED / _DESTROYED; give it the
- * SQLSTATE of a connection failure (08006) so the audit reports it like any lost connection.
- */
-async function asPgError<T>(p: Promise<T>): Promise<T> {
-  try {
-    return await p;
-  } catch (err) {
-    const code = (err as { code?: unknown })?.code;
-    if (typeof code === 'string' && /^CONNECT/.test(code))
-      throw Object.assign(err as Error, { code: '08006', driverCode: code });
-    throw err;
-  }
+function run(c: WireConnection, text: string, values: readonly WireParam[]): Promise<void> {
+  return new Promise((resolve, reject) => {
+    c.query(text, values, (err) => (err ? reject(err) : resolve()));
+    c.flush();
+  });
 }
 
 async function timeRuns(
-  sql: LoadSql,
+  c: WireConnection,
   text: string,
   params: ParamValue[][],
   placeholders: number,
@@ -67,19 +78,26 @@ async function timeRuns(
   signal?: AbortSignal,
 ): Promise<number[]> {
   let next = 0;
-  const values = (): never[] =>
-    (params.length ? params[next++ % params.length]!.slice(0, placeholders) : []) as never[];
+  const values = (): ParamValue[] => (params.length ? params[next++ % params.length]!.slice(0, placeholders) : []);
   for (let i = 0; i < warmup; i++) {
     throwIfAborted(signal);
-    await sql.unsafe(text, values(), { prepare: true });
+    await run(c, text, values());
   }
   const timings: number[] = [];
   for (let i = 0; i < runs; i++) {
     throwIfAborted(signal);
     const v = values();
-    const start = process.hrtime.bigint();
-    await sql.unsafe(text, v, { prepare: true }).raw();
-    timings.push(Number(process.hrtime.bigint() - start) / 1e6);
+    timings.push(
+      await new Promise<number>((resolve, reject) => {
+        const start = process.hrtime.bigint();
+        c.query(text, v, (err: WireError | undefined) => {
+          const end = process.hrtime.bigint();
+          if (err) reject(err);
+          else resolve(Number(end - start) / 1e6);
+        });
+        c.flush();
+      }),
+    );
   }
   return timings;
 }

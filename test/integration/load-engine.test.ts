@@ -7,6 +7,24 @@ import { withTestDatabase } from '../helpers/db.js';
 import { runLoad, type LoadOptions } from '../../src/load/engine.js';
 import { LOAD_CHECKS } from '../../src/load/checks/index.js';
 import { UsageError } from '../../src/errors.js';
+import { loadConnection } from '../../src/load/connections.js';
+import type { WireConnection } from '../../src/load/wire.js';
+
+/** The session's envelope as the server reports it, read through a query that returns it in an error. */
+async function readSettings(c: WireConnection): Promise<Record<string, string>> {
+  try {
+    const text = `SELECT current_setting('default_transaction_read_only') || ',' || current_setting('statement_timeout') || ',' ||
+                          current_setting('lock_timeout') || ',' || current_setting('application_name') AS v`;
+    // The wire client counts rows without decoding them: raise the values as an error message to read them.
+    const err = await new Promise<Error | undefined>((resolve) =>
+      c.query(`DO $$BEGIN RAISE EXCEPTION '%', (${text}); END$$`, [], (e) => resolve(e)),
+    );
+    const [ro, st, lt, app] = String(err?.message).split(',');
+    return { ro: ro!, st: st!, lt: lt!, app: app! };
+  } finally {
+    await c.end();
+  }
+}
 
 const db = withTestDatabase('dbopt_load');
 
@@ -60,6 +78,7 @@ describe('closed model', () => {
     expect(r.model).toBe('closed');
     expect(r.concurrency).toBe(1000);
     expect(r.partial).toBe(false);
+    expect(r.pooled).toBe(false);
     expect(r.errors).toBe(0);
     expect(r.queries.map((q) => q.name)).toEqual(['item_by_id', 'item_count']);
     for (const q of r.queries) {
@@ -82,7 +101,9 @@ describe('closed model', () => {
     // No load connection is left behind.
     const left = await db
       .get()
-      .client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load'`);
+      .client.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load' AND datname = current_database()`,
+      );
     expect(left.rows[0].n).toBe(0);
 
     const over = LOAD_CHECKS.find((c) => c.code === 'load-over-budget')!;
@@ -127,19 +148,9 @@ describe('closed model', () => {
     );
     expect(write.errors).toBeGreaterThan(0);
     expect(write.queries[0]!.errorSamples[0]!.code).toBe('25006');
-    const settings = await import('postgres').then(async ({ default: postgres }) => {
-      const { loadConnection } = await import('../../src/load/connections.js');
-      const sql = loadConnection(db.get().target, { statementTimeoutMs: 4321, lockTimeoutMs: 1234 });
-      try {
-        return (
-          await sql.unsafe(`SELECT current_setting('default_transaction_read_only') AS ro, current_setting('statement_timeout') AS st,
-                                         current_setting('lock_timeout') AS lt, current_setting('application_name') AS app`)
-        )[0];
-      } finally {
-        await sql.end();
-        void postgres;
-      }
-    });
+    const settings = await readSettings(
+      await loadConnection(db.get().target, { statementTimeoutMs: 4321, lockTimeoutMs: 1234 }),
+    );
     expect(settings).toEqual({ ro: 'on', st: '4321ms', lt: '1234ms', app: 'dbopt-load' });
   });
 });
@@ -223,8 +234,30 @@ describe('safety', () => {
     expect(Number(m![1])).toBe(Math.floor(Number(m![2]) * 0.5));
     const { rows } = await db
       .get()
-      .client.query(`SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load'`);
+      .client.query(
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE application_name = 'dbopt-load' AND datname = current_database()`,
+      );
     expect(rows[0].n).toBe(0);
+  });
+
+  it('stops early, partial, when every load connection is lost', async () => {
+    const kill = setTimeout(() => {
+      void db
+        .get()
+        .client.query(
+          `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'dbopt-load' AND datname = current_database()`,
+        );
+    }, 700);
+    try {
+      const r = await runLoad(
+        options({ durationMs: 20_000, warmupMs: 200, connections: 3, model: { kind: 'closed', concurrency: 30 } }),
+      );
+      expect(r.partial).toBe(true);
+      expect(r.stoppedBy).toMatch(/^every load connection was lost: terminating connection/);
+      expect(r.queries.flatMap((q) => q.errorSamples.map((e) => e.code))).toContain('57P01');
+    } finally {
+      clearTimeout(kill);
+    }
   });
 
   it('marks figures partial when stopped', async () => {

@@ -43,6 +43,7 @@ function load(extra: Partial<LoadResult> = {}): LoadResult {
     concurrency: 1000,
     connections: 16,
     pipeline: 63,
+    pooled: false,
     warmupMs: 2000,
     durationMs: 10_000,
     plannedDurationMs: 10_000,

@@ -1,0 +1,178 @@
+// The load phase through a real PgBouncer in transaction mode, which refuses the load
+// session's startup parameters (08P01): the engine reconnects with application_name only and
+// each request carries its own read-only transaction and limits, so the run completes without
+// an error, a write in the mix still fails 25006 and statement_timeout still ends a slow one.
+// `audit --load` through the pooler completes too (its timed runs fall back to the envelope).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pg from 'pg';
+import { withTestDatabase } from '../helpers/db.js';
+import { pgbouncerAvailable, startPgBouncer, type TestPgBouncer } from '../helpers/pgbouncer.js';
+import { REPO_ROOT } from '../helpers/cli.js';
+import { resolveConfig } from '../../src/config.js';
+import { targetFromUrl } from '../../src/db/connection.js';
+import { runLoad, type LoadOptions } from '../../src/load/engine.js';
+import { audit } from '../../src/audit/index.js';
+
+const db = withTestDatabase('dbopt_load_pooler');
+
+/**
+ * A proxy that drops every startup parameter but user, database and application_name, as a
+ * pooler with ignore_startup_parameters does, then relays both ways.
+ */
+async function ignoringProxy(serverUrl: string): Promise<{ url: string; close: () => void }> {
+  const upstream = new URL(serverUrl);
+  const proxy = net.createServer((client) => {
+    client.once('data', (first: Buffer) => {
+      const parts = first
+        .subarray(8, first.length - 1)
+        .toString('utf8')
+        .split('\0');
+      const kept: string[] = [];
+      for (let i = 0; i + 1 < parts.length; i += 2)
+        if (['user', 'database', 'application_name'].includes(parts[i]!)) kept.push(parts[i]!, parts[i + 1]!);
+      const body = Buffer.from(kept.join('\0') + '\0\0');
+      const head = Buffer.alloc(8);
+      head.writeInt32BE(8 + body.length, 0);
+      first.copy(head, 4, 4, 8);
+      const server = net.connect(Number(upstream.port), upstream.hostname, () => {
+        server.write(Buffer.concat([head, body]));
+        client.pipe(server).pipe(client);
+      });
+      server.on('error', () => client.destroy());
+      client.on('error', () => server.destroy());
+    });
+  });
+  await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+  const u = new URL(serverUrl);
+  u.port = String((proxy.address() as net.AddressInfo).port);
+  u.searchParams.set('sslmode', 'disable');
+  return { url: u.toString(), close: () => proxy.close() };
+}
+
+describe('a pooler that ignores startup parameters', () => {
+  it('is found out before any request, and the load runs with per-request limits', async () => {
+    const c = db.get().client;
+    await c.query('CREATE TABLE IF NOT EXISTS ignored (id int)');
+    const proxy = await ignoringProxy(db.get().url);
+    try {
+      const r = await runLoad({
+        target: targetFromUrl(proxy.url, 'test'),
+        client: c,
+        queries: [{ name: 'write', weight: 1, params: [], placeholders: 0, text: 'INSERT INTO ignored VALUES (1)' }],
+        model: { kind: 'closed', concurrency: 2 },
+        connections: 2,
+        durationMs: 300,
+        warmupMs: 0,
+        statementTimeoutMs: 5000,
+        lockTimeoutMs: 1000,
+        maxConnectionShare: 0.5,
+      });
+      expect(r.pooled).toBe(true);
+      expect(r.queries[0]!.errorSamples.map((e) => e.code)).toEqual(['25006']);
+      const { rows } = await c.query('SELECT count(*)::int AS n FROM ignored');
+      expect(rows[0].n).toBe(0);
+    } finally {
+      proxy.close();
+    }
+  });
+});
+
+describe.skipIf(!pgbouncerAvailable())('load through PgBouncer (transaction mode)', () => {
+  let bouncer: TestPgBouncer;
+  let client: pg.Client;
+  beforeAll(async () => {
+    const c = db.get().client;
+    await c.query('CREATE TABLE items (id int PRIMARY KEY, label text NOT NULL)');
+    await c.query(`INSERT INTO items SELECT g, 'item ' || g FROM generate_series(1, 1000) AS g`);
+    await c.query('ANALYZE');
+    bouncer = await startPgBouncer(db.get().url, { poolSize: 4 });
+    client = new pg.Client({ connectionString: bouncer.pooled(db.get().url) });
+    await client.connect();
+  });
+  afterAll(async () => {
+    await client?.end().catch(() => undefined);
+    await bouncer?.stop();
+  });
+
+  const options = (extra: Partial<LoadOptions>): LoadOptions => ({
+    target: targetFromUrl(bouncer.pooled(db.get().url), 'test'),
+    client,
+    queries: [
+      {
+        name: 'item_by_id',
+        text: 'SELECT id, label FROM items WHERE id = $1',
+        weight: 1,
+        params: [['1'], ['77'], ['500']],
+        placeholders: 1,
+      },
+    ],
+    model: { kind: 'closed', concurrency: 20 },
+    connections: 4,
+    durationMs: 800,
+    warmupMs: 100,
+    statementTimeoutMs: 5000,
+    lockTimeoutMs: 1000,
+    maxConnectionShare: 0.5,
+    ...extra,
+  });
+
+  it('completes with zero errors on sessions the pooler accepts', async () => {
+    const r = await runLoad(options({}));
+    expect(r.errors, JSON.stringify(r.queries[0]!.errorSamples)).toBe(0);
+    expect(r.requests).toBeGreaterThan(0);
+    expect(r.partial).toBe(false);
+    expect(r.pooled).toBe(true);
+    expect(r.pipeline).toBe(1);
+  });
+
+  it('keeps every request read-only and time-bounded', async () => {
+    const r = await runLoad(
+      options({
+        queries: [
+          { name: 'write', weight: 1, params: [], placeholders: 0, text: 'CREATE TABLE should_not_exist (id int)' },
+          { name: 'slow', weight: 1, params: [], placeholders: 0, text: 'SELECT pg_sleep(1)' },
+          { name: 'read', weight: 1, params: [['1']], placeholders: 1, text: 'SELECT label FROM items WHERE id = $1' },
+        ],
+        statementTimeoutMs: 150,
+        model: { kind: 'closed', concurrency: 4 },
+        durationMs: 600,
+        warmupMs: 0,
+      }),
+    );
+    const [write, slow, read] = r.queries;
+    expect(write!.errors).toBeGreaterThan(0);
+    expect(write!.errorSamples.map((e) => e.code)).toEqual(['25006']);
+    expect(slow!.errorSamples.map((e) => e.code)).toEqual(['57014']);
+    // A failed transaction is rolled back before the connection serves the next request.
+    expect(read!.errors).toBe(0);
+    expect(read!.requests).toBeGreaterThan(0);
+    const { rows } = await db.get().client.query(`SELECT to_regclass('should_not_exist') AS t`);
+    expect(rows[0].t).toBeNull();
+  });
+
+  it('audit --load completes through the pooler', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-load-pooler-'));
+    writeFileSync(
+      path.join(dir, 'item.sql'),
+      '-- name: item_by_id\n-- budget: 1s\n-- params: [[1], [77]]\nSELECT id, label FROM items WHERE id = $1;\n',
+    );
+    const config = resolveConfig({}, { rootDir: REPO_ROOT, env: {}, overrides: {} });
+    const result = await audit({
+      target: targetFromUrl(bouncer.pooled(db.get().url), 'test'),
+      audit: { ...config.audit, runs: 5, warmup: 1 },
+      refresh: config.refresh,
+      queriesDir: dir,
+      baselineFile: path.join(dir, 'baseline.json'),
+      load: {
+        settings: { ...config.audit.load, connections: 2, concurrency: 8, durationMs: 500, warmupMs: 100 },
+      },
+    });
+    expect(result.queries.map((q) => q.status)).toEqual(['measured']);
+    expect(result.load?.errors).toBe(0);
+    expect(result.load?.requests).toBeGreaterThan(0);
+  });
+});
