@@ -67,8 +67,10 @@ interface Op {
   done: Done;
   rows: number;
   error?: WireError;
-  /** Statements this op parses: forgotten when the op fails (the Parse may be what failed). */
+  /** Statements this op parses, in order: those whose Parse did not complete are forgotten on failure. */
   parses?: Statement[];
+  /** ParseComplete messages received for this op (its first `parsed` statements are on the server). */
+  parsed?: number;
   text: string;
   /** Roll back a transaction the op left open or failed (its own ROLLBACK did not run). */
   closeTx: boolean;
@@ -623,7 +625,9 @@ export class WireConnection {
       case 0x45: {
         const op = this.ops[this.opsHead];
         let err = parseError(data.subarray(start, end));
-        if (op?.parses) for (const st of op.parses) this.forget(st, err);
+        // Only the statements whose Parse did not complete: an error at Bind or Execute (57014,
+        // 55P03, 22012) leaves the parsed ones on the server, where the next request uses them.
+        if (op?.parses) for (const st of op.parses.slice(op.parsed ?? 0)) this.forget(st, err);
         if (err.code === '26000') {
           const name = /"([^"]+)"/.exec(err.message)?.[1];
           err = (name && this.failedParses.get(name)) || err;
@@ -633,8 +637,14 @@ export class WireConnection {
         if (op && !op.error) op.error = err;
         return;
       }
+      case 0x31: {
+        // ParseComplete: this op's next statement is on the server.
+        const op = this.ops[this.opsHead];
+        if (op?.parses) op.parsed = (op.parsed ?? 0) + 1;
+        return;
+      }
       default:
-        // ParseComplete, BindComplete, CommandComplete, EmptyQueryResponse, NoData, notices,
+        // BindComplete, CommandComplete, EmptyQueryResponse, NoData, notices,
         // ParameterStatus, notifications: a load request needs none of them.
         if (type === 0x53) {
           const body = data.subarray(start, end);
