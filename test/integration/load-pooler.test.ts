@@ -85,6 +85,35 @@ describe('a pooler that ignores startup parameters', () => {
   });
 });
 
+describe('a declared transaction pooler (database.pooler "transaction")', () => {
+  it('runs the load pooled and times the runs in the transaction envelope, whatever the server accepts', async () => {
+    const c = db.get().client;
+    await c.query('CREATE TABLE IF NOT EXISTS declared (id int PRIMARY KEY)');
+    await c.query('INSERT INTO declared VALUES (1) ON CONFLICT DO NOTHING');
+    const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-load-declared-'));
+    writeFileSync(
+      path.join(dir, 'one.sql'),
+      '-- name: one\n-- budget: 1s\n-- params: [[1]]\nSELECT id FROM declared WHERE id = $1;\n',
+    );
+    const config = resolveConfig({}, { rootDir: REPO_ROOT, env: {}, overrides: {} });
+    const result = await audit({
+      target: targetFromUrl(db.get().url, 'test'),
+      audit: { ...config.audit, runs: 3, warmup: 1 },
+      refresh: config.refresh,
+      queriesDir: dir,
+      baselineFile: path.join(dir, 'baseline.json'),
+      pooler: 'transaction',
+      load: {
+        settings: { ...config.audit.load, connections: 2, concurrency: 4, durationMs: 300, warmupMs: 0 },
+      },
+    });
+    expect(result.queries.map((q) => q.status)).toEqual(['measured']);
+    expect(result.load?.pooled).toBe(true);
+    expect(result.load?.pipeline).toBe(1);
+    expect(result.load?.errors).toBe(0);
+  });
+});
+
 describe.skipIf(!pgbouncerAvailable())('load through PgBouncer (transaction mode)', () => {
   let bouncer: TestPgBouncer;
   let client: pg.Client;
@@ -171,11 +200,13 @@ describe.skipIf(!pgbouncerAvailable())('load through PgBouncer (transaction mode
       refresh: config.refresh,
       queriesDir: dir,
       baselineFile: path.join(dir, 'baseline.json'),
+      pooler: 'transaction',
       load: {
         settings: { ...config.audit.load, connections: 2, concurrency: 8, durationMs: 500, warmupMs: 100 },
       },
     });
     expect(result.queries.map((q) => q.status)).toEqual(['measured']);
+    expect(result.load?.pooled).toBe(true);
     expect(result.load?.errors).toBe(0);
     expect(result.load?.requests).toBeGreaterThan(0);
   });
