@@ -69,6 +69,8 @@ interface Op {
   error?: WireError;
   /** Statements this op parses, in order: those whose Parse did not complete are forgotten on failure. */
   parses?: Statement[];
+  /** Statements parsed by an earlier op that this one binds: a 26000 is their Parse's failure. */
+  binds?: string[];
   /** ParseComplete messages received for this op (its first `parsed` statements are on the server). */
   parsed?: number;
   text: string;
@@ -247,6 +249,8 @@ export class WireConnection {
         this.statements.set(text, st);
         (op.parses ??= []).push(st);
         this.parse(st.name, text);
+      } else {
+        (op.binds ??= []).push(st.name);
       }
       name = st.name;
     } else {
@@ -658,10 +662,9 @@ export class WireConnection {
         // Only the statements whose Parse did not complete: an error at Bind or Execute (57014,
         // 55P03, 22012) leaves the parsed ones on the server, where the next request uses them.
         if (op?.parses) for (const st of op.parses.slice(op.parsed ?? 0)) this.forget(st, err);
-        if (err.code === '26000') {
-          const name = /"([^"]+)"/.exec(err.message)?.[1];
-          err = (name && this.failedParses.get(name)) || err;
-        }
+        // The first of them whose Parse failed is the Bind that met 26000 (names are never reused).
+        const failedParse = err.code === '26000' ? op?.binds?.find((n) => this.failedParses.has(n)) : undefined;
+        if (failedParse) err = this.failedParses.get(failedParse)!;
         // FATAL: the server ends the session (pg_terminate_backend, shutdown); every request fails with it.
         if (err.severity === 'FATAL' || err.severity === 'PANIC') this.closed ??= err;
         if (op && !op.error) op.error = err;
