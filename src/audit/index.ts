@@ -41,6 +41,11 @@ export interface AuditOptions {
   signal?: AbortSignal;
   /** --load: run the declared queries under load after their single-client runs. */
   load?: { settings: LoadSettings; named?: string[] };
+  /**
+   * database.pooler in front of `target`. "transaction": the load runs pooled (each request its
+   * own transaction, unnamed statements) and the runs are timed in the transaction envelope.
+   */
+  pooler?: string;
 }
 
 export type FindingStatus = 'pass' | 'fail' | 'warn' | 'skip';
@@ -112,6 +117,10 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
     statementTimeoutMs: cfg.statementTimeoutMs,
     lockTimeoutMs: cfg.lockTimeoutMs,
   });
+  // Through a declared transaction pooler its session-level statement_timeout and its named
+  // statements would land on whichever server connection the pooler picked: never used there.
+  const pooled = opts.pooler === 'transaction';
+  if (pooled) timer.refused = true;
   const onAbort = (): void => {
     if (inLoad) return;
     void client.end().catch(() => undefined);
@@ -160,6 +169,7 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
           candidates: queries,
           named: opts.load.named,
           settings: opts.load.settings,
+          pooled,
           statementTimeoutMs: cfg.statementTimeoutMs,
           lockTimeoutMs: cfg.lockTimeoutMs,
           signal: opts.signal,

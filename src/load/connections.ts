@@ -15,6 +15,7 @@ import type { ConnectionOptions } from 'node:tls';
 import type { Client } from 'pg';
 import type { ConnectionTarget } from '../db/connection.js';
 import { deadlineFor } from '../db/deadline.js';
+import { classifyTlsError } from '../db/tls.js';
 import { UsageError } from '../errors.js';
 import { WireConnection, type WireError, type WireOptions, type WireParam } from './wire.js';
 
@@ -110,8 +111,10 @@ async function openLoadConnection(
     try {
       return await WireConnection.connect({ ...base, ssl: first, sslOptional: plan.mode === 'prefer' });
     } catch (err) {
+      // The rule of src/db/connection.ts: prefer falls back for a TLS failure or an authentication
+      // refusal, allow for the refusal only; a timeout or a server starting up (57P03) is no reason.
       const code = (err as WireError).code ?? '';
-      const tlsFailed = first !== false && !/^(28|3D|08P01|53300)/.test(code) && !code.startsWith('ECONN');
+      const tlsFailed = plan.mode === 'prefer' && first !== false && classifyTlsError(err) !== undefined;
       if (!AUTH_CODES.has(code) && !tlsFailed) throw err;
       return WireConnection.connect({ ...base, ssl: asTls(plan.fallback) });
     }

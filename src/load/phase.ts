@@ -67,6 +67,8 @@ export interface LoadPhaseOptions {
   lockTimeoutMs: number;
   signal?: AbortSignal;
   onProgress?: (line: string) => void;
+  /** Through a declared transaction-mode pooler (database.pooler "transaction"). */
+  pooled?: boolean;
   /** Queries whose single-client run failed (name -> status): left out of the mix. */
   unmeasured?: Map<string, string>;
 }
@@ -124,6 +126,7 @@ export async function runLoadPhase(opts: LoadPhaseOptions): Promise<LoadPhase> {
     statementTimeoutMs: opts.statementTimeoutMs,
     lockTimeoutMs: opts.lockTimeoutMs,
     maxConnectionShare: s.maxConnectionShare,
+    pooled: opts.pooled,
     signal: opts.signal,
     onProgress: opts.onProgress,
   });

@@ -67,8 +67,12 @@ interface Op {
   done: Done;
   rows: number;
   error?: WireError;
-  /** Statements this op parses: forgotten when the op fails (the Parse may be what failed). */
+  /** Statements this op parses, in order: those whose Parse did not complete are forgotten on failure. */
   parses?: Statement[];
+  /** Statements parsed by an earlier op that this one binds: a 26000 is their Parse's failure. */
+  binds?: string[];
+  /** ParseComplete messages received for this op (its first `parsed` statements are on the server). */
+  parsed?: number;
   text: string;
   /** Roll back a transaction the op left open or failed (its own ROLLBACK did not run). */
   closeTx: boolean;
@@ -245,6 +249,8 @@ export class WireConnection {
         this.statements.set(text, st);
         (op.parses ??= []).push(st);
         this.parse(st.name, text);
+      } else {
+        (op.binds ??= []).push(st.name);
       }
       name = st.name;
     } else {
@@ -400,6 +406,7 @@ export class WireConnection {
         this.socket?.destroy();
         reject(err);
       };
+      this.failOpen = fail;
       const timer = setTimeout(
         () =>
           fail(
@@ -420,7 +427,14 @@ export class WireConnection {
       raw.once('connect', () => {
         if (!o.ssl) return this.startup(raw, resolve, fail, () => (settled = true), timer);
         raw.write(int32s(8, SSL_REQUEST));
+        const closedEarly = (): void =>
+          fail(wireError('08006', `${o.display} closed the connection before answering the SSLRequest`));
+        raw.once('close', closedEarly);
         raw.once('data', (answer: Buffer) => {
+          raw.off('close', closedEarly);
+          // Bytes after the one-byte answer were not sent through TLS: a man in the middle's.
+          if (answer.length > 1)
+            return fail(wireError('08P01', 'the server sent more than one byte in answer to the SSLRequest'));
           if (answer[0] === 0x53) {
             const secure = tls.connect({ ...(o.ssl as ConnectionOptions), socket: raw });
             this.socket = secure;
@@ -458,11 +472,17 @@ export class WireConnection {
     w.buf.writeInt32BE(w.at, 0);
     socket.write(w.take());
     let scram: Scram | undefined;
+    let scramVerified = false;
     const step = (type: number, body: Buffer): void => {
       switch (type) {
         case 0x52: {
           const code = body.readInt32BE(0);
-          if (code === 0) return;
+          if (code === 0) {
+            // RFC 5802 §3: the exchange is over only once the server proved it knows the password.
+            if (scram && !scramVerified)
+              fail(wireError('28000', 'the server ended SCRAM-SHA-256 without its signature: not the server expected'));
+            return;
+          }
           if (code === 3 || code === 5) {
             if (o.password === undefined) return fail(noPassword(o));
             const pw =
@@ -503,7 +523,10 @@ export class WireConnection {
           }
           if (code === 12 && scram) {
             if (!scram.verify(body.subarray(4).toString('utf8')))
-              fail(wireError('28000', 'the server signature of SCRAM-SHA-256 does not match: not the server expected'));
+              return fail(
+                wireError('28000', 'the server signature of SCRAM-SHA-256 does not match: not the server expected'),
+              );
+            scramVerified = true;
             return;
           }
           return fail(wireError('28000', `authentication method ${code} is not supported by the load client`));
@@ -540,6 +563,8 @@ export class WireConnection {
   }
 
   private handshake?: (type: number, body: Buffer) => void;
+  /** Fails the connect in progress. */
+  private failOpen?: (err: WireError) => void;
   /** Reads arrive through the socket's onread callback, not 'data' events. */
   private ownReads = false;
 
@@ -571,7 +596,9 @@ export class WireConnection {
     const n = data.length;
     while (at + 5 <= n) {
       const type = data[at]!;
-      const end = at + 1 + data.readInt32BE(at + 1);
+      const length = data.readInt32BE(at + 1);
+      if (length < 4) return this.protocolViolation(`a message of type ${type} with length ${length}`);
+      const end = at + 1 + length;
       if (end > n) break;
       if (type === 0x44) {
         // DataRow: counted, never decoded.
@@ -588,7 +615,9 @@ export class WireConnection {
     if (at < n) {
       const rest = data.subarray(at);
       if (rest.length >= 5) {
-        const need = 1 + rest.readInt32BE(1);
+        const length = rest.readInt32BE(1);
+        if (length < 4) return this.protocolViolation(`a message of type ${rest[0]} with length ${length}`);
+        const need = 1 + length;
         this.pendingChunks = [Buffer.from(rest)];
         this.pendingLength = rest.length;
         this.needed = need;
@@ -596,6 +625,13 @@ export class WireConnection {
         this.chunk = Buffer.from(rest);
       }
     }
+  }
+
+  /** Bytes that are no PostgreSQL message: nothing after them can be read. */
+  private protocolViolation(what: string): void {
+    const err = wireError('08P01', `${this.opts.display} sent ${what}: not the PostgreSQL protocol`);
+    if (this.handshake && this.failOpen) this.failOpen(err);
+    else this.destroy(err);
   }
 
   private message(type: number, data: Buffer, start: number, end: number): void {
@@ -623,18 +659,25 @@ export class WireConnection {
       case 0x45: {
         const op = this.ops[this.opsHead];
         let err = parseError(data.subarray(start, end));
-        if (op?.parses) for (const st of op.parses) this.forget(st, err);
-        if (err.code === '26000') {
-          const name = /"([^"]+)"/.exec(err.message)?.[1];
-          err = (name && this.failedParses.get(name)) || err;
-        }
+        // Only the statements whose Parse did not complete: an error at Bind or Execute (57014,
+        // 55P03, 22012) leaves the parsed ones on the server, where the next request uses them.
+        if (op?.parses) for (const st of op.parses.slice(op.parsed ?? 0)) this.forget(st, err);
+        // The first of them whose Parse failed is the Bind that met 26000 (names are never reused).
+        const failedParse = err.code === '26000' ? op?.binds?.find((n) => this.failedParses.has(n)) : undefined;
+        if (failedParse) err = this.failedParses.get(failedParse)!;
         // FATAL: the server ends the session (pg_terminate_backend, shutdown); every request fails with it.
         if (err.severity === 'FATAL' || err.severity === 'PANIC') this.closed ??= err;
         if (op && !op.error) op.error = err;
         return;
       }
+      case 0x31: {
+        // ParseComplete: this op's next statement is on the server.
+        const op = this.ops[this.opsHead];
+        if (op?.parses) op.parsed = (op.parsed ?? 0) + 1;
+        return;
+      }
       default:
-        // ParseComplete, BindComplete, CommandComplete, EmptyQueryResponse, NoData, notices,
+        // BindComplete, CommandComplete, EmptyQueryResponse, NoData, notices,
         // ParameterStatus, notifications: a load request needs none of them.
         if (type === 0x53) {
           const body = data.subarray(start, end);
@@ -689,7 +732,13 @@ export class Scram {
     const iterations = Number(attrs.get('i'));
     if (!serverNonce.startsWith(this.nonce) || !iterations)
       throw wireError('28000', 'the server answered SCRAM-SHA-256 with an invalid first message');
-    const salted = pbkdf2Sync(this.password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+    // PBKDF2 runs on the event loop: a huge count would freeze the process, every timer with it.
+    if (iterations > MAX_SCRAM_ITERATIONS)
+      throw wireError(
+        '28000',
+        `the server asks SCRAM-SHA-256 for ${iterations} iterations (more than ${MAX_SCRAM_ITERATIONS}): refused`,
+      );
+    const salted = saltedPassword(this.password, salt, iterations);
     const clientKey = hmac(salted, 'Client Key');
     const storedKey = createHash('sha256').update(clientKey).digest();
     const withoutProof = `c=biws,r=${serverNonce}`;
@@ -707,6 +756,26 @@ export class Scram {
     const got = Buffer.from(v, 'base64');
     return got.length === this.serverSignature.length && timingSafeEqual(got, this.serverSignature);
   }
+}
+
+const MAX_SCRAM_ITERATIONS = 1_000_000;
+/** SaltedPassword by (password, salt, iterations): the load's connections share one derivation. */
+const saltedCache = new Map<string, Buffer>();
+
+function saltedPassword(password: string, salt: Buffer, iterations: number): Buffer {
+  const key = createHash('sha256')
+    .update(password)
+    .update('\0')
+    .update(salt)
+    .update(`\0${iterations}`)
+    .digest('base64');
+  let salted = saltedCache.get(key);
+  if (!salted) {
+    salted = pbkdf2Sync(password.normalize('NFKC'), salt, iterations, 32, 'sha256');
+    if (saltedCache.size >= 16) saltedCache.clear();
+    saltedCache.set(key, salted);
+  }
+  return salted;
 }
 
 function hmac(key: Buffer, text: string): Buffer {
@@ -742,7 +811,9 @@ function parseError(body: Buffer): WireError {
   let at = 0;
   while (at < body.length && body[at] !== 0) {
     const key = String.fromCharCode(body[at]!);
-    const zero = body.indexOf(0, at + 1);
+    const found = body.indexOf(0, at + 1);
+    // A field without its NUL runs to the end of the message.
+    const zero = found < 0 ? body.length : found;
     const value = body.toString('utf8', at + 1, zero);
     const name = FIELDS[key];
     if (name) fields[name] = value;

@@ -191,6 +191,21 @@ describe('requests', () => {
     }
   });
 
+  it('keeps one named statement for a request that always fails at execute', async () => {
+    const c = await connectAs('scrammed', 'sc r@m');
+    try {
+      const text = 'SELECT 1 / $1::int';
+      for (let i = 0; i < 5; i++) expect((await failure(query(c, text, [0]))).code).toBe('22012');
+      // Its Parse completed: the next requests reuse it rather than parse it again under new names.
+      expect(await query(c, 'SELECT 1 FROM pg_prepared_statements WHERE statement = $1', [text])).toBe(1);
+      expect(await query(c, text, [1])).toBe(1);
+      // The session check at connect, the failing one and the two counting ones.
+      expect(await query(c, 'SELECT 1 FROM pg_prepared_statements')).toBe(4);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('cancels what the connection runs (57014) and keeps it usable', async () => {
     const c = await connectAs('scrammed', 'sc r@m');
     try {

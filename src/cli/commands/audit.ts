@@ -43,6 +43,7 @@ export async function runAuditCommand(opts: GlobalOptions, _args: string[] = [])
       only: Array.isArray(opts.only) ? (opts.only as string[]) : undefined,
       logger: ctx.logger,
       signal: ctx.signal,
+      pooler: ctx.config.database.pooler,
     };
     const pooler = ctx.config.database.pooler;
     if (opts.node !== undefined && !opts.embedded) {
