@@ -113,14 +113,14 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
   // of its own, bounded by its watchdog): one measuring engine for both phases. runner.ts times
   // in the transaction envelope where that session cannot serve (a pooler refusing its startup
   // parameters, allow-writes, cold eviction).
-  const timer = singleClient(opts.target, {
-    statementTimeoutMs: cfg.statementTimeoutMs,
-    lockTimeoutMs: cfg.lockTimeoutMs,
-  });
-  // Through a declared transaction pooler its session-level statement_timeout and its named
-  // statements would land on whichever server connection the pooler picked: never used there.
+  // Through a declared transaction pooler the timer keeps nothing in its session: each run
+  // carries its own read-only transaction and limits (src/load/single.ts).
   const pooled = opts.pooler === 'transaction';
-  if (pooled) timer.refused = true;
+  const timer = singleClient(
+    opts.target,
+    { statementTimeoutMs: cfg.statementTimeoutMs, lockTimeoutMs: cfg.lockTimeoutMs },
+    pooled,
+  );
   const onAbort = (): void => {
     if (inLoad) return;
     void client.end().catch(() => undefined);

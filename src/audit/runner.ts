@@ -295,8 +295,8 @@ async function measure(
       );
       return;
     } catch (err) {
-      // A pooler (PgBouncer) refuses the session's startup parameters (08P01): time the runs in
-      // the transaction envelope below instead, which needs no session state.
+      // The timer turns to a pooler's mode itself when its startup parameters are refused; a
+      // server that refuses even that (08P01) is timed in the transaction envelope below.
       if ((err as { code?: string })?.code !== '08P01') throw err;
       settings.timer.refused = true;
     }

@@ -2,7 +2,8 @@
 // session's startup parameters (08P01): the engine reconnects with application_name only and
 // each request carries its own read-only transaction and limits, so the run completes without
 // an error, a write in the mix still fails 25006 and statement_timeout still ends a slow one.
-// `audit --load` through the pooler completes too (its timed runs fall back to the envelope).
+// `audit --load` through the pooler completes too, and the audit's single-client timer turns to
+// the same per-run transaction (one round trip per run, nothing left in the session).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
@@ -16,6 +17,7 @@ import { resolveConfig } from '../../src/config.js';
 import { targetFromUrl } from '../../src/db/connection.js';
 import { runLoad, type LoadOptions } from '../../src/load/engine.js';
 import { audit } from '../../src/audit/index.js';
+import { singleClient } from '../../src/load/single.js';
 
 const db = withTestDatabase('dbopt_load_pooler');
 
@@ -86,7 +88,7 @@ describe('a pooler that ignores startup parameters', () => {
 });
 
 describe('a declared transaction pooler (database.pooler "transaction")', () => {
-  it('runs the load pooled and times the runs in the transaction envelope, whatever the server accepts', async () => {
+  it('runs the load pooled and times the runs pooled, whatever the server accepts', async () => {
     const c = db.get().client;
     await c.query('CREATE TABLE IF NOT EXISTS declared (id int PRIMARY KEY)');
     await c.query('INSERT INTO declared VALUES (1) ON CONFLICT DO NOTHING');
@@ -185,6 +187,30 @@ describe.skipIf(!pgbouncerAvailable())('load through PgBouncer (transaction mode
     expect(read!.requests).toBeGreaterThan(0);
     const { rows } = await db.get().client.query(`SELECT to_regclass('should_not_exist') AS t`);
     expect(rows[0].t).toBeNull();
+  });
+
+  it('the single-client timer turns pooled when its startup parameters are refused, its limits travelling with each run', async () => {
+    const timer = singleClient(targetFromUrl(bouncer.pooled(db.get().url), 'test'), {
+      statementTimeoutMs: 5000,
+      lockTimeoutMs: 1000,
+    });
+    try {
+      const t = await timer.time('SELECT label FROM items WHERE id = $1', [['1'], ['2']], 1, 6, 1);
+      expect(timer.pooled).toBe(true);
+      expect(t).toHaveLength(6);
+      await timer.setStatementTimeout(100);
+      const slow = await timer.time('SELECT pg_sleep(1)', [], 0, 1, 0).catch((e: unknown) => e);
+      expect((slow as { code?: string }).code).toBe('57014');
+      const write = await timer
+        .time('CREATE TABLE timer_should_not_exist (id int)', [], 0, 1, 0)
+        .catch((e: unknown) => e);
+      expect((write as { code?: string }).code).toBe('25006');
+      // Nothing stayed behind on the server connections the pooler shares.
+      const { rows } = await client.query(`SELECT current_setting('statement_timeout') AS t`);
+      expect(rows[0].t).toBe('0');
+    } finally {
+      await timer.end();
+    }
   });
 
   it('audit --load completes through the pooler', async () => {
