@@ -537,12 +537,17 @@ function summarize(
   const mix = latency.summary();
   const loopBound = cpu.delayP99 >= 5 && cpu.delayP99 >= 0.2 * mix.p95;
   const bound = cpuShare >= CLIENT_BOUND_CPU || loopBound;
+  const used = `client used ${Math.round(cpuShare * 100)} % of a core`;
+  const late = `event-loop delay p99 ${cpu.delayP99.toFixed(1)} ms`;
+  // A late event loop in a process that used little CPU was waiting for a core, most likely
+  // one the server's sessions held: client and server share the machine.
   const reason =
     cpuShare >= CLIENT_BOUND_CPU
-      ? `client used ${Math.round(cpuShare * 100)} % of a core`
+      ? `${used}, ${late}`
       : loopBound
-        ? `event-loop delay p99 ${cpu.delayP99.toFixed(1)} ms against a p95 of ${mix.p95.toFixed(1)} ms`
-        : `client used ${Math.round(cpuShare * 100)} % of a core, event-loop delay p99 ${cpu.delayP99.toFixed(1)} ms`;
+        ? `${late} against a p95 of ${mix.p95.toFixed(1)} ms while the ${used}: it waited for a CPU` +
+          (cpuShare < 0.5 ? ', most likely one the server held on the same machine' : '')
+        : `${used}, ${late}`;
   const { statements: _statements, ...serverRest } = server;
   void _statements;
   const result: LoadResult = {
