@@ -50,6 +50,8 @@ async function ignoringProxy(serverUrl: string): Promise<{ url: string; close: (
   });
   await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
   const u = new URL(serverUrl);
+  // The proxy listens on loopback whatever host the server is on (a container's is not).
+  u.hostname = '127.0.0.1';
   u.port = String((proxy.address() as net.AddressInfo).port);
   u.searchParams.set('sslmode', 'disable');
   return { url: u.toString(), close: () => proxy.close() };
