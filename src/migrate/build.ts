@@ -28,6 +28,14 @@ export function isConcurrentIndexBuild(stmt: SqlStatement): boolean {
   return nodeType(stmt.node) === 'IndexStmt' && Boolean(nodeBody(stmt.node).concurrent);
 }
 
+/** The FROM and WHERE of the queries about index $2 in schema $1, with its table (t) and pg_index row (x). */
+const INDEX_BY_NAME = `FROM pg_class AS i
+       JOIN pg_namespace AS n ON n.oid = i.relnamespace
+       JOIN pg_index AS x ON x.indexrelid = i.oid
+       JOIN pg_class AS t ON t.oid = x.indrelid
+      WHERE n.nspname = $1
+        AND i.relname = $2`;
+
 /**
  * The build's session settings, the table the build is on and the state of an index of that
  * name, in one round trip (the settings' CTE always yields its one row, so they apply even when
@@ -88,12 +96,7 @@ async function indexState(session: MigrationSession, t: BuildTarget): Promise<In
             x.indisvalid AS valid,
             x.indisunique AS unique,
             t.relname AS table
-       FROM pg_class AS i
-       JOIN pg_namespace AS n ON n.oid = i.relnamespace
-       JOIN pg_index AS x ON x.indexrelid = i.oid
-       JOIN pg_class AS t ON t.oid = x.indrelid
-      WHERE n.nspname = $1
-        AND i.relname = $2`,
+       ${INDEX_BY_NAME}`,
     [t.schema, t.index],
   );
   return rows[0];
@@ -244,12 +247,7 @@ async function stateAfterBuild(
                                  WHERE st.schemaname = n.nspname
                                    AND st.tablename = t.relname
                                    AND st.attname = a.attname)) AS unanalyzed
-       FROM pg_class AS i
-       JOIN pg_namespace AS n ON n.oid = i.relnamespace
-       JOIN pg_index AS x ON x.indexrelid = i.oid
-       JOIN pg_class AS t ON t.oid = x.indrelid
-      WHERE n.nspname = $1
-        AND i.relname = $2`,
+       ${INDEX_BY_NAME}`,
     [t.schema, t.index],
   );
   return rows[0];
