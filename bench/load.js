@@ -25,13 +25,13 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { runLoad } = await import(path.join(root, 'dist/load/engine.js'));
+const { runLoad } = await import(path.join(root, 'dist/audit/load/engine.js'));
 const { migrate } = await import(path.join(root, 'dist/migrate/index.js'));
 const { seed } = await import(path.join(root, 'dist/seed/index.js'));
 const { targetFromUrl } = await import(path.join(root, 'dist/db/connection.js'));
 const { resolveConfig } = await import(path.join(root, 'dist/config.js'));
 const { audit } = await import(path.join(root, 'dist/audit/index.js'));
-const { loadConnection } = await import(path.join(root, 'dist/load/connections.js'));
+const { loadConnection } = await import(path.join(root, 'dist/audit/load/connections.js'));
 
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);

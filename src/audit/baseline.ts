@@ -6,7 +6,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
 import type { ServerInfo } from '../catalog/server.js';
 import type { QueryRun } from './runner.js';
-import type { LoadResult } from '../load/engine.js';
+import type { LoadResult } from './load/engine.js';
 import { stableStringify } from '../stableJson.js';
 
 export interface BaselineEntry {

@@ -15,7 +15,7 @@ import { loadQueries } from './queryFile.js';
 import { serverInfo, type ServerInfo } from '../catalog/server.js';
 import { evictionSupport, runQuery, type QueryRun } from './runner.js';
 import { schemaFacts, type SchemaFacts } from '../catalog/schema.js';
-import { singleClient } from '../load/single.js';
+import { singleClient } from './load/single.js';
 import {
   growthFacts,
   loadFindings,
@@ -24,7 +24,7 @@ import {
   type GrowthFacts,
   type LoadResult,
   type LoadSettings,
-} from '../load/phase.js';
+} from './load/phase.js';
 
 export interface AuditOptions {
   target: ConnectionTarget;
@@ -109,12 +109,12 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
   // During the load phase the engine answers a stop itself (partial figures), so the
   // connection it samples the server with stays open until it is done.
   let inLoad = false;
-  // Timed runs go through the load phase's client (src/load/single.ts, one read-only session
+  // Timed runs go through the load phase's client (src/audit/load/single.ts, one read-only session
   // of its own, bounded by its watchdog): one measuring engine for both phases. runner.ts times
   // in the transaction envelope where that session cannot serve (a pooler refusing its startup
   // parameters, allow-writes, cold eviction).
   // Through a declared transaction pooler the timer keeps nothing in its session: each run
-  // carries its own read-only transaction and limits (src/load/single.ts).
+  // carries its own read-only transaction and limits (src/audit/load/single.ts).
   const pooled = opts.pooler === 'transaction';
   const timer = singleClient(
     opts.target,

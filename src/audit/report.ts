@@ -6,7 +6,7 @@ import type { AuditResult } from './index.js';
 import type { Ratio } from '../catalog/cacheStats.js';
 import { lockedNote } from '../catalog/schema.js';
 import { cacheSections } from '../cache/report.js';
-import { growthSections, loadSections } from '../load/report.js';
+import { growthSections, loadSections } from './load/report.js';
 
 /** One ReportCheck per finding (--strict turns warnings into failures); audit and audit --node share it. */
 export function findingChecks(

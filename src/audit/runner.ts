@@ -16,7 +16,7 @@ import type { ServerInfo } from '../catalog/server.js';
 export type { ServerInfo } from '../catalog/server.js';
 import { analyzePlan, type ExplainOutput, type PlanFacts } from './plan.js';
 import type { AuditQuery, ParamValue } from './queryFile.js';
-import type { SingleClient } from '../load/single.js';
+import type { SingleClient } from './load/single.js';
 
 export interface Latency {
   runs: number;
@@ -286,7 +286,7 @@ async function measure(
     relations = analyzePlan(plain).relations;
   }
   // Read-only runs that need nothing between executions are timed on the load phase's client
-  // path (src/load/single.ts): its own read-only session, no round trip but the statement's.
+  // path (src/audit/load/single.ts): its own read-only session, no round trip but the statement's.
   if (settings.timer && !settings.timer.refused && !q.allowWrites && !q.writes && !canEvict) {
     try {
       await settings.timer.setStatementTimeout(result.statementTimeoutMs);

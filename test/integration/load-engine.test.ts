@@ -4,11 +4,11 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import pg from 'pg';
 import { withTestDatabase } from '../helpers/db.js';
-import { runLoad, type LoadOptions } from '../../src/load/engine.js';
-import { LOAD_CHECKS } from '../../src/load/checks/index.js';
+import { runLoad, type LoadOptions } from '../../src/audit/load/engine.js';
+import { LOAD_CHECKS } from '../../src/audit/load/checks/index.js';
 import { UsageError } from '../../src/errors.js';
-import { loadConnection } from '../../src/load/connections.js';
-import type { WireConnection } from '../../src/load/wire.js';
+import { loadConnection } from '../../src/audit/load/connections.js';
+import type { WireConnection } from '../../src/audit/load/wire.js';
 
 /** The session's envelope as the server reports it, read through a query that returns it in an error. */
 async function readSettings(c: WireConnection): Promise<Record<string, string>> {

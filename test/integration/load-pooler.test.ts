@@ -15,9 +15,9 @@ import { pgbouncerAvailable, startPgBouncer, type TestPgBouncer } from '../helpe
 import { REPO_ROOT } from '../helpers/cli.js';
 import { resolveConfig } from '../../src/config.js';
 import { targetFromUrl } from '../../src/db/connection.js';
-import { runLoad, type LoadOptions } from '../../src/load/engine.js';
+import { runLoad, type LoadOptions } from '../../src/audit/load/engine.js';
 import { audit } from '../../src/audit/index.js';
-import { singleClient } from '../../src/load/single.js';
+import { singleClient } from '../../src/audit/load/single.js';
 
 const db = withTestDatabase('dbopt_load_pooler');
 

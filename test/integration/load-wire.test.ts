@@ -12,8 +12,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { startOwnServer, type OwnServer } from '../helpers/ownServer.js';
 import { targetFromUrl } from '../../src/db/connection.js';
-import { loadConnection } from '../../src/load/connections.js';
-import { WireConnection, type WireError, type WireParam } from '../../src/load/wire.js';
+import { loadConnection } from '../../src/audit/load/connections.js';
+import { WireConnection, type WireError, type WireParam } from '../../src/audit/load/wire.js';
 
 const HBA = [
   'local all all trust',

@@ -1,15 +1,15 @@
 // The load checks and growth exponents over plain figures: each check's ok and failing case.
 import { describe, expect, it } from 'vitest';
-import type { LoadResult, QueryLoad } from '../../src/load/engine.js';
-import { loadOverBudget } from '../../src/load/checks/loadOverBudget.js';
-import { loadErrors } from '../../src/load/checks/loadErrors.js';
-import { loadThroughputShort } from '../../src/load/checks/loadThroughputShort.js';
-import { clientBound } from '../../src/load/checks/clientBound.js';
-import { growsWithData } from '../../src/load/checks/growsWithData.js';
-import { exponent, growthFacts } from '../../src/load/growth.js';
-import { weightedOrder } from '../../src/load/engine.js';
-import { loadFindings, loadMix, type LoadCandidate } from '../../src/load/phase.js';
-import { loadSections } from '../../src/load/report.js';
+import type { LoadResult, QueryLoad } from '../../src/audit/load/engine.js';
+import { loadOverBudget } from '../../src/audit/load/checks/loadOverBudget.js';
+import { loadErrors } from '../../src/audit/load/checks/loadErrors.js';
+import { loadThroughputShort } from '../../src/audit/load/checks/loadThroughputShort.js';
+import { clientBound } from '../../src/audit/load/checks/clientBound.js';
+import { growsWithData } from '../../src/audit/load/checks/growsWithData.js';
+import { exponent, growthFacts } from '../../src/audit/load/growth.js';
+import { weightedOrder } from '../../src/audit/load/engine.js';
+import { loadFindings, loadMix, type LoadCandidate } from '../../src/audit/load/phase.js';
+import { loadSections } from '../../src/audit/load/report.js';
 
 const summary = (p95: number) => ({
   count: 100,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bucketOf, Histogram, upperEdge } from '../../src/load/histogram.js';
+import { bucketOf, Histogram, upperEdge } from '../../src/audit/load/histogram.js';
 
 /** Exact percentile of a sorted copy, the way the audit's single-client summary computes it. */
 function exact(values: number[], q: number): number {

@@ -3,8 +3,8 @@
 // crafted bytes no real server sends (a local socket speaking them).
 import { describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { Scram, WireConnection, type WireError } from '../../src/load/wire.js';
-import { pooledSteps } from '../../src/load/connections.js';
+import { Scram, WireConnection, type WireError } from '../../src/audit/load/wire.js';
+import { pooledSteps } from '../../src/audit/load/connections.js';
 
 describe('SCRAM-SHA-256', () => {
   // https://www.rfc-editor.org/rfc/rfc7677#section-3

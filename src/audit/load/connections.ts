@@ -1,6 +1,6 @@
 // The load phase's own connections and the check made before any is opened.
 //
-// Client: src/load/wire.ts, a minimal frontend whose requests cost little client CPU, so the
+// Client: src/audit/load/wire.ts, a minimal frontend whose requests cost little client CPU, so the
 // engine can come near pgbench on a machine whose cores it shares with the server
 // (bench/load.js). Each connection pipelines: several requests at once (Bind/Execute/Sync
 // written back to back, results read in order).
@@ -13,10 +13,10 @@
 // https://www.postgresql.org/docs/current/protocol-flow.html#PROTOCOL-FLOW-PIPELINING
 import type { ConnectionOptions } from 'node:tls';
 import type { Client } from 'pg';
-import type { ConnectionTarget } from '../db/connection.js';
-import { deadlineFor } from '../db/deadline.js';
-import { classifyTlsError } from '../db/tls.js';
-import { UsageError } from '../errors.js';
+import type { ConnectionTarget } from '../../db/connection.js';
+import { deadlineFor } from '../../db/deadline.js';
+import { classifyTlsError } from '../../db/tls.js';
+import { UsageError } from '../../errors.js';
 import { WireConnection, type WireError, type WireOptions, type WireParam } from './wire.js';
 
 export const LOAD_APPLICATION_NAME = 'dbopt-load';

@@ -1,5 +1,5 @@
 // The load engine: drives a weighted mix of read-only statements over C connections and
-// measures each request in a log-linear histogram (src/load/histogram.ts).
+// measures each request in a log-linear histogram (src/audit/load/histogram.ts).
 //
 // Closed model: N requests always in flight (each finished request issues the next), as an
 // application's request handlers do; latency counts from issue. Open model: requests start on a
@@ -15,7 +15,7 @@
 // and marks the figures partial.
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import type { Client } from 'pg';
-import type { ConnectionTarget } from '../db/connection.js';
+import type { ConnectionTarget } from '../../db/connection.js';
 import {
   assertWithinBudget,
   connectionBudget,

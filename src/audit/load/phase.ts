@@ -2,10 +2,10 @@
 // (read-only ones, weighted by `-- weight:`; allow-writes queries only when named), samples
 // their parameters the way the single-client runs do, runs the load engine and turns its
 // figures, and the growth against the baseline, into findings of the audit's shape.
-import type { Config } from '../config.js';
+import type { Config } from '../../config.js';
 import type { Client } from 'pg';
-import type { ConnectionTarget } from '../db/connection.js';
-import { UsageError } from '../errors.js';
+import type { ConnectionTarget } from '../../db/connection.js';
+import { UsageError } from '../../errors.js';
 import { LOAD_CHECKS, type QueryBudget } from './checks/index.js';
 import { runLoad, type LoadModel, type LoadQuery, type LoadResult, type ParamValue } from './engine.js';
 import { growthFacts, type GrowthFacts, type GrowthScan } from './growth.js';

@@ -1,7 +1,7 @@
 // The load phase and growth as report sections (every renderer reads them): one row per query
 // of the mix, a line for the mix, the server and the client, and the growth exponents. Columns
 // are kept short so the table fits a 100-column terminal.
-import type { Cell, Report, ReportSection, Tone } from '../report.js';
+import type { Cell, Report, ReportSection, Tone } from '../../report.js';
 import type { QueryBudget } from './checks/index.js';
 import type { LoadResult } from './engine.js';
 import type { GrowthFacts } from './growth.js';

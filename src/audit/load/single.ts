@@ -1,4 +1,4 @@
-// The single-client timing of dbopt audit, on the load phase's client (src/load/wire.ts): one
+// The single-client timing of dbopt audit, on the load phase's client (src/audit/load/wire.ts): one
 // connection opened read-only and time-bounded from its startup packet, a named prepared
 // statement (custom plans forced, so the plan timed is the plan EXPLAIN shows), and
 // process.hrtime from the write of each execution to its ReadyForQuery, with nothing else on
@@ -9,8 +9,8 @@
 // limits, the statement unnamed, so planned for its values, COMMIT), still one round trip.
 // The connection's watchdog bounds every run: no byte from the server for statement_timeout
 // plus a margin (src/db/deadline.ts) fails the run with 08006 (exit 3), never a hang.
-import type { ConnectionTarget } from '../db/connection.js';
-import { deadlineFor } from '../db/deadline.js';
+import type { ConnectionTarget } from '../../db/connection.js';
+import { deadlineFor } from '../../db/deadline.js';
 import { loadConnection, pooledSteps, refusedStartupParameters, type SessionLimits } from './connections.js';
 import type { ParamValue } from './engine.js';
 import type { WireConnection, WireError, WireParam } from './wire.js';

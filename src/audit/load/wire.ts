@@ -16,7 +16,7 @@
 import { createHash, createHmac, pbkdf2Sync, randomBytes, timingSafeEqual } from 'node:crypto';
 import net from 'node:net';
 import tls, { type ConnectionOptions } from 'node:tls';
-import { stillDoing, summarize as describe, UnresponsiveError } from '../db/deadline.js';
+import { stillDoing, summarize as describe, UnresponsiveError } from '../../db/deadline.js';
 
 export type WireParam = string | number | boolean | null;
 
