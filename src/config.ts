@@ -238,9 +238,16 @@ export const CONFIG_SPEC: Record<string, Section> = {
           connections: { type: 'integer', description: 'Load connections', default: 16, minimum: 1, maximum: 10000 },
           rate: {
             type: 'optionalNumber',
-            description: 'Requests per second on a fixed schedule (open model); null = closed model',
+            description: 'Requests per second on a schedule set in advance (open model); null = closed model',
             default: null,
             minimum: 1,
+          },
+          arrivals: {
+            type: 'enum',
+            description:
+              'Open model: poisson (exponential gaps, as independent users and pgbench --rate) or uniform (evenly spaced)',
+            values: ['poisson', 'uniform'],
+            default: 'poisson',
           },
           duration: { type: 'duration', description: 'Measured time, after the warm-up', default: '10s' },
           warmup: { type: 'duration', description: 'Load before measuring (not counted)', default: '2s' },
@@ -323,6 +330,7 @@ export interface Config {
       concurrency: number;
       connections: number;
       rate: number | null;
+      arrivals: 'poisson' | 'uniform';
       durationMs: number;
       warmupMs: number;
       maxConnectionShare: number;
@@ -603,6 +611,7 @@ function typedConfig(values: Record<string, Record<string, unknown>>, ctx: Resol
         concurrency: (a.load as Record<string, number>).concurrency!,
         connections: (a.load as Record<string, number>).connections!,
         rate: (a.load as Record<string, number | null>).rate ?? null,
+        arrivals: (a.load as Record<string, 'poisson' | 'uniform'>).arrivals!,
         durationMs: (a.load as Record<string, number>).duration!,
         warmupMs: (a.load as Record<string, number>).warmup!,
         maxConnectionShare: (a.load as Record<string, number>).maxConnectionShare!,

@@ -134,7 +134,8 @@ program
   .option('--load', 'then run the queries under load (config audit.load; see docs/load.md)')
   .option('--concurrency <n>', 'load: requests in flight, closed model (audit.load.concurrency; implies --load)')
   .option('--connections <n>', 'load: connections (audit.load.connections; implies --load)')
-  .option('--rate <n>', 'load: requests per second on a fixed schedule, open model (audit.load.rate; implies --load)')
+  .option('--rate <n>', 'load: requests per second set in advance, open model (audit.load.rate; implies --load)')
+  .option('--arrivals <kind>', 'load, open model: poisson or uniform gaps (audit.load.arrivals; implies --load)')
   .option('--duration <time>', 'load: measured time after the warm-up, e.g. 10s (audit.load.duration; implies --load)')
   .option('--load-only <names...>', 'load: only these queries (names allow-writes queries in; implies --load)')
   .action(async (_opts, cmd: Command) => {

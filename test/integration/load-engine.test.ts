@@ -159,10 +159,24 @@ describe('open model', () => {
   it('achieves a rate the server sustains', async () => {
     const r = await runLoad(options({ model: { kind: 'open', rate: 200 }, durationMs: 2000, connections: 4 }));
     expect(r.rate).toBe(200);
+    expect(r.arrivals).toBe('poisson');
     expect(r.errors).toBe(0);
+    // Poisson arrivals offer the rate on average: 400 ± 20 requests in 2 s.
+    expect(r.offered!).toBeGreaterThan(200 * 0.8);
+    expect(r.offered!).toBeLessThan(200 * 1.2);
     expect(r.achievedShare!).toBeGreaterThanOrEqual(0.95);
     const short = LOAD_CHECKS.find((c) => c.code === 'load-throughput-short')!;
     expect(short.check({ load: r, budgets: {}, growth: [] })[0]!.status).toBe('pass');
+  });
+
+  it('uniform arrivals offer exactly the rate', async () => {
+    const r = await runLoad(
+      options({ model: { kind: 'open', rate: 200, arrivals: 'uniform' }, durationMs: 2000, connections: 4 }),
+    );
+    expect(r.arrivals).toBe('uniform');
+    expect(r.errors).toBe(0);
+    expect(Math.abs(r.offered! - 200)).toBeLessThanOrEqual(2);
+    expect(r.achievedShare!).toBeGreaterThanOrEqual(0.95);
   });
 
   it('counts latency from the scheduled start: a slow statement shows its stall', async () => {

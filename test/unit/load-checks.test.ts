@@ -131,12 +131,29 @@ describe('load-throughput-short', () => {
     });
     expect(ok[0]!.status).toBe('pass');
     const short = loadThroughputShort.check({
-      load: load({ model: 'open', rate: 1000, throughput: 700, achievedShare: 0.7 }),
+      load: load({
+        model: 'open',
+        rate: 1000,
+        arrivals: 'poisson',
+        offered: 1000,
+        throughput: 700,
+        achievedShare: 0.7,
+      }),
       budgets,
       growth: [],
     });
     expect(short[0]!.status).toBe('fail');
-    expect(short[0]!.message).toBe('achieved 700/s of the 1,000/s asked (70 %)');
+    expect(short[0]!.message).toBe('achieved 700/s of the 1,000/s offered (70 %; --rate 1,000/s, poisson arrivals)');
+  });
+
+  it('judges against what the Poisson schedule offered, not the rate: a window that drew fewer passes', () => {
+    const drewFewer = loadThroughputShort.check({
+      load: load({ model: 'open', rate: 200, offered: 186, throughput: 185, achievedShare: 185 / 186 }),
+      budgets,
+      growth: [],
+    });
+    expect(drewFewer[0]!.status).toBe('pass');
+    expect(drewFewer[0]!.message).toContain('185/s of the 186/s offered (99 %; --rate 200/s');
   });
 });
 

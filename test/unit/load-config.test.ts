@@ -14,6 +14,7 @@ describe('audit.load config', () => {
       concurrency: 1000,
       connections: 16,
       rate: null,
+      arrivals: 'poisson',
       durationMs: 10_000,
       warmupMs: 2000,
       maxConnectionShare: 0.5,
@@ -29,12 +30,14 @@ describe('audit.load config', () => {
     expect(c.audit.load.concurrency).toBe(300);
     expect(c.audit.load.rate).toBeNull();
     expect(c.audit.load.durationMs).toBe(1000);
+    expect(resolve({ audit: { load: { arrivals: 'uniform' } } }).audit.load.arrivals).toBe('uniform');
+    expect(resolve({}, { DBOPT_AUDIT_LOAD_ARRIVALS: 'uniform' }).audit.load.arrivals).toBe('uniform');
   });
   it('reports every problem with its key path', () => {
     let err: unknown;
     try {
       resolve(
-        { audit: { load: { concurrency: 0, rate: 'fast', maxConnectionShare: 2, pool: 3 } } },
+        { audit: { load: { concurrency: 0, rate: 'fast', arrivals: 'bursty', maxConnectionShare: 2, pool: 3 } } },
         {},
         { 'audit.load.connections': 1.5 },
       );
@@ -46,6 +49,7 @@ describe('audit.load config', () => {
     expect(details).toMatch(/audit\.load\.pool: unknown key/);
     expect(details).toMatch(/audit\.load\.concurrency: must be between 1/);
     expect(details).toMatch(/audit\.load\.rate: must be a number or null/);
+    expect(details).toMatch(/audit\.load\.arrivals: must be one of "poisson", "uniform", got "bursty"/);
     expect(details).toMatch(/audit\.load\.maxConnectionShare: must be between 0 and 1/);
     expect(details).toMatch(/--connections: must be an integer/);
   });

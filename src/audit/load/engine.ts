@@ -3,9 +3,11 @@
 //
 // Closed model: N requests always in flight (each finished request issues the next), as an
 // application's request handlers do; latency counts from issue. Open model: requests start on a
-// fixed schedule of R per second whether or not earlier ones have finished, and latency counts
-// from each request's scheduled start, so a stall shows in the figures instead of slowing the
-// schedule (no coordinated omission). In both, pool wait is the time from issue (or scheduled
+// schedule of R per second set in advance, whether or not earlier ones have finished (Poisson
+// arrivals by default, as many independent users send them and as pgbench --rate draws them;
+// or evenly spaced), and latency counts from each request's scheduled start, so a stall shows in
+// the figures instead of slowing the schedule (no coordinated omission). A worker thread's clock
+// (src/audit/load/clock.ts) issues each request within tens of microseconds of its time. In both, pool wait is the time from issue (or scheduled
 // start) until a connection serves the request (a pipelined request also waits for the ones
 // before it on its connection); the rest is the time on the connection.
 //
@@ -27,6 +29,7 @@ import {
   type SessionLimits,
 } from './connections.js';
 import type { WireConnection, WireError } from './wire.js';
+import { preciseClock, type PreciseClock } from './clock.js';
 import { Histogram, type HistogramSummary } from './histogram.js';
 import { ServerSampler, type ServerFigures } from './server.js';
 
@@ -44,7 +47,13 @@ export interface LoadQuery {
   rollback?: boolean;
 }
 
-export type LoadModel = { kind: 'closed'; concurrency: number } | { kind: 'open'; rate: number };
+/**
+ * How the open model spaces its requests: `poisson` (the default) draws exponential gaps, as
+ * many independent users do and as pgbench --rate does; `uniform` issues them evenly.
+ */
+export type Arrivals = 'poisson' | 'uniform';
+
+export type LoadModel = { kind: 'closed'; concurrency: number } | { kind: 'open'; rate: number; arrivals?: Arrivals };
 
 export interface LoadOptions {
   target: ConnectionTarget;
@@ -113,6 +122,8 @@ export interface LoadResult {
   model: LoadModel['kind'];
   concurrency?: number;
   rate?: number;
+  /** Open model: how the requests were spaced. */
+  arrivals?: Arrivals;
   connections: number;
   pipeline: number;
   /** Sessions without startup parameters (a transaction-mode pooler): each request set its own limits. */
@@ -127,7 +138,12 @@ export interface LoadResult {
   errors: number;
   timeouts: number;
   throughput: number;
-  /** Open model: achieved throughput / rate. */
+  /**
+   * Open model: requests per second the schedule issued in the window (Poisson arrivals offer
+   * the rate only on average: a 2 s window at 200/s draws 400 ± 20).
+   */
+  offered?: number;
+  /** Open model: achieved throughput / offered. */
   achievedShare?: number;
   latency: HistogramSummary;
   poolWait: HistogramSummary;
@@ -166,6 +182,8 @@ interface Conn {
   /** Carries a Sync group that opens its own transaction: nothing is pipelined behind it. */
   exclusive: boolean;
 }
+
+const LOOP_RESOLUTION_MS = 10;
 
 const TIMEOUT_CODES = new Set(['57014', '55P03']);
 
@@ -377,12 +395,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     LOAD_APPLICATION_NAME,
     opts.queries.map((q) => q.text),
   );
-  const delay = monitorEventLoopDelay({ resolution: 10 });
+  // The histogram records the time between its timer's callbacks, the resolution included: an
+  // idle loop reads about 10 ms. Lateness is what lies beyond the resolution.
+  const delay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   let cpuAtStart: NodeJS.CpuUsage | undefined;
   let completedAtStart = 0;
   let windowTimer: NodeJS.Timeout | undefined;
   let endTimer: NodeJS.Timeout | undefined;
   let scheduleTimer: NodeJS.Timeout | undefined;
+  let clock: PreciseClock | undefined;
   const progress = opts.onProgress
     ? setInterval(() => {
         const now = performance.now();
@@ -423,27 +444,37 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     } else {
       // Every request due by now is issued at each tick of a 1 ms timer: its latency counts
       // from its own scheduled start, so a late tick shows in the figures, not in the schedule.
+      // The precise clock (src/audit/load/clock.ts) wakes the loop when the next one is due;
+      // Node's millisecond timers take over if its worker cannot run.
       const interval = 1000 / opts.model.rate;
-      let k = 0;
+      const gap = opts.model.arrivals === 'uniform' ? () => interval : exponentialGaps(interval);
+      const hrAtStart = Number(process.hrtime.bigint()) - performance.now() * 1e6;
+      let due = started;
       const tick = (): void => {
         const now = performance.now();
-        while (!stopping && started + k * interval <= now) {
-          issue(started + k * interval);
-          k++;
+        while (!stopping && due <= now) {
+          issue(due);
+          due += gap();
         }
         if (stopping) return;
-        const wait = started + k * interval - performance.now();
-        scheduleTimer = setTimeout(tick, Math.max(1, Math.min(50, wait)));
+        if (clock) clock.wakeAt(hrAtStart + due * 1e6);
+        else scheduleTimer = setTimeout(tick, Math.max(1, Math.min(50, due - performance.now())));
       };
+      clock = preciseClock(tick, () => {
+        clock = undefined;
+        tick();
+      });
       if (!stoppedBy) tick();
     }
 
     await stopped;
     stopping = true;
     clearTimeout(scheduleTimer);
+    const clockStopped = clock?.stop();
     const cpu = process.cpuUsage(cpuAtStart);
     const completedInWindow = completed - completedAtStart;
     delay.disable();
+    await clockStopped;
     const graceMs = opts.graceMs ?? Math.min(opts.statementTimeoutMs, 2000);
     const all = new Promise<void>((resolve) => {
       drained = resolve;
@@ -471,14 +502,15 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
     return summarize(opts, states, server, budget, { pipeline, pooled }, windowMs, stoppedBy, {
       cpuUs: cpu.user + cpu.system,
       completed: completedInWindow,
-      delayP99: delay.count ? delay.percentile(99) / 1e6 : 0,
-      delayMax: delay.count ? delay.max / 1e6 : 0,
+      delayP99: delay.count ? Math.max(0, delay.percentile(99) / 1e6 - LOOP_RESOLUTION_MS) : 0,
+      delayMax: delay.count ? Math.max(0, delay.max / 1e6 - LOOP_RESOLUTION_MS) : 0,
     });
   } finally {
     stopping = true;
     clearTimeout(windowTimer);
     clearTimeout(endTimer);
     clearTimeout(scheduleTimer);
+    await clock?.stop();
     if (progress) clearInterval(progress);
     delay.disable();
     if (!server) {
@@ -486,6 +518,21 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
       await sampler.stop().catch(() => undefined);
     }
   }
+}
+
+/**
+ * Exponential gaps of the given mean from a seeded generator (mulberry32): Poisson arrivals that
+ * are the same from one run to the next, so two runs differ by the server, not by the draw.
+ */
+export function exponentialGaps(meanMs: number, seed = 0x5eed): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), a | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const u = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return -Math.log(1 - u) * meanMs;
+  };
 }
 
 function recordError(s: QueryState, err: unknown): void {
@@ -581,7 +628,9 @@ function summarize(
   if (opts.model.kind === 'closed') result.concurrency = opts.model.concurrency;
   else {
     result.rate = opts.model.rate;
-    result.achievedShare = throughput / opts.model.rate;
+    result.arrivals = opts.model.arrivals ?? 'poisson';
+    result.offered = (result.requests / windowMs) * 1000;
+    result.achievedShare = result.offered > 0 ? throughput / result.offered : 0;
   }
   return result;
 }

@@ -114,7 +114,9 @@ export async function runLoadPhase(opts: LoadPhaseOptions): Promise<LoadPhase> {
     );
   }
   const s = opts.settings;
-  const model: LoadModel = s.rate ? { kind: 'open', rate: s.rate } : { kind: 'closed', concurrency: s.concurrency };
+  const model: LoadModel = s.rate
+    ? { kind: 'open', rate: s.rate, arrivals: s.arrivals }
+    : { kind: 'closed', concurrency: s.concurrency };
   const result = await runLoad({
     target: opts.target,
     client: opts.client,

@@ -17,7 +17,8 @@ export function loadSections(
   left: { name: string; reason: string }[] = [],
 ): ReportSection[] {
   if (!load) return [];
-  const model = load.model === 'closed' ? `${load.concurrency} in flight` : `${load.rate}/s open model`;
+  const model =
+    load.model === 'closed' ? `${load.concurrency} in flight` : `${load.rate}/s open model, ${load.arrivals} arrivals`;
   const rows: Cell[][] = load.queries.map((q) => {
     const budget = budgets[q.name]?.budgetMs;
     const tone: Tone = budget !== undefined && q.latency.p95 > budget ? 'bad' : 'ok';
@@ -58,7 +59,7 @@ export function loadSections(
     `${model} over ${load.connections} connections (up to ${load.pipeline} pipelined each),` +
       ` ${secs(load.durationMs)} after ${secs(load.warmupMs)} warm-up` +
       (load.partial ? ` - PARTIAL (${load.stoppedBy})` : '') +
-      (load.achievedShare !== undefined ? `; ${Math.round(load.achievedShare * 100)} % of the rate` : ''),
+      (load.achievedShare !== undefined ? `; ${Math.round(load.achievedShare * 100)} % of the offered rate` : ''),
     'ms from issue (open model: from the scheduled start); pool: p95 waiting for a connection;',
     'conn: p95 on the connection; server: mean execution (pg_stat_statements); p99, max: json.',
     `server: ${waits}; connections ${s.connections.maxUsed} of ${s.connections.max} used (${s.connections.load} load);` +

@@ -152,10 +152,17 @@ class Writer {
   end(lengthAt: number): void {
     this.buf.writeInt32BE(this.at - lengthAt, lengthAt);
   }
+  /**
+   * What was written, as a buffer of its own; this one is kept for the next messages. A copy
+   * of the used bytes (small ones come from Node's shared pool) instead of a fresh 16 KB buffer
+   * per flush: at thousands of flushes a second those fresh buffers, memory outside the heap,
+   * made V8 run a full mark-compact every half second, a pause of 4-6 ms in every run's tail.
+   */
   take(): Buffer {
-    const out = this.buf.subarray(0, this.at);
-    this.buf = Buffer.allocUnsafe(Math.max(16384, Math.min(this.buf.length, 1 << 20)));
+    const out = Buffer.allocUnsafe(this.at);
+    this.buf.copy(out, 0, 0, this.at);
     this.at = 0;
+    if (this.buf.length > 1 << 20) this.buf = Buffer.allocUnsafe(16384);
     return out;
   }
 }

@@ -20,7 +20,9 @@ export async function runAuditCommand(opts: GlobalOptions, _args: string[] = [])
   const loadOnly = Array.isArray(opts.loadOnly) ? (opts.loadOnly as string[]) : undefined;
   const withLoad =
     Boolean(opts.load) ||
-    [opts.concurrency, opts.connections, opts.rate, opts.duration, loadOnly].some((v) => v !== undefined);
+    [opts.concurrency, opts.connections, opts.rate, opts.arrivals, opts.duration, loadOnly].some(
+      (v) => v !== undefined,
+    );
   const overrides = {
     'audit.queries': opts.queries,
     'audit.baseline': opts.baseline,
@@ -28,6 +30,7 @@ export async function runAuditCommand(opts: GlobalOptions, _args: string[] = [])
     'audit.load.concurrency': intOption(opts.concurrency, '--concurrency'),
     'audit.load.connections': intOption(opts.connections, '--connections'),
     'audit.load.rate': rate,
+    'audit.load.arrivals': opts.arrivals,
     'audit.load.duration': opts.duration,
   };
   const code = await withDb(opts, overrides, async (ctx) => {
