@@ -460,10 +460,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         if (clock) clock.wakeAt(hrAtStart + due * 1e6);
         else scheduleTimer = setTimeout(tick, Math.max(1, Math.min(50, due - performance.now())));
       };
-      clock = preciseClock(tick, () => {
+      try {
+        clock = preciseClock(tick, () => {
+          clock = undefined;
+          tick();
+        });
+      } catch {
         clock = undefined;
-        tick();
-      });
+      }
       if (!stoppedBy) tick();
     }
 
