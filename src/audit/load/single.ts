@@ -91,6 +91,8 @@ export function singleClient(
     });
   const open = async (): Promise<WireConnection> => {
     const c = await connect();
+    // One request out at a time: each is written as it is made (see WireConnection.writeNow).
+    c.writeNow = true;
     const major = Number.parseInt(c.parameters.server_version ?? '', 10);
     if (!pooled && !forced && !(major >= 14)) {
       // Without pg_prepared_statements' counters the plan timed could not be named: custom plans.
@@ -115,7 +117,6 @@ export function singleClient(
       const send = (values: readonly WireParam[], done: (err: WireError | undefined) => void): void => {
         if (pooled) c.group(pooledSteps(text, values, { ...limits, statementTimeoutMs }), done);
         else c.query(text, values, done);
-        c.flush();
       };
       let next = 0;
       const values = (): ParamValue[] => (params.length ? params[next++ % params.length]!.slice(0, placeholders) : []);
@@ -155,14 +156,12 @@ export function singleClient(
 function run(c: WireConnection, text: string, values: readonly WireParam[]): Promise<void> {
   return new Promise((resolve, reject) => {
     c.query(text, values, (err) => (err ? reject(err) : resolve()));
-    c.flush();
   });
 }
 
 function value(c: WireConnection, text: string, values: readonly WireParam[]): Promise<string | null | undefined> {
   return new Promise((resolve, reject) => {
     c.queryValue(text, values, (err, v) => (err ? reject(err) : resolve(v)));
-    c.flush();
   });
 }
 

@@ -157,6 +157,13 @@ class Writer {
     this.buf.writeInt32BE(this.at - lengthAt, lengthAt);
   }
   take(): Buffer {
+    // A small batch (one request: the audit's timer, a lightly loaded connection) is copied into
+    // Node's shared pool and this buffer kept, rather than a fresh 16 kB one allocated per write.
+    if (this.at < 4096) {
+      const small = Buffer.from(this.buf.subarray(0, this.at));
+      this.at = 0;
+      return small;
+    }
     const out = this.buf.subarray(0, this.at);
     this.buf = Buffer.allocUnsafe(Math.max(16384, Math.min(this.buf.length, 1 << 20)));
     this.at = 0;
@@ -189,6 +196,11 @@ export class WireConnection {
   readonly parameters: Record<string, string> = {};
   silenceLimitMs: number | undefined;
   statementTimeoutMs: number | undefined;
+  /**
+   * Write each request as it is made instead of at the end of the tick: for a caller with one
+   * request out at a time (the audit's timer), which has nothing to batch (no tick callback).
+   */
+  writeNow = false;
   /** Called when the ROLLBACK after a failed group is done: the connection is free again. */
   onRolledBack?: () => void;
 
@@ -258,7 +270,9 @@ export class WireConnection {
   private push(op: Op): void {
     if (this.ops.length === this.opsHead) this.lastByte = Date.now();
     this.ops.push(op);
-    if (!this.flushing) {
+    if (this.writeNow) {
+      this.flush();
+    } else if (!this.flushing) {
       this.flushing = true;
       process.nextTick(this.flushNow);
     }
