@@ -6,7 +6,8 @@
 //   SCRAM-SHA-256 authentication; BackendKeyData kept for CancelRequest.
 // - Requests: named prepared statements (Parse once per statement per connection), then per
 //   request Bind + Execute + Sync, written back to back with the other requests of the same
-//   tick in one socket write (pipelining); results are read in order and each request's
+//   tick in one socket write (pipelining; `writeNow`: at once, for a caller with one request
+//   out at a time); results are read in order and each request's
 //   callback gets its error (SQLSTATE as `code`) and row count. Rows are counted, not decoded;
 //   `queryValue` alone keeps one text value (the audit timer's catalog read and EXPLAIN).
 // - A watchdog: one interval timer for every connection; a connection with requests out that
