@@ -189,6 +189,14 @@ export const CONFIG_SPEC: Record<string, Section> = {
         minimum: 0,
         maximum: 10000,
       },
+      planCache: {
+        type: 'enum',
+        description:
+          'Plans of the timed runs: "auto" (the server\'s plan cache: a generic plan after five runs, ' +
+          'as applications run prepared statements) or "custom" (plan_cache_mode=force_custom_plan)',
+        values: ['auto', 'custom'],
+        default: 'auto',
+      },
       costRegression: {
         type: 'number',
         description: 'Allowed rise of estimated cost over the baseline (0.25 = 25 %)',
@@ -320,6 +328,7 @@ export interface Config {
     tiers: Record<string, number>;
     runs: number;
     warmup: number;
+    planCache: 'auto' | 'custom';
     costRegression: number;
     seqScanRows: number;
     minCacheHitRatio: number;
@@ -601,6 +610,7 @@ function typedConfig(values: Record<string, Record<string, unknown>>, ctx: Resol
       tiers: a.tiers as Record<string, number>,
       runs: a.runs as number,
       warmup: a.warmup as number,
+      planCache: a.planCache as Config['audit']['planCache'],
       costRegression: a.costRegression as number,
       seqScanRows: a.seqScanRows as number,
       minCacheHitRatio: a.minCacheHitRatio as number,

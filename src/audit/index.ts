@@ -120,6 +120,7 @@ export async function audit(opts: AuditOptions): Promise<AuditResult> {
     opts.target,
     { statementTimeoutMs: cfg.statementTimeoutMs, lockTimeoutMs: cfg.lockTimeoutMs },
     pooled,
+    cfg.planCache,
   );
   const onAbort = (): void => {
     if (inLoad) return;

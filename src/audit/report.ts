@@ -115,6 +115,11 @@ function queriesSection(r: AuditResult): ReportSection {
   });
   const notes: string[] = [];
   if (r.queries.some((q) => q.cold)) notes.push(`cold tier: ${r.cold.label}`);
+  const generic = r.queries.filter((q) => q.timedPlan?.plan === 'generic').map((q) => q.name);
+  if (generic.length)
+    notes.push(
+      `plans timed: the prepared statement's cached generic plan for ${generic.join(', ')}; custom plans otherwise.`,
+    );
   notes.push(
     'latency: ms over timed runs of a prepared statement; budget checked on p95. ' +
       'server: execution time and buffers: shared hit/read of one EXPLAIN (ANALYZE, BUFFERS).',

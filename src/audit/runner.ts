@@ -1,10 +1,13 @@
 // Runs one audited query safely and measures it: a READ ONLY transaction (READ WRITE only for
 // `-- allow-writes`, each run then undone by a savepoint) with SET LOCAL statement_timeout and
 // lock_timeout, always rolled back; warm-up runs, then N timed executions of the statement
-// itself through a named prepared statement with plan_cache_mode = force_custom_plan (so the
-// plan timed is the custom plan EXPLAIN shows; process.hrtime around each execute), then one
-// EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON). The cold tier evicts the query's relations
-// from shared buffers before each timed run where the server allows it.
+// itself through a named prepared statement (process.hrtime around each execute), then one
+// EXPLAIN (ANALYZE, BUFFERS, VERBOSE, FORMAT JSON): the custom plan for the first parameters.
+// Read-only runs are timed on the load client's session (src/audit/load/single.ts), under the
+// server's plan cache by default; when it ran the cached generic plan, that plan's shape is kept
+// beside the custom one (generic-plan-differs). Runs timed here, in the envelope, force custom
+// plans, so the plan timed is the plan EXPLAIN shows. The cold tier evicts the query's
+// relations from shared buffers before each timed run where the server allows it.
 // https://www.postgresql.org/docs/current/pgbuffercache.html
 import type { Client, QueryConfig } from 'pg';
 import { formatPgError, isPgError, lineColumn, type PgErrorLike } from '../db/pgerror.js';
@@ -16,7 +19,7 @@ import type { ServerInfo } from '../catalog/server.js';
 export type { ServerInfo } from '../catalog/server.js';
 import { analyzePlan, type ExplainOutput, type PlanFacts } from './plan.js';
 import type { AuditQuery, ParamValue } from './queryFile.js';
-import type { SingleClient } from './load/single.js';
+import type { SingleClient, TimedPlan } from './load/single.js';
 
 export interface Latency {
   runs: number;
@@ -62,6 +65,8 @@ export interface QueryRun {
   durationMs: number;
   /** reltuples of the relations the plan reads (schema-qualified), for growth. */
   relationRows?: Record<string, number>;
+  /** Which plan the timings came from: a prepared statement's cached generic plan or custom plans. */
+  timedPlan?: Omit<TimedPlan, 'generic'> & { generic?: Pick<PlanFacts, 'fingerprint' | 'shape' | 'totalCost'> };
 }
 
 export interface EvictionSupport {
@@ -232,7 +237,7 @@ export async function runQuery(client: Client, q: AuditQuery, settings: RunSetti
     const params = await paramRows(client, q);
     result.paramRows = params.length;
     await setLocalTimeouts(client, { statementTimeoutMs: timeoutMs, lockTimeoutMs: settings.lockTimeoutMs });
-    // Timed runs use a named prepared statement, which would switch to a generic plan after
+    // Runs timed here use a named prepared statement, which would switch to a generic plan after
     // five executions: force custom plans so the plan timed is the plan EXPLAIN shows.
     await client.query(`SELECT set_config('plan_cache_mode', 'force_custom_plan', true)`);
     phase = 'query';
@@ -290,9 +295,13 @@ async function measure(
   if (settings.timer && !settings.timer.refused && !q.allowWrites && !q.writes && !canEvict) {
     try {
       await settings.timer.setStatementTimeout(result.statementTimeoutMs);
-      result.latency = summarize(
-        await settings.timer.time(q.text, params, q.placeholders, runs, settings.warmup, settings.signal),
-      );
+      const timed = await settings.timer.time(q.text, params, q.placeholders, runs, settings.warmup, settings.signal);
+      result.latency = summarize(timed.timings);
+      const { generic, ...plan } = timed.plan;
+      const facts = generic && analyzePlan(generic);
+      result.timedPlan = facts
+        ? { ...plan, generic: { fingerprint: facts.fingerprint, shape: facts.shape, totalCost: facts.totalCost } }
+        : plan;
       return;
     } catch (err) {
       // The timer turns to a pooler's mode itself when its startup parameters are refused; a
@@ -301,6 +310,11 @@ async function measure(
       settings.timer.refused = true;
     }
   }
+  const why = canEvict ? 'cold: buffers evicted between runs' : q.allowWrites || q.writes ? 'a writing statement' : '';
+  result.timedPlan = {
+    plan: 'custom',
+    reason: `timed in the transaction envelope${why ? ` (${why})` : ''}: plan_cache_mode=force_custom_plan`,
+  };
   const warmup = canEvict ? Math.min(1, settings.warmup) : settings.warmup;
   for (let i = 0; i < warmup; i++) {
     throwIfAborted(settings.signal);

@@ -174,17 +174,17 @@ describe('dbopt audit on the reference workload', () => {
     }
   });
 
-  it("--runs wins over a file's -- runs:, and timed runs use custom plans", async () => {
+  it("--runs wins over a file's -- runs:, and audit.planCache custom forces custom plans", async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-audit-runs-'));
     const { writeFileSync } = await import('node:fs');
-    // Divides by zero unless the envelope forced plan_cache_mode = force_custom_plan.
+    // Divides by zero unless the timer forced plan_cache_mode = force_custom_plan.
     writeFileSync(
       path.join(dir, 'runs.sql'),
       "-- tier: hot\n-- runs: 7\nSELECT 1 / (current_setting('plan_cache_mode') = 'force_custom_plan')::int AS ok;\n",
     );
     const r = await audit({
       target: db.get().target,
-      audit: { ...config.audit, warmup: 0 },
+      audit: { ...config.audit, warmup: 0, planCache: 'custom' },
       refresh: config.refresh,
       queriesDir: dir,
       baselineFile: path.join(dir, 'baseline.json'),
@@ -192,14 +192,78 @@ describe('dbopt audit on the reference workload', () => {
     });
     expect(r.queries[0]!.error).toBeUndefined();
     expect(r.queries[0]!.latency!.runs).toBe(2);
+    expect(r.queries[0]!.timedPlan).toMatchObject({
+      plan: 'custom',
+      reason: expect.stringContaining('force_custom_plan'),
+    });
     const fromFile = await audit({
       target: db.get().target,
-      audit: { ...config.audit, warmup: 0, runs: 3 },
+      audit: { ...config.audit, warmup: 0, runs: 3, planCache: 'custom' },
       refresh: config.refresh,
       queriesDir: dir,
       baselineFile: path.join(dir, 'baseline.json'),
     });
     expect(fromFile.queries[0]!.latency!.runs).toBe(7);
+  });
+
+  describe('the plan cache (audit.planCache auto, the default)', () => {
+    // Skewed data: every other row has k = 0 (spread over the table), the rest one row per k.
+    // For k = 0 the custom plan is a seq scan; the generic plan assumes an average k (1 row: an
+    // index scan), looks cheaper than the custom plans, and is what the server's plan cache runs
+    // from the sixth execution on.
+    let dir: string;
+    beforeAll(async () => {
+      const client = db.get().client;
+      await client.query(`CREATE TABLE plan_skew (id int, k int, pad text)`);
+      await client.query(
+        `INSERT INTO plan_skew
+         SELECT g, CASE WHEN g % 2 = 0 THEN 0 ELSE g END, repeat('x', 20)
+           FROM generate_series(1, 100000) AS g`,
+      );
+      await client.query(`CREATE INDEX plan_skew_k ON plan_skew (k)`);
+      await client.query(`ANALYZE plan_skew`);
+      dir = mkdtempSync(path.join(tmpdir(), 'dbopt-audit-plancache-'));
+      const { writeFileSync } = await import('node:fs');
+      const text = 'SELECT count(pad) FROM plan_skew WHERE k = $1;\n';
+      writeFileSync(path.join(dir, 'skew_common.sql'), `-- budget: 2s\n-- params: [0]\n${text}`);
+      writeFileSync(path.join(dir, 'skew_rare.sql'), `-- budget: 2s\n-- params: [70001]\n${text}`);
+    });
+    const run = (planCache: 'auto' | 'custom'): Promise<AuditResult> =>
+      audit({
+        target: db.get().target,
+        audit: { ...config.audit, runs: 5, warmup: 5, planCache },
+        refresh: config.refresh,
+        queriesDir: dir,
+        baselineFile: path.join(dir, 'baseline.json'),
+      });
+
+    it('times the generic plan the server caches and warns when it is not the plan checked', async () => {
+      const r = await run('auto');
+      const common = r.queries.find((q) => q.name === 'skew_common')!;
+      expect(common.timedPlan).toMatchObject({ plan: 'generic', genericRuns: 5, customRuns: 0 });
+      expect(common.timedPlan!.generic!.shape).toBe('Aggregate > Index Scan using plan_skew_k on plan_skew');
+      expect(common.plan!.shape).toBe('Aggregate > Seq Scan on plan_skew');
+      const differs = r.findings.find((f) => f.id === 'skew_common/generic-plan-differs')!;
+      expect(differs.status).toBe('warn');
+      expect(differs.message).toContain(
+        'cached generic plan, Aggregate > Index Scan using plan_skew_k on plan_skew (cost ',
+      );
+      expect(differs.message).toContain('not the custom plan checked, Aggregate > Seq Scan on plan_skew (cost ');
+      expect(differs.message).toContain('plan_cache_mode=force_custom_plan');
+    });
+
+    it('passes when the cached generic plan has the shape of the custom plan', async () => {
+      const r = await run('auto');
+      const rare = r.queries.find((q) => q.name === 'skew_rare')!;
+      expect(rare.timedPlan?.plan).toBe('generic');
+      expect(r.findings.find((f) => f.id === 'skew_rare/generic-plan-differs')?.status).toBe('pass');
+    });
+
+    it('with planCache custom times custom plans and has nothing to compare', async () => {
+      const r = await run('custom');
+      for (const q of r.queries) expect(q.timedPlan).toMatchObject({ plan: 'custom' });
+      expect(r.findings.filter((f) => f.code === 'generic-plan-differs')).toEqual([]);
+    });
   });
 
   it('a connection lost mid-audit is a connection error (exit 3) naming the server, not a finding', async () => {

@@ -206,6 +206,27 @@ describe('requests', () => {
     }
   });
 
+  it('returns one text value where asked (row, NULL, none), names its statements, knows server_version', async () => {
+    const c = await connectAs('scrammed', 'sc r@m');
+    const value = (text: string, values: WireParam[] = []): Promise<string | null | undefined> =>
+      new Promise((resolve, reject) => c.queryValue(text, values, (err, v) => (err ? reject(err) : resolve(v))));
+    try {
+      expect(await value(`SELECT $1::text || 'ü', 2`, ['ä'])).toBe('äü');
+      expect(await value('SELECT NULL::text')).toBeNull();
+      expect(await value('SELECT 1 WHERE false')).toBeUndefined();
+      expect((await failure(value('SELECT 1 / 0'))).code).toBe('22012');
+      const name = c.statementName(`SELECT $1::text || 'ü', 2`)!;
+      expect(await value('SELECT statement FROM pg_prepared_statements WHERE name = $1', [name])).toBe(
+        `SELECT $1::text || 'ü', 2`,
+      );
+      expect(c.statementName('never sent')).toBeUndefined();
+      // From the ParameterStatus messages of the startup, before any request.
+      expect(c.parameters.server_version).toMatch(/^\d+/);
+    } finally {
+      await c.end();
+    }
+  });
+
   it('cancels what the connection runs (57014) and keeps it usable', async () => {
     const c = await connectAs('scrammed', 'sc r@m');
     try {

@@ -121,6 +121,28 @@ describe('query checks', () => {
     );
   });
 
+  it('generic-plan-differs: the cached generic plan the runs timed against the custom plan checked', () => {
+    const c = check('generic-plan-differs');
+    const generic = (root: PlanNode) => {
+      const p = plan(root);
+      return { fingerprint: p.fingerprint, shape: p.shape, totalCost: p.totalCost };
+    };
+    const timed = (root: PlanNode) => ({ plan: 'generic' as const, reason: 'plan cache', generic: generic(root) });
+    expect(c.check({ run: fakeRun('q', { plan: plan(indexScan) }), settings })).toBeUndefined();
+    const custom = fakeRun('q', { plan: plan(seqScan), timedPlan: { plan: 'custom', reason: 'forced' } });
+    expect(c.check({ run: custom, settings })).toBeUndefined();
+    const same = fakeRun('q', { plan: plan(indexScan), timedPlan: timed(indexScan) });
+    expect(c.check({ run: same, settings })?.status).toBe('pass');
+    const differs = c.check({ run: fakeRun('q', { plan: plan(seqScan), timedPlan: timed(indexScan) }), settings })!;
+    expect(differs.status).toBe('fail');
+    expect(differs.message).toContain(
+      'cached generic plan, Index Scan using users_k on users (cost 8), ' +
+        'not the custom plan checked, Seq Scan on users (cost 900): ' +
+        "the application's prepared statements run the generic plan.",
+    );
+    expect(differs.message).toContain('Fix: compare the two for the values that matter');
+  });
+
   it('row-estimate-off and cache-hit-low', () => {
     expect(check('row-estimate-off').check({ run: fakeRun('q', { plan: plan(indexScan) }), settings })?.status).toBe(
       'pass',

@@ -10,6 +10,7 @@ import { seqScanLarge } from './seqScanLarge.js';
 import { costRegression } from './costRegression.js';
 import { buffersUp } from './buffersUp.js';
 import { planChanged } from './planChanged.js';
+import { genericPlanDiffers } from './genericPlanDiffers.js';
 import { rowEstimateOff } from './rowEstimateOff.js';
 import { cacheHitLow } from './cacheHitLow.js';
 import { invalidIndex } from './invalidIndex.js';
@@ -35,6 +36,7 @@ export const QUERY_CHECKS: QueryCheck[] = [
   costRegression,
   buffersUp,
   planChanged,
+  genericPlanDiffers,
   rowEstimateOff,
   cacheHitLow,
 ];

@@ -6,8 +6,10 @@
 //   SCRAM-SHA-256 authentication; BackendKeyData kept for CancelRequest.
 // - Requests: named prepared statements (Parse once per statement per connection), then per
 //   request Bind + Execute + Sync, written back to back with the other requests of the same
-//   tick in one socket write (pipelining); results are read in order and each request's
-//   callback gets its error (SQLSTATE as `code`) and row count. Rows are counted, not decoded.
+//   tick in one socket write (pipelining; `writeNow`: at once, for a caller with one request
+//   out at a time); results are read in order and each request's
+//   callback gets its error (SQLSTATE as `code`) and row count. Rows are counted, not decoded;
+//   `queryValue` alone keeps one text value (the audit timer's catalog read and EXPLAIN).
 // - A watchdog: one interval timer for every connection; a connection with requests out that
 //   receives no byte for its limit (statement timeout + a margin, src/db/deadline.ts) is
 //   cancelled on the server, closed, and its requests fail with 08006. Connecting has a timeout.
@@ -76,6 +78,9 @@ interface Op {
   text: string;
   /** Roll back a transaction the op left open or failed (its own ROLLBACK did not run). */
   closeTx: boolean;
+  /** Keep the first row's first column (queryValue); null for SQL NULL. */
+  wantValue?: boolean;
+  value?: string | null;
 }
 
 interface Statement {
@@ -192,6 +197,11 @@ export class WireConnection {
   readonly parameters: Record<string, string> = {};
   silenceLimitMs: number | undefined;
   statementTimeoutMs: number | undefined;
+  /**
+   * Write each request as it is made instead of at the end of the tick: for a caller with one
+   * request out at a time (the audit's timer), which has nothing to batch (no tick callback).
+   */
+  writeNow = false;
   /** Called when the ROLLBACK after a failed group is done: the connection is free again. */
   onRolledBack?: () => void;
 
@@ -226,6 +236,27 @@ export class WireConnection {
   }
 
   /**
+   * One statement whose first row's first column is wanted, as text (undefined: no row): a
+   * catalog read or an EXPLAIN on this session, never a measured request.
+   */
+  queryValue(
+    text: string,
+    values: readonly WireParam[],
+    done: (err: WireError | undefined, value?: string | null) => void,
+  ): void {
+    if (this.closed) return done(this.closed);
+    const op: Op = { done: (err) => done(err, op.value), rows: 0, text, closeTx: false, wantValue: true };
+    this.step(op, text, values);
+    this.sync();
+    this.push(op);
+  }
+
+  /** The server-side name of the prepared statement for `text` on this connection, once parsed. */
+  statementName(text: string): string | undefined {
+    return this.statements.get(text)?.name;
+  }
+
+  /**
    * Several statements in one Sync group (a transaction the group opens and ends itself);
    * when one fails the rest are skipped and the open transaction is rolled back.
    */
@@ -240,7 +271,9 @@ export class WireConnection {
   private push(op: Op): void {
     if (this.ops.length === this.opsHead) this.lastByte = Date.now();
     this.ops.push(op);
-    if (!this.flushing) {
+    if (this.writeNow) {
+      this.flush();
+    } else if (!this.flushing) {
       this.flushing = true;
       process.nextTick(this.flushNow);
     }
@@ -553,8 +586,11 @@ export class WireConnection {
           socket.on('close', () => this.closedBySocket());
           watch(this);
           return resolve();
+        case 0x53:
+          // ParameterStatus: server_version tells the audit's timer which catalog columns exist.
+          return this.parameterStatus(body);
         default:
-          // ParameterStatus, NoticeResponse, NegotiateProtocolVersion: nothing to do.
+          // NoticeResponse, NegotiateProtocolVersion: nothing to do.
           return;
       }
     };
@@ -610,7 +646,7 @@ export class WireConnection {
       if (type === 0x44) {
         // DataRow: counted, never decoded.
         const op = this.ops[this.opsHead];
-        if (op) op.rows++;
+        if (op && ++op.rows === 1 && op.wantValue) op.value = firstColumn(data, at + 5);
       } else if (this.handshake) {
         this.handshake(type, data.subarray(at + 5, end));
       } else {
@@ -686,13 +722,14 @@ export class WireConnection {
       default:
         // BindComplete, CommandComplete, EmptyQueryResponse, NoData, notices,
         // ParameterStatus, notifications: a load request needs none of them.
-        if (type === 0x53) {
-          const body = data.subarray(start, end);
-          const zero = body.indexOf(0);
-          this.parameters[body.toString('utf8', 0, zero)] = body.toString('utf8', zero + 1, body.length - 1);
-        }
+        if (type === 0x53) this.parameterStatus(data.subarray(start, end));
         return;
     }
+  }
+
+  private parameterStatus(body: Buffer): void {
+    const zero = body.indexOf(0);
+    this.parameters[body.toString('utf8', 0, zero)] = body.toString('utf8', zero + 1, body.length - 1);
   }
 
   /** A failed Parse: the statement is parsed again by the next request that uses it. */
@@ -812,6 +849,13 @@ const FIELDS: Record<string, keyof WireError> = {
   c: 'column',
   n: 'constraint',
 };
+
+/** The first column of a DataRow whose body starts at `at` (text format; null for SQL NULL). */
+function firstColumn(data: Buffer, at: number): string | null | undefined {
+  if (data.readInt16BE(at) === 0) return undefined;
+  const n = data.readInt32BE(at + 2);
+  return n < 0 ? null : data.toString('utf8', at + 6, at + 6 + n);
+}
 
 function parseError(body: Buffer): WireError {
   const fields: Partial<Record<keyof WireError, string>> = {};
