@@ -106,7 +106,8 @@ async function buildersOf(
   session: MigrationSession,
   oid: number,
 ): Promise<{ pid: number; application_name: string }[]> {
-  const { rows } = await session.lock.query<{ pid: number; application_name: string }>(
+  // Asked before the build, while the build connection is idle: it can ask itself.
+  const { rows } = await session.build.query<{ pid: number; application_name: string }>(
     `SELECT p.pid,
             a.application_name
        FROM pg_stat_progress_create_index AS p
@@ -179,7 +180,7 @@ async function healLeftover(session: MigrationSession, t: BuildTarget, state: In
     session.logger.warn(
       `${t.index}: cancelling the build left running by a dbopt migrator that went away (pid ${b.pid})`,
     );
-    await session.lock.query('SELECT pg_cancel_backend($1)', [b.pid]);
+    await session.build.query('SELECT pg_cancel_backend($1)', [b.pid]);
   }
   for (let i = 0; i < 120 && builders.some((x) => x.application_name.startsWith('dbopt')); i++) {
     await sleep(250, session.signal);

@@ -1,6 +1,6 @@
-// The two connections of a migrate run and what watches them: the lock connection holds the
-// advisory lock and, from outside, watches the build connection (who blocks it, how far an
-// index build is) and cancels its statement on SIGINT/SIGTERM.
+// The build connection of a migrate run (it holds the migrate lock and runs every statement)
+// and what watches it from outside: a watch connection, opened only once a wait or a build
+// lasts long enough to poll, asks who blocks the build connection and how far an index build is.
 import type { Client } from 'pg';
 import { CONFIG_SPEC, DEFAULT_SMALL_TABLE } from '../config.js';
 import { parseDuration } from '../duration.js';
@@ -64,7 +64,11 @@ export interface MigrationSession {
   /** server_version_num of the build connection's server. */
   serverVersion?: number;
   buildPid: number;
-  lock: Client;
+  /**
+   * A connection of its own for looking at the build connection while it is busy, opened on
+   * first use (a run whose statements all finish within the first poll interval opens none).
+   */
+  watch(): Promise<Client>;
   settings: MigrateSettings;
   logger: Logger;
   signal?: AbortSignal;
@@ -108,11 +112,12 @@ export function describeBlockers(blockers: Iterable<Blocker>): string[] {
 
 async function pollBlockers(session: MigrationSession): Promise<void> {
   // Nearly always nobody blocks: ask pg_blocking_pids() alone (cheap), pg_stat_activity only for who.
-  const blocking = await session.lock.query<{ any: boolean }>('SELECT cardinality(pg_blocking_pids($1)) > 0 AS any', [
+  const watch = await session.watch();
+  const blocking = await watch.query<{ any: boolean }>('SELECT cardinality(pg_blocking_pids($1)) > 0 AS any', [
     session.buildPid,
   ]);
   if (!blocking.rows[0]?.any) return;
-  const { rows } = await session.lock.query<{
+  const { rows } = await watch.query<{
     pid: number;
     application_name: string;
     state: string | null;
@@ -142,7 +147,9 @@ async function pollBlockers(session: MigrationSession): Promise<void> {
 async function pollProgress(session: MigrationSession): Promise<void> {
   const build = session.activeBuild;
   if (!build || !session.logger.progress) return;
-  const { rows } = await session.lock.query<{
+  const { rows } = await (
+    await session.watch()
+  ).query<{
     phase: string;
     blocks_done: string;
     blocks_total: string;
@@ -187,7 +194,9 @@ async function pollProgress(session: MigrationSession): Promise<void> {
  * Poll blockers every 100 ms (a 200 ms lock_timeout must not slip between polls) and build
  * progress every second, each from its first interval on: a wait shorter than that has nobody
  * to name, a build shorter than a second no progress to show, and a run that ends sooner sends
- * no poll at all (each poll is a query whose snapshot a concurrent build waits out).
+ * no poll at all (each poll is a query whose snapshot a concurrent build waits out) and opens no
+ * watch connection. The first poll opens it: one connection set-up late, well within a 200 ms
+ * lock_timeout.
  */
 export function startWatcher(session: MigrationSession): { stop(): Promise<void> } {
   let running = true;
