@@ -45,6 +45,10 @@ export async function appliedMigrations(client: Client): Promise<{ name: string;
 }
 
 const APPLIED_SQL = `SELECT name FROM ${MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE} ORDER BY run_on, id`;
+const PRIMARY_KEY_SQL = `SELECT conname
+       FROM pg_constraint
+      WHERE conrelid = '${MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE}'::regclass
+        AND contype = 'p'`;
 
 function isUndefinedTable(err: unknown): boolean {
   return (err as { code?: unknown } | undefined)?.code === '42P01';
@@ -64,20 +68,25 @@ export async function appliedNamesOutsideTransaction(client: Client): Promise<st
 }
 
 /**
- * The applied names and the checksums in one round trip, when both tables exist; undefined when
- * either does not (then the first run creates them). Only outside a transaction.
+ * The applied names, the checksums and whether dbopt.migrations has its primary key (which
+ * node-pg-migrate's runner would otherwise ask information_schema before every pass), in one
+ * round trip, when both tables exist; undefined when either does not (then the first run
+ * creates them). Only outside a transaction.
  */
 export async function readBookkeeping(
   client: Client,
   checksumsTable: string,
-): Promise<{ applied: string[]; sums: Map<string, string> } | undefined> {
+): Promise<{ applied: string[]; sums: Map<string, string>; keyed: boolean } | undefined> {
   try {
-    const res = (await client.query(`${APPLIED_SQL}; SELECT name, sha256 FROM ${checksumsTable}`)) as unknown as {
+    const res = (await client.query(
+      `${APPLIED_SQL}; SELECT name, sha256 FROM ${checksumsTable}; ${PRIMARY_KEY_SQL}`,
+    )) as unknown as {
       rows: Record<string, string>[];
     }[];
     return {
       applied: res[0]!.rows.map((r) => r.name!),
       sums: new Map(res[1]!.rows.map((r) => [r.name!, r.sha256!])),
+      keyed: res[2]!.rows.length === 1,
     };
   } catch (err) {
     if (isUndefinedTable(err)) return undefined;

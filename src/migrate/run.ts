@@ -34,6 +34,7 @@ import { lintPendingSized } from './lintGate.js';
 import type { SqlMigrationFile } from './sqlFile.js';
 import { DEFAULT_SMALL_TABLE } from '../config.js';
 import { jsLoader, migrationStarts, sqlLoader } from './loaders.js';
+import { runnerClient } from './runnerClient.js';
 import { acquireMigrateLock, releaseMigrateLock, TRY_MIGRATE_LOCK_SQL } from './lock.js';
 import { describeBlockers, settingsOf, startWatcher, type MigrateSettings, type MigrationSession } from './session.js';
 import { backoffDelay, sleep } from './wait.js';
@@ -74,6 +75,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     if (!known) await ensureTables(session);
     // The schema exists from here on (ensureTables made it, or its tables were read).
     run.schemaReady = true;
+    run.tableReady = known?.keyed === true;
     const pending = await loadApplied(session.build, files, prepared, opts.dir, known);
     const plan = planRun(pending, direction, opts.count);
     const lintWarnings = await gatePending(session, files, plan.names, run, parsed);
@@ -117,6 +119,8 @@ interface Run {
   closing: boolean;
   /** The dbopt schema exists: node-pg-migrate need not CREATE SCHEMA IF NOT EXISTS on every pass. */
   schemaReady?: boolean;
+  /** dbopt.migrations existed with its primary key when the run started (see runnerClient). */
+  tableReady?: boolean;
   /** The run ended well: every query on the build connection was answered, no transaction is open. */
   idle?: boolean;
   build: Client;
@@ -448,7 +452,7 @@ async function runEach(
   for (;;) {
     const before = known ?? (await appliedNamesOutsideTransaction(session.build));
     known = undefined;
-    const pass = await runnerPass(run, session, prepared, wanted - progress.done.length, runner, jiti);
+    const pass = await runnerPass(run, session, prepared, wanted - progress.done.length, before, runner, jiti);
     const progressed = await record(session.build, run.direction, before, prepared, progress, pass.ran);
     const failure = pass.ran ? undefined : pass;
     if (!failure) return progress;
@@ -474,21 +478,23 @@ async function runEach(
 }
 
 /**
- * One pass of node-pg-migrate's runner: the names it applied or reverted, in the order it ran
- * them; a failure is rolled back and returned (a stop is thrown).
+ * One pass of node-pg-migrate's runner (`applied`: the names applied as it starts): the names it
+ * applied or reverted, in the order it ran them; a failure is rolled back and returned (a stop
+ * is thrown).
  */
 async function runnerPass(
   run: Run,
   session: MigrationSession,
   prepared: Map<string, Prepared>,
   count: number,
+  applied: string[],
   runner: typeof import('node-pg-migrate').runner,
   jiti: Jiti,
 ): Promise<{ ran: string[]; err?: undefined } | { ran?: undefined; err: unknown }> {
   const debug = (m: string): void => run.logger.debug(m);
   try {
     const ran = await runner({
-      dbClient: session.build,
+      dbClient: runnerClient(session.build, { ready: run.tableReady === true, applied }),
       dir: run.opts.dir,
       direction: run.direction,
       count,
