@@ -215,15 +215,31 @@ async function healLeftover(session: MigrationSession, t: BuildTarget, state: In
   note(session, `dropped leftover INVALID index ${t.index}`);
 }
 
+/** Names of the columns a parse tree refers to (an index's WHERE clause: they are its table's). */
+function columnNames(node: unknown, into: Set<string> = new Set()): Set<string> {
+  if (Array.isArray(node)) for (const n of node) columnNames(n, into);
+  else if (node && typeof node === 'object') {
+    const ref = (node as { ColumnRef?: { fields?: { String?: { sval?: string } }[] } }).ColumnRef;
+    const last = ref?.fields?.[ref.fields.length - 1]?.String?.sval;
+    if (last !== undefined) into.add(last);
+    for (const v of Object.values(node)) columnNames(v, into);
+  }
+  return into;
+}
+
 /**
  * The index after its build, with what decides whether ANALYZE adds anything (one round trip,
  * catalog lookups and the pg_stat_get_* functions only: the pg_stat_user_tables view reads the
- * statistics of every table).
+ * statistics of every table). The index's columns are its key and INCLUDE columns (indkey) and
+ * those its predicate names (from the statement): planning a pg_depend lookup besides pg_stats
+ * cost a new session more than the rest of the query.
  */
 async function stateAfterBuild(
   session: MigrationSession,
   t: BuildTarget,
+  stmt: SqlStatement,
 ): Promise<(IndexState & AnalyzeFacts) | undefined> {
+  const predicate = [...columnNames(nodeBody(stmt.node).whereClause)];
   const { rows } = await session.build.query<IndexState & AnalyzeFacts>(
     `SELECT i.oid,
             x.indisvalid AS valid,
@@ -236,20 +252,17 @@ async function stateAfterBuild(
               current_setting('autovacuum_analyze_threshold')::float8
               + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(t.reltuples, 0) AS stale,
             (SELECT array_agg(a.attname::text ORDER BY a.attnum)
-               FROM pg_depend AS d
-               JOIN pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-              WHERE d.classid = 'pg_class'::regclass
-                AND d.objid = i.oid
-                AND d.refclassid = 'pg_class'::regclass
-                AND d.refobjid = t.oid
-                AND d.refobjsubid > 0
+               FROM pg_attribute AS a
+              WHERE a.attrelid = t.oid
+                AND a.attnum > 0
+                AND (a.attnum = ANY (x.indkey) OR a.attname = ANY ($3::name[]))
                 AND NOT EXISTS (SELECT 1
                                   FROM pg_stats AS st
                                  WHERE st.schemaname = n.nspname
                                    AND st.tablename = t.relname
                                    AND st.attname = a.attname)) AS unanalyzed
        ${INDEX_BY_NAME}`,
-    [t.schema, t.index],
+    [t.schema, t.index, predicate],
   );
   return rows[0];
 }
@@ -375,7 +388,7 @@ export async function buildIndexConcurrently(
     }
     session.activeBuild = undefined;
     session.logger.progressDone?.();
-    const after = await stateAfterBuild(session, t);
+    const after = await stateAfterBuild(session, t, stmt);
     if (!after || !after.valid) {
       await dropConcurrently(session, t).catch(() => undefined);
       throw new FindingsError(`index ${t.index} on ${t.table} finished INVALID and was dropped`, {

@@ -394,6 +394,7 @@ describe('dbopt migrate on a real server', () => {
         '0002_t_c.sql': build('t_c_idx', '(c)'),
         '0003_t_lower_b.sql': build('t_lower_b_idx', '(lower(b))'),
         '0004_t_b.sql': build('t_b_idx', '(b)'),
+        '0005_t_a_d.sql': build('t_a_d_idx', '(a) WHERE d IS NOT NULL'),
       });
       const notesOf = async (count: number): Promise<string> =>
         ((await migrate({ target, dir, count })).ran[0]!.notes ?? []).join('; ');
@@ -418,6 +419,9 @@ describe('dbopt migrate on a real server', () => {
       await writer.end(); // a backend reports its row counts when it ends
       expect(await notesOf(1)).toMatch(/analyzed public\.t$/);
       expect((await client.query(`SELECT pg_stat_get_mod_since_analyze('t'::regclass)::int AS n`)).rows[0].n).toBe(0);
+      // A column only the predicate names, added since: that column only.
+      await client.query(`ALTER TABLE t ADD COLUMN d int`);
+      expect(await notesOf(1)).toMatch(/analyzed public\.t \(d\)$/);
     }));
 
   it('the session that builds holds the migrate lock; its CONCURRENTLY build waits only for other transactions', () =>
