@@ -258,17 +258,27 @@ async function openSession(run: Run, started: { pid: number; version: number }):
 }
 
 /**
- * Remember what ran last on the build connection, to point errors at a file line; once the
+ * Remember what ran last on the build connection, to point errors at a file line, and since
+ * when it has been waiting for an answer (the watcher polls only a wait that lasts); once the
  * run is stopping send nothing more but ROLLBACK (no INSERT into dbopt.migrations, no COMMIT).
  */
 function guardBuildQueries(session: MigrationSession, signal: AbortSignal): void {
   const build = session.build;
   const query = build.query.bind(build) as (...args: unknown[]) => Promise<unknown>;
+  let inFlight = 0;
+  const settled = (): void => {
+    if (--inFlight === 0) session.busySince = undefined;
+  };
   (build as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
     const q = args[0];
     if (signal.aborted && q !== 'ROLLBACK') return Promise.reject(signal.reason as Error);
     if (typeof q === 'string' && !/^(SELECT set_config|RESET |SELECT pg_backend_pid)/.test(q)) session.lastQuery = q;
-    return query(...args);
+    const sent = query(...args);
+    if (sent && typeof sent.then === 'function') {
+      if (inFlight++ === 0) session.busySince = performance.now();
+      sent.then(settled, settled);
+    }
+    return sent;
   };
 }
 

@@ -76,6 +76,8 @@ export interface MigrationSession {
   blockers: Map<number, Blocker>;
   /** The index build in flight, for the progress line. */
   activeBuild?: { index: string; table: string; lastLine?: string; lastPrintedAt?: number };
+  /** Since when (performance.now()) the build connection has been waiting for an answer; unset when idle. */
+  busySince?: number;
   /**
    * The build connection still has a build's session settings (no statement_timeout, the long
    * lock budget): set by build.ts, cleared once the settings of ordinary DDL are back.
@@ -190,24 +192,42 @@ async function pollProgress(session: MigrationSession): Promise<void> {
   build.lastLine = line;
 }
 
+/** How often the watcher looks at the build connection (it sends a query only when a wait lasts). */
+const WATCH_TICK_MS = 25;
+
 /**
- * Poll blockers every 100 ms (a 200 ms lock_timeout must not slip between polls) and build
- * progress every second, each from its first interval on: a wait shorter than that has nobody
- * to name, a build shorter than a second no progress to show, and a run that ends sooner sends
- * no poll at all (each poll is a query whose snapshot a concurrent build waits out) and opens no
- * watch connection. The first poll opens it: one connection set-up late, well within a 200 ms
- * lock_timeout.
+ * Poll blockers every 100 ms once a statement has waited 50 ms for its answer (a 200 ms
+ * lock_timeout must not slip between polls, with a connection set-up before the first), or
+ * once a concurrent build has run a second (half its lock budget if shorter): a build waits
+ * on its own for older transactions, and its budget is long. Poll build progress every second
+ * of a build. A statement answered sooner has nobody to name and no progress to show, so a
+ * run of quick statements and short builds sends no poll at all (each poll is a query whose
+ * snapshot a concurrent build waits out) and opens no watch connection; the first poll opens it.
  */
 export function startWatcher(session: MigrationSession): { stop(): Promise<void> } {
   let running = true;
   const ctl = new AbortController();
+  let lastBlockers = -Infinity;
+  let lastProgress = -Infinity;
   const loop = (async () => {
-    for (let tick = 1; running; tick++) {
-      await sleep(100, ctl.signal).catch(() => undefined);
+    while (running) {
+      await sleep(WATCH_TICK_MS, ctl.signal).catch(() => undefined);
       if (!running) break;
+      const since = session.busySince;
+      if (since === undefined) continue;
+      const now = performance.now();
+      const waited = now - since;
+      const building = session.activeBuild !== undefined;
+      const patience = building ? Math.min(1000, session.settings.buildLockTimeoutMs / 2) : 50;
       try {
-        await pollBlockers(session);
-        if (tick % 10 === 0) await pollProgress(session);
+        if (waited >= patience && now - lastBlockers >= 100) {
+          lastBlockers = now;
+          await pollBlockers(session);
+        }
+        if (building && waited >= 1000 && now - lastProgress >= 1000) {
+          lastProgress = now;
+          await pollProgress(session);
+        }
       } catch {
         // The watcher is advisory; a failed poll must not fail the migration.
       }
