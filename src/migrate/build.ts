@@ -59,7 +59,7 @@ async function resolveTarget(
     unique: boolean | null;
     index_table: string | null;
   }>(
-    `WITH settings AS MATERIALIZED (${buildSettingsSelect(3)})
+    `WITH settings AS MATERIALIZED (${buildSettingsSelect(3, 'to_regclass($1)')})
      SELECT n.nspname AS schema,
             t.relname AS table,
             x.indexrelid AS oid,
@@ -123,11 +123,30 @@ function indexSql(session: MigrationSession, t: BuildTarget): string {
   return `${session.build.escapeIdentifier(t.schema)}.${session.build.escapeIdentifier(t.index)}`;
 }
 
-/** The build's session settings as a SELECT, its values bound from parameter $first on (see buildSettingsParams). */
-function buildSettingsSelect(first: number): string {
+/**
+ * The build's session settings as a SELECT, its values bound from parameter $first on (see
+ * buildSettingsParams). With `table` (a regclass expression), a table whose heap is known to fit
+ * in the session's own maintenance_work_mem keeps it when the configured one is larger: its
+ * build gains nothing from more memory, which only lifts PostgreSQL's cap of one parallel worker
+ * per 32 MB, so a short build would start workers that cost more than they save. The size is
+ * pg_class.relpages (kept by VACUUM, ANALYZE and index builds; no lock taken, unlike
+ * pg_relation_size()); 0, never measured, counts as large.
+ */
+function buildSettingsSelect(first: number, table?: string): string {
+  const mwm = `$${first + 1}`;
+  const session = `pg_size_bytes(current_setting('maintenance_work_mem'))`;
+  const memory = table
+    ? `CASE WHEN (SELECT c.relpages::bigint * current_setting('block_size')::bigint
+                    FROM pg_class AS c
+                   WHERE c.oid = ${table}
+                     AND c.relpages > 0) <= ${session}
+                 AND pg_size_bytes(${mwm}) > ${session}
+                 THEN current_setting('maintenance_work_mem')
+                 ELSE ${mwm} END`
+    : mwm;
   return `SELECT set_config('statement_timeout', '0', false),
             set_config('lock_timeout', $${first}, false),
-            set_config('maintenance_work_mem', $${first + 1}, false),
+            set_config('maintenance_work_mem', ${memory}, false),
             set_config('max_parallel_maintenance_workers', $${first + 2}, false)`;
 }
 
