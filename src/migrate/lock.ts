@@ -18,6 +18,17 @@ const POLL_MS = 250;
 /** One try, as an expression: the key is dbopt's own constant, so it can go in a multi-statement query. */
 export const TRY_MIGRATE_LOCK_SQL = `pg_try_advisory_lock(${MIGRATE_LOCK_KEY}::bigint)`;
 
+/** Whether this session holds the lock already, as an expression (a second try would take it twice). */
+export const HOLDS_MIGRATE_LOCK_SQL = `EXISTS (SELECT 1
+                   FROM pg_locks
+                  WHERE locktype = 'advisory'
+                    AND pid = pg_backend_pid()
+                    AND granted
+                    AND classid = ${MIGRATE_LOCK_CLASSID}
+                    AND objid = ${MIGRATE_LOCK_OBJID}
+                    AND objsubid = 1
+                    AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))`;
+
 export interface LockHolder {
   pid: number;
   applicationName: string;

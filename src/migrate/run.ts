@@ -23,6 +23,10 @@ import {
   MIGRATIONS_TABLE,
   prepare,
   readBookkeeping,
+  bookkeepingOf,
+  bookkeepingSql,
+  isUndefinedTable,
+  type Bookkeeping,
   refuseChecksumProblems,
   rel,
   type MigrationFile,
@@ -35,7 +39,7 @@ import type { SqlMigrationFile } from './sqlFile.js';
 import { DEFAULT_SMALL_TABLE } from '../config.js';
 import { jsLoader, migrationStarts, sqlLoader } from './loaders.js';
 import { runnerClient } from './runnerClient.js';
-import { acquireMigrateLock, releaseMigrateLock, TRY_MIGRATE_LOCK_SQL } from './lock.js';
+import { acquireMigrateLock, HOLDS_MIGRATE_LOCK_SQL, releaseMigrateLock, TRY_MIGRATE_LOCK_SQL } from './lock.js';
 import { describeBlockers, settingsOf, startWatcher, type MigrateSettings, type MigrationSession } from './session.js';
 import { backoffDelay, sleep } from './wait.js';
 
@@ -71,7 +75,7 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
     const started = await startSession(run);
     await takeLock(run, started.locked);
     const session = await openSession(run, started);
-    const known = await readBookkeeping(session.build, CHECKSUMS_TABLE);
+    const known = started.known ?? (await readBookkeeping(session.build, CHECKSUMS_TABLE));
     if (!known) await ensureTables(session);
     // The schema exists from here on (ensureTables made it, or its tables were read).
     run.schemaReady = true;
@@ -214,24 +218,53 @@ async function takeLock(run: Run, firstTry: boolean): Promise<void> {
   build.on('end', () => lockLost());
 }
 
+/** What startSession() learnt. */
+interface Started {
+  pid: number;
+  version: number;
+  /** The first try took the migrate lock. */
+  locked: boolean;
+  /** The bookkeeping, when it was read under the lock; otherwise it is read once the lock is held. */
+  known?: Bookkeeping;
+}
+
 /**
  * The build connection's pid and server version, dbopt's session settings on it (as
- * resetSessionSettings applies them) and the first try of the migrate lock, in one round trip.
- * The session-level lock outlasts the statements' implicit transaction, and is not released
- * by a rollback of it.
+ * resetSessionSettings applies them), the first try of the migrate lock and the bookkeeping, in
+ * one round trip. The session-level lock outlasts the statements' implicit transaction and is
+ * not released by a rollback of it. The bookkeeping counts only when that try took the lock and
+ * the session reads committed: each statement then takes its snapshot after the one that took
+ * the lock, so it sees all the previous holder committed before giving the lock back (under
+ * REPEATABLE READ the batch would share a snapshot taken before the lock). On a first run a
+ * bookkeeping table is missing and the batch fails (42P01): the settings and the try are sent
+ * again, asking first whether the failed batch took the lock, so that it is not taken twice.
  */
-async function startSession(run: Run): Promise<{ pid: number; version: number; locked: boolean }> {
+async function startSession(run: Run): Promise<Started> {
   const ms = Math.round(run.settings.lockTimeoutMs);
   // PostgreSQL 14+ has client_connection_check_interval; the CASE keeps older servers from seeing it.
-  const res = (await run.build.query(
-    `RESET ALL; SET lock_timeout = '${ms}ms';
+  const head = (locked: string): string => `RESET ALL; SET lock_timeout = '${ms}ms';
      SELECT pg_backend_pid() AS pid,
             current_setting('server_version_num')::int AS version,
             CASE WHEN current_setting('server_version_num')::int >= 140000
                  THEN set_config('client_connection_check_interval', '1s', false) END AS check_interval,
-            ${TRY_MIGRATE_LOCK_SQL} AS locked`,
-  )) as unknown as { rows: { pid: number; version: number; locked: boolean }[] }[];
-  return res[res.length - 1]!.rows[0]!;
+            current_setting('transaction_isolation') AS isolation,
+            ${locked} AS locked`;
+  type Results = { rows: (Started & { isolation: string } & Record<string, string>)[] }[];
+  try {
+    const res = (await run.build.query(
+      `${head(TRY_MIGRATE_LOCK_SQL)}; ${bookkeepingSql(CHECKSUMS_TABLE)}`,
+    )) as unknown as Results;
+    const { pid, version, locked, isolation } = res[2]!.rows[0]!;
+    const fresh = locked && isolation === 'read committed';
+    return { pid, version, locked, known: fresh ? bookkeepingOf(res.slice(3)) : undefined };
+  } catch (err) {
+    if (!isUndefinedTable(err)) throw err;
+    const res = (await run.build.query(
+      head(`CASE WHEN ${HOLDS_MIGRATE_LOCK_SQL} THEN true ELSE ${TRY_MIGRATE_LOCK_SQL} END`),
+    )) as unknown as Results;
+    const { pid, version, locked } = res[2]!.rows[0]!;
+    return { pid, version, locked };
+  }
 }
 
 /** Step "lock", second half: the build connection every statement of the run goes through. */
