@@ -496,7 +496,7 @@ async function runEach(
     const before = known ?? (await appliedNamesOutsideTransaction(session.build));
     known = undefined;
     const pass = await runnerPass(run, session, prepared, wanted - progress.done.length, before, runner, jiti);
-    const progressed = await record(session.build, run.direction, before, prepared, progress, pass.ran);
+    const progressed = await record(session, run.direction, before, prepared, progress, pass.ran);
     const failure = pass.ran ? undefined : pass;
     if (!failure) return progress;
     if (progressed.length > 0) {
@@ -537,7 +537,7 @@ async function runnerPass(
   const debug = (m: string): void => run.logger.debug(m);
   try {
     const ran = await runner({
-      dbClient: runnerClient(session.build, { ready: run.tableReady === true, applied }),
+      dbClient: runnerClient(session.build, { ready: run.tableReady === true, applied }, session),
       dir: run.opts.dir,
       direction: run.direction,
       count,
@@ -573,13 +573,14 @@ async function runnerPass(
  * retried revert.
  */
 async function record(
-  build: Client,
+  session: MigrationSession,
   direction: Direction,
   before: string[],
   prepared: Map<string, Prepared>,
   progress: Progress,
   ran: string[] | undefined,
 ): Promise<string[]> {
+  const build = session.build;
   let progressed = ran;
   if (!progressed) {
     const after = await appliedNamesOutsideTransaction(build);
@@ -589,6 +590,11 @@ async function record(
   }
   progress.done.push(...progressed);
   for (const n of progressed) progress.ends.set(n, performance.now());
+  // The pass's last migration was recorded in words runnerClient did not know: its deferred
+  // bookkeeping follows here. One that was not recorded (the pass failed) keeps none.
+  const deferred = session.deferred;
+  session.deferred = undefined;
+  if (deferred && progressed.includes(deferred.name)) await build.query(deferred.sql);
   await recordJsChecksums(build, progressed, prepared, direction);
   return progressed;
 }

@@ -89,6 +89,12 @@ export interface MigrationSession {
   lastQuery?: string;
   /** Name of the migration running now. */
   current?: string;
+  /**
+   * Bookkeeping of a migration that ran outside a transaction (the settings of ordinary DDL and
+   * its checksum), sent in one implicit transaction with node-pg-migrate's record of it (see
+   * runnerClient), or by the record step if that record went by unrecognised.
+   */
+  deferred?: { name: string; sql: string };
   /** Things a migration did beyond its SQL (healed indexes, ANALYZE), by migration name. */
   notes: Map<string, string[]>;
   /**

@@ -53,3 +53,22 @@ describe('runnerClient', () => {
     expect(server.sent.some((q) => q.startsWith('SELECT name FROM'))).toBe(false);
   });
 });
+
+describe('runnerClient record', () => {
+  it("sends a migration's deferred bookkeeping in the round trip of the runner's record of it", async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'dbopt-runner-client-'));
+    writeFileSync(
+      path.join(dir, '0001_a.js'),
+      'exports.up = (pgm) => { pgm.noTransaction(); pgm.sql("SELECT 1"); };\n',
+    );
+    const server = serverThatRecords();
+    const session = { deferred: { name: '0001_a', sql: 'INSERT INTO checksums VALUES (1);' } };
+    const client = runnerClient(server.client, { ready: true, applied: [] }, session);
+    expect(await pass(client, dir)).toEqual(['0001_a']);
+    expect(server.sent).toEqual([
+      'SELECT 1;',
+      `INSERT INTO checksums VALUES (1); INSERT INTO "dbopt"."migrations" (name, run_on) VALUES ('0001_a', NOW());`,
+    ]);
+    expect(session.deferred).toBeUndefined();
+  });
+});
