@@ -59,7 +59,7 @@ async function resolveTarget(
     unique: boolean | null;
     index_table: string | null;
   }>(
-    `WITH settings AS MATERIALIZED (${buildSettingsSelect(3)})
+    `WITH settings AS MATERIALIZED (${buildSettingsSelect(3, 'to_regclass($1)')})
      SELECT n.nspname AS schema,
             t.relname AS table,
             x.indexrelid AS oid,
@@ -106,7 +106,8 @@ async function buildersOf(
   session: MigrationSession,
   oid: number,
 ): Promise<{ pid: number; application_name: string }[]> {
-  const { rows } = await session.lock.query<{ pid: number; application_name: string }>(
+  // Asked before the build, while the build connection is idle: it can ask itself.
+  const { rows } = await session.build.query<{ pid: number; application_name: string }>(
     `SELECT p.pid,
             a.application_name
        FROM pg_stat_progress_create_index AS p
@@ -122,11 +123,30 @@ function indexSql(session: MigrationSession, t: BuildTarget): string {
   return `${session.build.escapeIdentifier(t.schema)}.${session.build.escapeIdentifier(t.index)}`;
 }
 
-/** The build's session settings as a SELECT, its values bound from parameter $first on (see buildSettingsParams). */
-function buildSettingsSelect(first: number): string {
+/**
+ * The build's session settings as a SELECT, its values bound from parameter $first on (see
+ * buildSettingsParams). With `table` (a regclass expression), a table whose heap is known to fit
+ * in the session's own maintenance_work_mem keeps it when the configured one is larger: its
+ * build gains nothing from more memory, which only lifts PostgreSQL's cap of one parallel worker
+ * per 32 MB, so a short build would start workers that cost more than they save. The size is
+ * pg_class.relpages (kept by VACUUM, ANALYZE and index builds; no lock taken, unlike
+ * pg_relation_size()); 0, never measured, counts as large.
+ */
+function buildSettingsSelect(first: number, table?: string): string {
+  const mwm = `$${first + 1}`;
+  const session = `pg_size_bytes(current_setting('maintenance_work_mem'))`;
+  const memory = table
+    ? `CASE WHEN (SELECT c.relpages::bigint * current_setting('block_size')::bigint
+                    FROM pg_class AS c
+                   WHERE c.oid = ${table}
+                     AND c.relpages > 0) <= ${session}
+                 AND pg_size_bytes(${mwm}) > ${session}
+                 THEN current_setting('maintenance_work_mem')
+                 ELSE ${mwm} END`
+    : mwm;
   return `SELECT set_config('statement_timeout', '0', false),
             set_config('lock_timeout', $${first}, false),
-            set_config('maintenance_work_mem', $${first + 1}, false),
+            set_config('maintenance_work_mem', ${memory}, false),
             set_config('max_parallel_maintenance_workers', $${first + 2}, false)`;
 }
 
@@ -179,7 +199,7 @@ async function healLeftover(session: MigrationSession, t: BuildTarget, state: In
     session.logger.warn(
       `${t.index}: cancelling the build left running by a dbopt migrator that went away (pid ${b.pid})`,
     );
-    await session.lock.query('SELECT pg_cancel_backend($1)', [b.pid]);
+    await session.build.query('SELECT pg_cancel_backend($1)', [b.pid]);
   }
   for (let i = 0; i < 120 && builders.some((x) => x.application_name.startsWith('dbopt')); i++) {
     await sleep(250, session.signal);
@@ -214,15 +234,31 @@ async function healLeftover(session: MigrationSession, t: BuildTarget, state: In
   note(session, `dropped leftover INVALID index ${t.index}`);
 }
 
+/** Names of the columns a parse tree refers to (an index's WHERE clause: they are its table's). */
+function columnNames(node: unknown, into: Set<string> = new Set()): Set<string> {
+  if (Array.isArray(node)) for (const n of node) columnNames(n, into);
+  else if (node && typeof node === 'object') {
+    const ref = (node as { ColumnRef?: { fields?: { String?: { sval?: string } }[] } }).ColumnRef;
+    const last = ref?.fields?.[ref.fields.length - 1]?.String?.sval;
+    if (last !== undefined) into.add(last);
+    for (const v of Object.values(node)) columnNames(v, into);
+  }
+  return into;
+}
+
 /**
  * The index after its build, with what decides whether ANALYZE adds anything (one round trip,
  * catalog lookups and the pg_stat_get_* functions only: the pg_stat_user_tables view reads the
- * statistics of every table).
+ * statistics of every table). The index's columns are its key and INCLUDE columns (indkey) and
+ * those its predicate names (from the statement): planning a pg_depend lookup besides pg_stats
+ * cost a new session more than the rest of the query.
  */
 async function stateAfterBuild(
   session: MigrationSession,
   t: BuildTarget,
+  stmt: SqlStatement,
 ): Promise<(IndexState & AnalyzeFacts) | undefined> {
+  const predicate = [...columnNames(nodeBody(stmt.node).whereClause)];
   const { rows } = await session.build.query<IndexState & AnalyzeFacts>(
     `SELECT i.oid,
             x.indisvalid AS valid,
@@ -235,20 +271,17 @@ async function stateAfterBuild(
               current_setting('autovacuum_analyze_threshold')::float8
               + current_setting('autovacuum_analyze_scale_factor')::float8 * greatest(t.reltuples, 0) AS stale,
             (SELECT array_agg(a.attname::text ORDER BY a.attnum)
-               FROM pg_depend AS d
-               JOIN pg_attribute AS a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
-              WHERE d.classid = 'pg_class'::regclass
-                AND d.objid = i.oid
-                AND d.refclassid = 'pg_class'::regclass
-                AND d.refobjid = t.oid
-                AND d.refobjsubid > 0
+               FROM pg_attribute AS a
+              WHERE a.attrelid = t.oid
+                AND a.attnum > 0
+                AND (a.attnum = ANY (x.indkey) OR a.attname = ANY ($3::name[]))
                 AND NOT EXISTS (SELECT 1
                                   FROM pg_stats AS st
                                  WHERE st.schemaname = n.nspname
                                    AND st.tablename = t.relname
                                    AND st.attname = a.attname)) AS unanalyzed
        ${INDEX_BY_NAME}`,
-    [t.schema, t.index],
+    [t.schema, t.index, predicate],
   );
   return rows[0];
 }
@@ -374,7 +407,7 @@ export async function buildIndexConcurrently(
     }
     session.activeBuild = undefined;
     session.logger.progressDone?.();
-    const after = await stateAfterBuild(session, t);
+    const after = await stateAfterBuild(session, t, stmt);
     if (!after || !after.valid) {
       await dropConcurrently(session, t).catch(() => undefined);
       throw new FindingsError(`index ${t.index} on ${t.table} finished INVALID and was dropped`, {

@@ -45,8 +45,12 @@ export async function appliedMigrations(client: Client): Promise<{ name: string;
 }
 
 const APPLIED_SQL = `SELECT name FROM ${MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE} ORDER BY run_on, id`;
+const PRIMARY_KEY_SQL = `SELECT conname
+       FROM pg_constraint
+      WHERE conrelid = '${MIGRATIONS_SCHEMA}.${MIGRATIONS_TABLE}'::regclass
+        AND contype = 'p'`;
 
-function isUndefinedTable(err: unknown): boolean {
+export function isUndefinedTable(err: unknown): boolean {
   return (err as { code?: unknown } | undefined)?.code === '42P01';
 }
 
@@ -63,22 +67,41 @@ export async function appliedNamesOutsideTransaction(client: Client): Promise<st
   }
 }
 
+/** What the run reads of its bookkeeping tables before it plans. */
+export interface Bookkeeping {
+  applied: string[];
+  sums: Map<string, string>;
+  /** dbopt.migrations has its primary key (node-pg-migrate's runner would otherwise ask information_schema). */
+  keyed: boolean;
+}
+
 /**
- * The applied names and the checksums in one round trip, when both tables exist; undefined when
- * either does not (then the first run creates them). Only outside a transaction.
+ * The applied names, the checksums and whether dbopt.migrations has its primary key, as three
+ * statements for one round trip; they fail with 42P01 when either table does not exist.
  */
-export async function readBookkeeping(
-  client: Client,
-  checksumsTable: string,
-): Promise<{ applied: string[]; sums: Map<string, string> } | undefined> {
+export function bookkeepingSql(checksumsTable: string): string {
+  return `${APPLIED_SQL}; SELECT name, sha256 FROM ${checksumsTable}; ${PRIMARY_KEY_SQL}`;
+}
+
+/** The results of the three statements of bookkeepingSql(), in order. */
+export function bookkeepingOf(results: { rows: Record<string, string>[] }[]): Bookkeeping {
+  return {
+    applied: results[0]!.rows.map((r) => r.name!),
+    sums: new Map(results[1]!.rows.map((r) => [r.name!, r.sha256!])),
+    keyed: results[2]!.rows.length === 1,
+  };
+}
+
+/**
+ * The bookkeeping in one round trip, when both tables exist; undefined when either does not
+ * (then the first run creates them). Only outside a transaction.
+ */
+export async function readBookkeeping(client: Client, checksumsTable: string): Promise<Bookkeeping | undefined> {
   try {
-    const res = (await client.query(`${APPLIED_SQL}; SELECT name, sha256 FROM ${checksumsTable}`)) as unknown as {
+    const res = (await client.query(bookkeepingSql(checksumsTable))) as unknown as {
       rows: Record<string, string>[];
     }[];
-    return {
-      applied: res[0]!.rows.map((r) => r.name!),
-      sums: new Map(res[1]!.rows.map((r) => [r.name!, r.sha256!])),
-    };
+    return bookkeepingOf(res);
   } catch (err) {
     if (isUndefinedTable(err)) return undefined;
     throw err;

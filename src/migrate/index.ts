@@ -1,5 +1,5 @@
 // dbopt migrate: node-pg-migrate's programmatic runner on a connection dbopt owns, with
-// dbopt's own advisory lock (held on a second connection), checksums of applied files, lint
+// dbopt's own advisory lock (held by that same connection), checksums of applied files, lint
 // before applying, safe concurrent index builds (build.ts), and lock_timeout retries with
 // backoff for other DDL. Bookkeeping lives in the dbopt schema: dbopt.migrations (node-pg-
 // migrate's table) and dbopt.migration_checksums.

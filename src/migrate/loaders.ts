@@ -48,12 +48,10 @@ export function sqlLoader(session: MigrationSession, prepared: Map<string, Prepa
         for (const s of stmts) await runOutsideTransaction(session, s, parsed!);
         // A lost migrate lock or a signal during the last statement: do not record the migration.
         if (session.signal?.aborted) throw session.signal.reason;
-        // A build's settings go back in the checksum's round trip rather than one of their own.
-        // The checksum commits without waiting for its WAL flush: node-pg-migrate's record of
-        // the migration follows and commits synchronously, which flushes the WAL up to and past
-        // it, so a recorded migration always has its checksum (one fsync saved per migration).
+        // A build's settings and the checksum go with node-pg-migrate's record of the migration,
+        // in its round trip and its transaction: the record and the checksum commit together.
         const restore = session.buildSettings ? `${ddlSettingsSql(session)} ` : '';
-        pgm.sql(`${restore}SET LOCAL synchronous_commit = off; ${bookkeeping}`);
+        session.deferred = { name, sql: `${restore}${bookkeeping}` };
         session.buildSettings = false;
       };
       const actions = { up: action('up'), down: p?.sql?.down ? action('down') : false };
@@ -119,6 +117,11 @@ function markStart(session: MigrationSession, name: string): void {
  */
 async function beginMigration(session: MigrationSession, name: string): Promise<void> {
   if (session.signal?.aborted) throw session.signal.reason;
+  // node-pg-migrate goes on to this migration only once it recorded the last one: a bookkeeping
+  // still deferred means that record went by in words runnerClient did not know; it follows now.
+  const deferred = session.deferred;
+  session.deferred = undefined;
+  if (deferred) await session.build.query(deferred.sql);
   session.current = name;
   session.partial = false;
   markStart(session, name);

@@ -1,10 +1,11 @@
 // dbopt migrate up/down: migrate() as a sequence of named steps. Before connecting: read
-// the files and lint them. Then: lock (dbopt's advisory lock on a connection of its own, and
-// the build connection every statement goes through), tables (the dbopt schema and the
-// checksums table), load (what is applied; edited or deleted applied files refused), lint gate
-// (errors in what this run applies refuse it), plan (how many), run each (node-pg-migrate's
-// runner through dbopt's loaders, lock_timeout retries with backoff) and record (what each
-// pass applied, in order, with its timing and checksum). One closeRun() releases everything.
+// the files and lint them. Then: lock (dbopt's advisory lock, held by the build connection
+// every statement goes through: the lock and the run live and die together), tables (the dbopt
+// schema and the checksums table), load (what is applied; edited or deleted applied files
+// refused), lint gate (errors in what this run applies refuse it), plan (how many), run each
+// (node-pg-migrate's runner through dbopt's loaders, lock_timeout retries with backoff) and
+// record (what each pass applied, in order, with its timing and checksum). One closeRun()
+// releases everything.
 import type { Client } from 'pg';
 import { connect, type ConnectionTarget } from '../db/connection.js';
 import { stillDoing, UnresponsiveError } from '../db/deadline.js';
@@ -22,6 +23,10 @@ import {
   MIGRATIONS_TABLE,
   prepare,
   readBookkeeping,
+  bookkeepingOf,
+  bookkeepingSql,
+  isUndefinedTable,
+  type Bookkeeping,
   refuseChecksumProblems,
   rel,
   type MigrationFile,
@@ -33,7 +38,8 @@ import { lintPendingSized } from './lintGate.js';
 import type { SqlMigrationFile } from './sqlFile.js';
 import { DEFAULT_SMALL_TABLE } from '../config.js';
 import { jsLoader, migrationStarts, sqlLoader } from './loaders.js';
-import { acquireMigrateLock, releaseMigrateLock } from './lock.js';
+import { runnerClient } from './runnerClient.js';
+import { acquireMigrateLock, HOLDS_MIGRATE_LOCK_SQL, releaseMigrateLock, TRY_MIGRATE_LOCK_SQL } from './lock.js';
 import { describeBlockers, settingsOf, startWatcher, type MigrateSettings, type MigrationSession } from './session.js';
 import { backoffDelay, sleep } from './wait.js';
 
@@ -43,9 +49,9 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   const direction = opts.direction ?? 'up';
   const settings = settingsOf(opts);
   const files = listMigrationFiles(opts.dir);
-  // The connections open while the files are read and linted (a connection set-up is the
-  // longest wait of a short run); nothing is sent on them before the lint has passed, and a
-  // refusal closes them and wins over a connection error.
+  // The build connection opens while the files are read and linted (a connection set-up is the
+  // longest wait of a short run); nothing is sent on it before the lint has passed, and a
+  // refusal closes it and wins over a connection error.
   const opening = opts.dryRun ? undefined : openRun(opts, settings, direction);
   opening?.catch(() => undefined);
   let prepared: Map<string, Prepared>;
@@ -66,21 +72,20 @@ export async function migrate(opts: MigrateOptions): Promise<MigrateResult> {
   }
   const run = await opening;
   try {
-    // The build connection's session settings while the lock is taken (they read no migration state).
-    const started = startSession(run);
-    started.catch(() => undefined);
-    await takeLock(run);
-    const session = await openSession(run, await started);
-    const known = await readBookkeeping(session.build, CHECKSUMS_TABLE);
+    const started = await startSession(run);
+    await takeLock(run, started.locked);
+    const session = await openSession(run, started);
+    const known = started.known ?? (await readBookkeeping(session.build, CHECKSUMS_TABLE));
     if (!known) await ensureTables(session);
     // The schema exists from here on (ensureTables made it, or its tables were read).
     run.schemaReady = true;
+    run.tableReady = known?.keyed === true;
     const pending = await loadApplied(session.build, files, prepared, opts.dir, known);
     const plan = planRun(pending, direction, opts.count);
     const lintWarnings = await gatePending(session, files, plan.names, run, parsed);
     const progress = await runEach(run, session, prepared, plan.wanted, pending.applied);
-    // Everything is applied and recorded: losing the lock connection now stops nothing, and
-    // the build connection has nothing in flight and no transaction open.
+    // Everything is applied and recorded: losing the connection now stops nothing, and it has
+    // nothing in flight and no transaction open.
     run.closing = true;
     run.idle = true;
     return {
@@ -112,15 +117,19 @@ interface Run {
   direction: Direction;
   /** Aborted on SIGINT/SIGTERM (opts.signal) and when the migrate lock is lost. */
   stop: AbortController;
-  lock: Client;
+  /** The build connection holds the migrate lock. */
   locked: boolean;
-  /** Once set, a lost lock connection stops nothing (the run is recorded, or ending anyway). */
+  /** Once set, a lost build connection stops nothing (the run is recorded, or ending anyway). */
   closing: boolean;
   /** The dbopt schema exists: node-pg-migrate need not CREATE SCHEMA IF NOT EXISTS on every pass. */
   schemaReady?: boolean;
+  /** dbopt.migrations existed with its primary key when the run started (see runnerClient). */
+  tableReady?: boolean;
   /** The run ended well: every query on the build connection was answered, no transaction is open. */
   idle?: boolean;
-  build?: Client;
+  build: Client;
+  /** The watch connection, once something asked for it (see MigrationSession.watch). */
+  watch?: Promise<Client>;
   session?: MigrationSession;
   watcher?: { stop(): Promise<void> };
   /** Listeners to remove when the run ends. */
@@ -131,59 +140,59 @@ function withApplicationName(target: ConnectionTarget, name: string): Connection
   return { ...target, config: { ...target.config, application_name: name } };
 }
 
-/** The run's stop signal (following opts.signal) and its lock connection. */
+/** The run's stop signal (following opts.signal) and its build connection. */
 async function openRun(opts: MigrateOptions, settings: MigrateSettings, direction: Direction): Promise<Run> {
   const stop = new AbortController();
   const forwardSignal = (): void => stop.abort(opts.signal!.reason);
   if (opts.signal?.aborted) forwardSignal();
   else opts.signal?.addEventListener('abort', forwardSignal, { once: true });
   const detach = [(): void => opts.signal?.removeEventListener('abort', forwardSignal)];
-  // Both connections at once (one connection set-up of latency, not two); the build connection
-  // sends nothing until the lock is held.
-  const lockTarget = withApplicationName(opts.target, 'dbopt migrate (lock)');
-  const [lock, build] = await Promise.allSettled([
-    connect(lockTarget),
-    connect(withApplicationName(opts.target, 'dbopt migrate')),
-  ]);
-  // sslmode prefer/allow settled on the copy: later connections to this target (the cancel
-  // connection, the next run in this process) go straight to what answered.
-  if (lock.status === 'fulfilled' && lockTarget.tls !== opts.target.tls) {
-    opts.target.config.ssl = lockTarget.config.ssl;
-    opts.target.tls = lockTarget.tls;
-  }
-  if (lock.status === 'rejected' || build.status === 'rejected') {
+  const buildTarget = withApplicationName(opts.target, 'dbopt migrate');
+  let build: Client;
+  try {
+    build = await connect(buildTarget);
+  } catch (err) {
     detach[0]!();
-    for (const c of [lock, build]) if (c.status === 'fulfilled') await c.value.end().catch(() => undefined);
-    throw lock.status === 'rejected' ? lock.reason : (build as PromiseRejectedResult).reason;
+    throw err;
+  }
+  // sslmode prefer/allow settled on the copy: later connections to this target (the watch and
+  // cancel connections, the next run in this process) go straight to what answered.
+  if (buildTarget.tls !== opts.target.tls) {
+    opts.target.config.ssl = buildTarget.config.ssl;
+    opts.target.tls = buildTarget.tls;
   }
   const logger = opts.logger ?? silentLogger;
-  return {
-    opts,
-    settings,
-    logger,
-    direction,
-    stop,
-    lock: lock.value,
-    build: build.value,
-    locked: false,
-    closing: false,
-    detach,
-  };
+  return { opts, settings, logger, direction, stop, build, locked: false, closing: false, detach };
 }
 
-/** Step "lock": one migrator at a time; the run stops if the lock's connection breaks. */
-async function takeLock(run: Run): Promise<void> {
-  const { opts, lock } = run;
-  await acquireMigrateLock(lock, {
+/** The watch connection of the run, opened on first use (MigrationSession.watch). */
+function watchConnection(run: Run): Promise<Client> {
+  if (!run.watch) {
+    run.watch = connect(withApplicationName(run.opts.target, 'dbopt migrate (watch)'));
+    // A failed open fails the polls that wait on it (they are advisory), nothing else.
+    run.watch.catch(() => undefined);
+  }
+  return run.watch;
+}
+
+/**
+ * Step "lock": one migrator at a time (firstTry: the answer of the try startSession made); the
+ * run stops if the build connection, which holds the lock, breaks.
+ */
+async function takeLock(run: Run, firstTry: boolean): Promise<void> {
+  const { opts, build } = run;
+  await acquireMigrateLock(build, {
     waitMs: run.settings.lockWaitMs,
     signal: run.stop.signal,
     logger: run.logger,
     database: opts.target.display,
+    firstTry,
   });
   run.locked = true;
   // The advisory lock lives as long as this connection: if it breaks (server restart, a
-  // proxy or pooler dropping it, pg_terminate_backend), another migrator can start, so this
-  // one must stop rather than go on unguarded.
+  // proxy or pooler dropping it, pg_terminate_backend), another migrator can start while the
+  // backend may still be running a statement of ours, so the run stops: nothing more is sent,
+  // the current migration is not recorded, and the statement is cancelled from another connection.
   const lockLost = (err?: Error): void => {
     if (run.closing || run.stop.signal.aborted) return;
     // The server stopped answering (its socket open, frozen): say so, not "lost the lock".
@@ -205,35 +214,67 @@ async function takeLock(run: Run): Promise<void> {
       ),
     );
   };
-  lock.on('error', lockLost);
-  lock.on('end', () => lockLost());
+  build.on('error', lockLost);
+  build.on('end', () => lockLost());
+}
+
+/** What startSession() learnt. */
+interface Started {
+  pid: number;
+  version: number;
+  /** The first try took the migrate lock. */
+  locked: boolean;
+  /** The bookkeeping, when it was read under the lock; otherwise it is read once the lock is held. */
+  known?: Bookkeeping;
 }
 
 /**
- * The build connection's pid and server version, and dbopt's session settings on it (as
- * resetSessionSettings applies them), in one round trip; sent while the lock is being taken.
+ * The build connection's pid and server version, dbopt's session settings on it (as
+ * resetSessionSettings applies them), the first try of the migrate lock and the bookkeeping, in
+ * one round trip. The session-level lock outlasts the statements' implicit transaction and is
+ * not released by a rollback of it. The bookkeeping counts only when that try took the lock and
+ * the session reads committed: each statement then takes its snapshot after the one that took
+ * the lock, so it sees all the previous holder committed before giving the lock back (under
+ * REPEATABLE READ the batch would share a snapshot taken before the lock). On a first run a
+ * bookkeeping table is missing and the batch fails (42P01): the settings and the try are sent
+ * again, asking first whether the failed batch took the lock, so that it is not taken twice.
  */
-async function startSession(run: Run): Promise<{ pid: number; version: number }> {
+async function startSession(run: Run): Promise<Started> {
   const ms = Math.round(run.settings.lockTimeoutMs);
   // PostgreSQL 14+ has client_connection_check_interval; the CASE keeps older servers from seeing it.
-  const res = (await run.build!.query(
-    `RESET ALL; SET lock_timeout = '${ms}ms';
+  const head = (locked: string): string => `RESET ALL; SET lock_timeout = '${ms}ms';
      SELECT pg_backend_pid() AS pid,
             current_setting('server_version_num')::int AS version,
             CASE WHEN current_setting('server_version_num')::int >= 140000
-                 THEN set_config('client_connection_check_interval', '1s', false) END AS check_interval`,
-  )) as unknown as { rows: { pid: number; version: number }[] }[];
-  return res[res.length - 1]!.rows[0]!;
+                 THEN set_config('client_connection_check_interval', '1s', false) END AS check_interval,
+            current_setting('transaction_isolation') AS isolation,
+            ${locked} AS locked`;
+  type Results = { rows: (Started & { isolation: string } & Record<string, string>)[] }[];
+  try {
+    const res = (await run.build.query(
+      `${head(TRY_MIGRATE_LOCK_SQL)}; ${bookkeepingSql(CHECKSUMS_TABLE)}`,
+    )) as unknown as Results;
+    const { pid, version, locked, isolation } = res[2]!.rows[0]!;
+    const fresh = locked && isolation === 'read committed';
+    return { pid, version, locked, known: fresh ? bookkeepingOf(res.slice(3)) : undefined };
+  } catch (err) {
+    if (!isUndefinedTable(err)) throw err;
+    const res = (await run.build.query(
+      head(`CASE WHEN ${HOLDS_MIGRATE_LOCK_SQL} THEN true ELSE ${TRY_MIGRATE_LOCK_SQL} END`),
+    )) as unknown as Results;
+    const { pid, version, locked } = res[2]!.rows[0]!;
+    return { pid, version, locked };
+  }
 }
 
 /** Step "lock", second half: the build connection every statement of the run goes through. */
 async function openSession(run: Run, started: { pid: number; version: number }): Promise<MigrationSession> {
-  const build = run.build!;
+  const build = run.build;
   const session: MigrationSession = {
     build,
     buildPid: started.pid,
     serverVersion: started.version,
-    lock: run.lock,
+    watch: () => watchConnection(run),
     settings: run.settings,
     logger: run.logger,
     signal: run.stop.signal,
@@ -250,28 +291,41 @@ async function openSession(run: Run, started: { pid: number; version: number }):
 }
 
 /**
- * Remember what ran last on the build connection, to point errors at a file line; once the
+ * Remember what ran last on the build connection, to point errors at a file line, and since
+ * when it has been waiting for an answer (the watcher polls only a wait that lasts); once the
  * run is stopping send nothing more but ROLLBACK (no INSERT into dbopt.migrations, no COMMIT).
  */
 function guardBuildQueries(session: MigrationSession, signal: AbortSignal): void {
   const build = session.build;
   const query = build.query.bind(build) as (...args: unknown[]) => Promise<unknown>;
+  let inFlight = 0;
+  const settled = (): void => {
+    if (--inFlight === 0) session.busySince = undefined;
+  };
   (build as unknown as { query: (...args: unknown[]) => Promise<unknown> }).query = (...args: unknown[]) => {
     const q = args[0];
     if (signal.aborted && q !== 'ROLLBACK') return Promise.reject(signal.reason as Error);
     if (typeof q === 'string' && !/^(SELECT set_config|RESET |SELECT pg_backend_pid)/.test(q)) session.lastQuery = q;
-    return query(...args);
+    const sent = query(...args);
+    if (sent && typeof sent.then === 'function') {
+      if (inFlight++ === 0) session.busySince = performance.now();
+      sent.then(settled, settled);
+    }
+    return sent;
   };
 }
 
 /**
  * On stop, cancel whatever the build connection runs now; its transaction (if any) rolls back.
- * The lock connection may be the one that broke: then cancel from a connection of its own.
+ * From the watch connection when it is open, else from a connection of its own (the build
+ * connection is busy, or the one that broke).
  */
 function cancelOnStop(run: Run, session: MigrationSession): void {
   const cancel = async (c: Client): Promise<unknown> => c.query('SELECT pg_cancel_backend($1)', [session.buildPid]);
   const onAbort = (): void => {
-    void cancel(run.lock)
+    const watch = run.watch ?? Promise.reject(new Error('no watch connection'));
+    void watch
+      .then(cancel)
       .catch(async () => {
         const c = await connect(withApplicationName(run.opts.target, 'dbopt migrate (cancel)'));
         try {
@@ -441,8 +495,9 @@ async function runEach(
   for (;;) {
     const before = known ?? (await appliedNamesOutsideTransaction(session.build));
     known = undefined;
-    const failure = await runnerPass(run, session, prepared, wanted - progress.done.length, runner, jiti);
-    const progressed = await record(session.build, run.direction, before, prepared, progress);
+    const pass = await runnerPass(run, session, prepared, wanted - progress.done.length, before, runner, jiti);
+    const progressed = await record(session, run.direction, before, prepared, progress, pass.ran);
+    const failure = pass.ran ? undefined : pass;
     if (!failure) return progress;
     if (progressed.length > 0) {
       session.blockers.clear();
@@ -465,19 +520,24 @@ async function runEach(
   }
 }
 
-/** One pass of node-pg-migrate's runner; a failure is rolled back and returned (a stop is thrown). */
+/**
+ * One pass of node-pg-migrate's runner (`applied`: the names applied as it starts): the names it
+ * applied or reverted, in the order it ran them; a failure is rolled back and returned (a stop
+ * is thrown).
+ */
 async function runnerPass(
   run: Run,
   session: MigrationSession,
   prepared: Map<string, Prepared>,
   count: number,
+  applied: string[],
   runner: typeof import('node-pg-migrate').runner,
   jiti: Jiti,
-): Promise<{ err: unknown } | undefined> {
+): Promise<{ ran: string[]; err?: undefined } | { ran?: undefined; err: unknown }> {
   const debug = (m: string): void => run.logger.debug(m);
   try {
-    await runner({
-      dbClient: session.build,
+    const ran = await runner({
+      dbClient: runnerClient(session.build, { ready: run.tableReady === true, applied }, session),
       dir: run.opts.dir,
       direction: run.direction,
       count,
@@ -495,7 +555,7 @@ async function runnerPass(
       ],
       logger: { info: debug, warn: debug, error: debug, debug },
     } as Parameters<typeof runner>[0]);
-    return undefined;
+    return { ran: ran.map((m) => m.name) };
   } catch (err) {
     // node-pg-migrate leaves a failed transaction open on a client it does not own.
     await session.build.query('ROLLBACK').catch(() => undefined);
@@ -505,25 +565,36 @@ async function runnerPass(
 }
 
 /**
- * Step "record", after every pass, failed or not: which migrations it applied or reverted
- * (from dbopt.migrations), in the order they ran, when each ended, and the checksums of JS/TS
- * ones. A down pass reverts the last applied first, so its names are reversed; the failed-pass
- * path used to keep them in applied order, which misattributed timings on a retried revert.
+ * Step "record", after every pass, failed or not: which migrations it applied or reverted, in
+ * the order they ran, when each ended, and the checksums of JS/TS ones. A pass that ended well
+ * says itself what it ran (node-pg-migrate recorded each before the next); after a failed one
+ * dbopt.migrations says. A down pass reverts the last applied first, so its names are reversed;
+ * the failed-pass path used to keep them in applied order, which misattributed timings on a
+ * retried revert.
  */
 async function record(
-  build: Client,
+  session: MigrationSession,
   direction: Direction,
   before: string[],
   prepared: Map<string, Prepared>,
   progress: Progress,
+  ran: string[] | undefined,
 ): Promise<string[]> {
-  const after = await appliedNamesOutsideTransaction(build);
-  const had = new Set(before);
-  const has = new Set(after);
-  const progressed =
-    direction === 'up' ? after.filter((n) => !had.has(n)) : before.filter((n) => !has.has(n)).reverse();
+  const build = session.build;
+  let progressed = ran;
+  if (!progressed) {
+    const after = await appliedNamesOutsideTransaction(build);
+    const had = new Set(before);
+    const has = new Set(after);
+    progressed = direction === 'up' ? after.filter((n) => !had.has(n)) : before.filter((n) => !has.has(n)).reverse();
+  }
   progress.done.push(...progressed);
   for (const n of progressed) progress.ends.set(n, performance.now());
+  // The pass's last migration was recorded in words runnerClient did not know: its deferred
+  // bookkeeping follows here. One that was not recorded (the pass failed) keeps none.
+  const deferred = session.deferred;
+  session.deferred = undefined;
+  if (deferred && progressed.includes(deferred.name)) await build.query(deferred.sql);
   await recordJsChecksums(build, progressed, prepared, direction);
   return progressed;
 }
@@ -639,31 +710,30 @@ function describeFailure(
   return new FindingsError(`migration ${name ?? '?'} failed: ${msg}`, { cause: err });
 }
 
-/** Release everything the run holds, in order: listeners, the watcher, the build connection, the lock. */
+/** Release everything the run holds, in order: listeners, the watcher, the build connection (and lock), the watch. */
 async function closeRun(run: Run): Promise<void> {
   run.closing = true;
   for (const d of run.detach) d();
   await run.watcher?.stop();
   run.logger.progressDone?.();
-  // Unless the run ended well, the build connection is rolled back and closed before the lock
-  // goes: nothing of this run can still be running when another migrator starts (the ROLLBACK
-  // waits out a statement still running, which pg's end() would only cut off; end() resolves
-  // once the server closed the connection, i.e. after its backend ended). After a run that ended
-  // well the build connection is idle, outside a transaction: it closes while the lock goes.
   const build = run.build;
-  const closeBuild = build
-    ? (async (): Promise<void> => {
-        if (!run.idle) await build.query('ROLLBACK').catch(() => undefined);
-        await build.end().catch(() => undefined);
-      })()
-    : Promise.resolve();
-  if (!run.idle) await closeBuild;
-  let released = !run.locked;
-  if (run.locked) released = await releaseMigrateLock(run.lock).catch(() => false);
-  const closeLock = run.lock.end().catch(() => undefined);
-  // After a run that ended well, with the lock given back, nothing waits on the two closes (a
-  // backend takes a few ms to end); otherwise the lock is only gone once its connection is.
-  if (!run.idle || !released) await Promise.all([closeBuild, closeLock]);
+  const closeWatch = (): Promise<void> =>
+    run.watch ? run.watch.then((c) => c.end()).catch(() => undefined) : Promise.resolve();
+  if (!run.idle) {
+    // The ROLLBACK waits out a statement still running (cancelled on stop), which pg's end()
+    // would only cut off; end() resolves once the server closed the connection, after its
+    // backend ended and with it the lock: nothing of this run still runs when another migrator starts.
+    await build.query('ROLLBACK').catch(() => undefined);
+    await build.end().catch(() => undefined);
+    await closeWatch();
+    return;
+  }
+  // A run that ended well: the build connection is idle outside a transaction. The lock is given
+  // back at once (the next migrator need not wait for the backend to end) and nothing waits on
+  // the closes; if it was not given back, it goes only once its connection is gone.
+  const released = run.locked ? await releaseMigrateLock(build).catch(() => false) : true;
+  const closed = Promise.all([build.end().catch(() => undefined), closeWatch()]);
+  if (!released) await closed;
 }
 
 /** The server gave no answer during the run: say during which migration and what it may still do. */

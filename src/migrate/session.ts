@@ -1,6 +1,6 @@
-// The two connections of a migrate run and what watches them: the lock connection holds the
-// advisory lock and, from outside, watches the build connection (who blocks it, how far an
-// index build is) and cancels its statement on SIGINT/SIGTERM.
+// The build connection of a migrate run (it holds the migrate lock and runs every statement)
+// and what watches it from outside: a watch connection, opened only once a wait or a build
+// lasts long enough to poll, asks who blocks the build connection and how far an index build is.
 import type { Client } from 'pg';
 import { CONFIG_SPEC, DEFAULT_SMALL_TABLE } from '../config.js';
 import { parseDuration } from '../duration.js';
@@ -64,7 +64,11 @@ export interface MigrationSession {
   /** server_version_num of the build connection's server. */
   serverVersion?: number;
   buildPid: number;
-  lock: Client;
+  /**
+   * A connection of its own for looking at the build connection while it is busy, opened on
+   * first use (a run whose statements all finish within the first poll interval opens none).
+   */
+  watch(): Promise<Client>;
   settings: MigrateSettings;
   logger: Logger;
   signal?: AbortSignal;
@@ -72,6 +76,8 @@ export interface MigrationSession {
   blockers: Map<number, Blocker>;
   /** The index build in flight, for the progress line. */
   activeBuild?: { index: string; table: string; lastLine?: string; lastPrintedAt?: number };
+  /** Since when (performance.now()) the build connection has been waiting for an answer; unset when idle. */
+  busySince?: number;
   /**
    * The build connection still has a build's session settings (no statement_timeout, the long
    * lock budget): set by build.ts, cleared once the settings of ordinary DDL are back.
@@ -83,6 +89,12 @@ export interface MigrationSession {
   lastQuery?: string;
   /** Name of the migration running now. */
   current?: string;
+  /**
+   * Bookkeeping of a migration that ran outside a transaction (the settings of ordinary DDL and
+   * its checksum), sent in one implicit transaction with node-pg-migrate's record of it (see
+   * runnerClient), or by the record step if that record went by unrecognised.
+   */
+  deferred?: { name: string; sql: string };
   /** Things a migration did beyond its SQL (healed indexes, ANALYZE), by migration name. */
   notes: Map<string, string[]>;
   /**
@@ -108,11 +120,12 @@ export function describeBlockers(blockers: Iterable<Blocker>): string[] {
 
 async function pollBlockers(session: MigrationSession): Promise<void> {
   // Nearly always nobody blocks: ask pg_blocking_pids() alone (cheap), pg_stat_activity only for who.
-  const blocking = await session.lock.query<{ any: boolean }>('SELECT cardinality(pg_blocking_pids($1)) > 0 AS any', [
+  const watch = await session.watch();
+  const blocking = await watch.query<{ any: boolean }>('SELECT cardinality(pg_blocking_pids($1)) > 0 AS any', [
     session.buildPid,
   ]);
   if (!blocking.rows[0]?.any) return;
-  const { rows } = await session.lock.query<{
+  const { rows } = await watch.query<{
     pid: number;
     application_name: string;
     state: string | null;
@@ -142,7 +155,9 @@ async function pollBlockers(session: MigrationSession): Promise<void> {
 async function pollProgress(session: MigrationSession): Promise<void> {
   const build = session.activeBuild;
   if (!build || !session.logger.progress) return;
-  const { rows } = await session.lock.query<{
+  const { rows } = await (
+    await session.watch()
+  ).query<{
     phase: string;
     blocks_done: string;
     blocks_total: string;
@@ -183,22 +198,42 @@ async function pollProgress(session: MigrationSession): Promise<void> {
   build.lastLine = line;
 }
 
+/** How often the watcher looks at the build connection (it sends a query only when a wait lasts). */
+const WATCH_TICK_MS = 25;
+
 /**
- * Poll blockers every 100 ms (a 200 ms lock_timeout must not slip between polls) and build
- * progress every second, each from its first interval on: a wait shorter than that has nobody
- * to name, a build shorter than a second no progress to show, and a run that ends sooner sends
- * no poll at all (each poll is a query whose snapshot a concurrent build waits out).
+ * Poll blockers every 100 ms once a statement has waited 50 ms for its answer (a 200 ms
+ * lock_timeout must not slip between polls, with a connection set-up before the first), or
+ * once a concurrent build has run a second (half its lock budget if shorter): a build waits
+ * on its own for older transactions, and its budget is long. Poll build progress every second
+ * of a build. A statement answered sooner has nobody to name and no progress to show, so a
+ * run of quick statements and short builds sends no poll at all (each poll is a query whose
+ * snapshot a concurrent build waits out) and opens no watch connection; the first poll opens it.
  */
 export function startWatcher(session: MigrationSession): { stop(): Promise<void> } {
   let running = true;
   const ctl = new AbortController();
+  let lastBlockers = -Infinity;
+  let lastProgress = -Infinity;
   const loop = (async () => {
-    for (let tick = 1; running; tick++) {
-      await sleep(100, ctl.signal).catch(() => undefined);
+    while (running) {
+      await sleep(WATCH_TICK_MS, ctl.signal).catch(() => undefined);
       if (!running) break;
+      const since = session.busySince;
+      if (since === undefined) continue;
+      const now = performance.now();
+      const waited = now - since;
+      const building = session.activeBuild !== undefined;
+      const patience = building ? Math.min(1000, session.settings.buildLockTimeoutMs / 2) : 50;
       try {
-        await pollBlockers(session);
-        if (tick % 10 === 0) await pollProgress(session);
+        if (waited >= patience && now - lastBlockers >= 100) {
+          lastBlockers = now;
+          await pollBlockers(session);
+        }
+        if (building && waited >= 1000 && now - lastProgress >= 1000) {
+          lastProgress = now;
+          await pollProgress(session);
+        }
       } catch {
         // The watcher is advisory; a failed poll must not fail the migration.
       }

@@ -394,6 +394,7 @@ describe('dbopt migrate on a real server', () => {
         '0002_t_c.sql': build('t_c_idx', '(c)'),
         '0003_t_lower_b.sql': build('t_lower_b_idx', '(lower(b))'),
         '0004_t_b.sql': build('t_b_idx', '(b)'),
+        '0005_t_a_d.sql': build('t_a_d_idx', '(a) WHERE d IS NOT NULL'),
       });
       const notesOf = async (count: number): Promise<string> =>
         ((await migrate({ target, dir, count })).ran[0]!.notes ?? []).join('; ');
@@ -418,6 +419,56 @@ describe('dbopt migrate on a real server', () => {
       await writer.end(); // a backend reports its row counts when it ends
       expect(await notesOf(1)).toMatch(/analyzed public\.t$/);
       expect((await client.query(`SELECT pg_stat_get_mod_since_analyze('t'::regclass)::int AS n`)).rows[0].n).toBe(0);
+      // A column only the predicate names, added since: that column only.
+      await client.query(`ALTER TABLE t ADD COLUMN d int`);
+      expect(await notesOf(1)).toMatch(/analyzed public\.t \(d\)$/);
+    }));
+
+  it('the session that builds holds the migrate lock; its CONCURRENTLY build waits only for other transactions', () =>
+    withFresh(async ({ client, target, url }) => {
+      const dir = migrationsDir({ '0001_items.sql': TABLE });
+      await migrate({ target, dir });
+      await client.query(`INSERT INTO items (sku, qty) SELECT 'sku-' || i, i FROM generate_series(1, 1000) AS i`);
+      writeFileSync(
+        path.join(dir, '0002_items_sku.sql'),
+        '-- Up Migration\nCREATE INDEX CONCURRENTLY items_sku_idx ON items (sku);\n',
+      );
+      // An open transaction with a snapshot: the build must wait for it, and for nothing else.
+      const older = new pg.Client({ connectionString: url, application_name: 'older' });
+      await older.connect();
+      try {
+        const olderPid = (await older.query<{ pid: number }>('SELECT pg_backend_pid() AS pid')).rows[0]!.pid;
+        await older.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+        await older.query('SELECT count(*) FROM items');
+        const running = migrate({ target, dir });
+        running.catch(() => undefined);
+        let seen: { builder: number; holder: number; blocking: number[] } | undefined;
+        for (let i = 0; !seen; i++) {
+          const { rows } = await client.query<{ builder: number; holder: number; blocking: number[] }>(
+            `SELECT a.pid AS builder,
+                    l.pid AS holder,
+                    pg_blocking_pids(a.pid) AS blocking
+               FROM pg_stat_activity AS a
+               JOIN pg_locks AS l ON l.locktype = 'advisory' AND l.granted
+                AND l.classid = 1684172656 AND l.objid = 1
+                AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+              WHERE a.datname = current_database()
+                AND a.query LIKE 'CREATE INDEX CONCURRENTLY items_sku_idx%'
+                AND a.wait_event_type = 'Lock'`,
+          );
+          seen = rows[0];
+          if (i > 200) throw new Error('the build never waited for the older transaction');
+          if (!seen) await new Promise((r) => setTimeout(r, 50));
+        }
+        // One session holds the lock and builds; what the build waits for is the older transaction only.
+        expect(seen.holder).toBe(seen.builder);
+        expect(seen.blocking).toEqual([olderPid]);
+        await older.query('COMMIT');
+        expect((await running).ran.map((r) => r.name)).toEqual(['0002_items_sku']);
+        expect(await indexes(client, 'items')).toEqual([{ name: 'items_sku_idx', valid: true }]);
+      } finally {
+        await older.end();
+      }
     }));
 
   it('losing the connection that holds the migrate lock stops the run and records nothing', () =>
