@@ -13,7 +13,7 @@
 //      cache (audit.planCache "auto"; the generic plan from the sixth execution on), and, for
 //      reference, both with custom plans forced (audit.planCache "custom" vs PGOPTIONS).
 //
-//   node bench/load.js [--scale 1] [--seconds 5] [--open-repeats 3]
+//   node bench/load.js [--scale 1] [--seconds 5] [--open-repeats 5]
 //
 // Uses its own embedded PostgreSQL in a temp dir, or DBOPT_BENCH_DATABASE_URL (an admin URL; a
 // database dbopt_bench_load is created there and dropped at the end). Run `npm run build` first.
@@ -41,7 +41,7 @@ function arg(name, fallback) {
 }
 const scale = Number(arg('scale', '1'));
 const seconds = Number(arg('seconds', '5'));
-const openRepeats = Number(arg('open-repeats', '3'));
+const openRepeats = Number(arg('open-repeats', '5'));
 const CONNS = 16;
 
 const TEXT =

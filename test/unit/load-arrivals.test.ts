@@ -64,6 +64,28 @@ describe('preciseClock', () => {
     for (let i = 0; i < 5; i++) expect(woke[i]!).toBeGreaterThanOrEqual(asked[i]!);
   });
 
+  it('moveTo puts a pending wake-up later, never earlier', async () => {
+    let woke = 0;
+    let resolve!: () => void;
+    const done = new Promise<void>((r) => (resolve = r));
+    const clock = preciseClock(
+      () => {
+        woke = now();
+        resolve();
+      },
+      (err) => {
+        throw err;
+      },
+    );
+    clock.wakeAt(now() + 2e6);
+    const later = now() + 30e6;
+    clock.moveTo(later);
+    clock.moveTo(now());
+    await done;
+    await clock.stop();
+    expect(woke).toBeGreaterThanOrEqual(later);
+  });
+
   it('a later wakeAt replaces an earlier one; stop ends the worker and nothing more is called', async () => {
     let calls = 0;
     const clock = preciseClock(

@@ -35,6 +35,11 @@ for (;;) {
 export interface PreciseClock {
   /** Run `onDue` when process.hrtime reaches `atNs` (once per call; a later call replaces it). */
   wakeAt(atNs: number): void;
+  /**
+   * Move a pending wake-up later without waking the worker: it finds the new time when its
+   * sleep toward the old one ends, and sleeps on. No system call on the caller's side.
+   */
+  moveTo(atNs: number): void;
   stop(): Promise<void>;
 }
 
@@ -62,6 +67,9 @@ export function preciseClock(onDue: () => void, onFail: (err: Error) => void): P
       due[0] = atNs;
       Atomics.add(ctl, GENERATION, 1);
       Atomics.notify(ctl, GENERATION);
+    },
+    moveTo(atNs) {
+      if (!stopped && atNs > due[0]!) due[0] = atNs;
     },
     async stop() {
       if (stopped) return;
