@@ -210,7 +210,11 @@ try {
     bench: 'load',
     measure: `p95 at ${rate}/s (half pgbench's max), open model, Poisson arrivals, median of ${openRepeats}`,
     value: `${ourP95.toFixed(2)} ms`,
-    peer: pbP95 ? `pgbench --rate -l p95 (${pbP95.toFixed(2)} ms)` : 'no pgbench',
+    // The spread of pgbench's own runs says how far two measurements of one thing lie apart here.
+    peer: pbP95
+      ? `pgbench --rate -l p95 (${pbP95.toFixed(2)} ms; its runs ${Math.min(...theirs).toFixed(2)}-` +
+        `${Math.max(...theirs).toFixed(2)} ms, dbopt's ${Math.min(...ours).toFixed(2)}-${Math.max(...ours).toFixed(2)} ms)`
+      : 'no pgbench',
     ratio: pbP95 ? +(ourP95 / pbP95).toFixed(2) : NaN,
     goal: 'within 25 %',
     met: pbP95 ? agreement <= 0.25 : false,
