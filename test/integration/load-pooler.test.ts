@@ -199,7 +199,10 @@ describe.skipIf(!pgbouncerAvailable())('load through PgBouncer (transaction mode
     try {
       const t = await timer.time('SELECT label FROM items WHERE id = $1', [['1'], ['2']], 1, 6, 1);
       expect(timer.pooled).toBe(true);
-      expect(t).toHaveLength(6);
+      expect(t.timings).toHaveLength(6);
+      // Unnamed statements through the pooler: planned for each run, whatever audit.planCache says.
+      expect(t.plan.plan).toBe('custom');
+      expect(t.plan.reason).toMatch(/transaction pooler/);
       await timer.setStatementTimeout(100);
       const slow = await timer.time('SELECT pg_sleep(1)', [], 0, 1, 0).catch((e: unknown) => e);
       expect((slow as { code?: string }).code).toBe('57014');
