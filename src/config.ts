@@ -253,7 +253,8 @@ export const CONFIG_SPEC: Record<string, Section> = {
           arrivals: {
             type: 'enum',
             description:
-              'Open model: poisson (exponential gaps, as independent users and pgbench --rate) or uniform (evenly spaced)',
+              'Open model: poisson (exponential gaps, as independent users and pgbench --rate) ' +
+              'or uniform (evenly spaced)',
             values: ['poisson', 'uniform'],
             default: 'poisson',
           },

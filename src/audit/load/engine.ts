@@ -7,9 +7,10 @@
 // arrivals by default, as many independent users send them and as pgbench --rate draws them;
 // or evenly spaced), and latency counts from each request's scheduled start, so a stall shows in
 // the figures instead of slowing the schedule (no coordinated omission). A worker thread's clock
-// (src/audit/load/clock.ts) issues each request within tens of microseconds of its time. In both, pool wait is the time from issue (or scheduled
-// start) until a connection serves the request (a pipelined request also waits for the ones
-// before it on its connection); the rest is the time on the connection.
+// (src/audit/load/clock.ts) issues each request within tens of microseconds of its time. In
+// both, pool wait is the time from issue (or scheduled start) until a connection serves the
+// request (a pipelined request also waits for the ones before it on its connection); the rest
+// is the time on the connection.
 //
 // Bounds: a warm-up whose requests are not counted, then `durationMs` of measurement; then no
 // new request is issued, requests in flight get a short grace to finish and are cancelled on

@@ -197,7 +197,8 @@ async function timedPlan(
     return { plan: 'custom', reason, ...counts };
   }
   const share = customRuns ? ` (${genericRuns} of ${genericRuns + customRuns} timed runs)` : '';
-  const reason = `the server's plan cache runs its cached generic plan, as applications' prepared statements do${share}`;
+  const reason =
+    `the server's plan cache runs its cached generic plan, as applications' prepared statements do` + share;
   const args = values.length ? `(${values.map(literal).join(', ')})` : '';
   try {
     const json = await value(c, `EXPLAIN (FORMAT JSON) EXECUTE ${name}${args}`, []);
