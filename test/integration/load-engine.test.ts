@@ -179,6 +179,25 @@ describe('open model', () => {
     expect(r.achievedShare!).toBeGreaterThanOrEqual(0.95);
   });
 
+  it('keeps the schedule when the next request is due sooner than the idle sleep', async () => {
+    // 1000/s uniform: a result comes back with the next request under a millisecond away and
+    // nothing in flight, the case the loop waits out on its own thread. The schedule, the rate
+    // and the end time must be what they would be without it.
+    const r = await runLoad(
+      options({
+        model: { kind: 'open', rate: 1000, arrivals: 'uniform' },
+        durationMs: 1500,
+        warmupMs: 0,
+        connections: 4,
+      }),
+    );
+    expect(r.errors).toBe(0);
+    expect(Math.abs(r.offered! - 1000)).toBeLessThanOrEqual(10);
+    expect(r.achievedShare!).toBeGreaterThanOrEqual(0.95);
+    expect(r.partial).toBe(false);
+    expect(r.durationMs).toBeCloseTo(r.plannedDurationMs, 3);
+  });
+
   it('counts latency from the scheduled start: a slow statement shows its stall', async () => {
     // 20 requests/s of a 100 ms statement over one connection that takes one at a time: the
     // server completes at most 10/s, so requests queue and their latency from the scheduled
