@@ -7,14 +7,14 @@
 //   2. p95 at a fixed rate of half pgbench's maximum: dbopt's open model vs the p95 of pgbench
 //      --rate's per-transaction log (both Poisson arrivals counted from the scheduled start, both
 //      after a 1 s warm-up neither counts; the median of --open-repeats interleaved pairs; goal
-//      within 25 %);
+//      within 25 %; --open-rate R compares at R/s instead);
 //   3. bookkeeping: the engine's CPU per request vs a bare loop on the same wire client doing
 //      the same requests without measuring them;
 //   4. the audit's single-client p50 vs pgbench -c 1 (goal <= 1.5x): both under the server's plan
 //      cache (audit.planCache "auto"; the generic plan from the sixth execution on), and, for
 //      reference, both with custom plans forced (audit.planCache "custom" vs PGOPTIONS).
 //
-//   node bench/load.js [--scale 1] [--seconds 5] [--open-repeats 5]
+//   node bench/load.js [--scale 1] [--seconds 5] [--open-repeats 5] [--open-rate R]
 //
 // Uses its own embedded PostgreSQL in a temp dir, or DBOPT_BENCH_DATABASE_URL (an admin URL; a
 // database dbopt_bench_load is created there and dropped at the end). Run `npm run build` first.
@@ -43,6 +43,11 @@ function arg(name, fallback) {
 const scale = Number(arg('scale', '1'));
 const seconds = Number(arg('seconds', '5'));
 const openRepeats = Number(arg('open-repeats', '5'));
+const openRate = arg('open-rate') === undefined ? undefined : Number(arg('open-rate'));
+if (openRate !== undefined && !(openRate > 0)) {
+  console.error(`--open-rate ${arg('open-rate')}: give a rate in requests per second, e.g. --open-rate 5000`);
+  process.exit(2);
+}
 const CONNS = 16;
 /** The load engine's warm-up, and pgbench's at a fixed rate: not counted by either. */
 const WARMUP_S = 1;
@@ -203,7 +208,8 @@ try {
   // 2. p95 at half pgbench's maximum rate (or half dbopt's when there is no pgbench). Both draw
   // Poisson arrivals and count from the scheduled start; the pair runs `--open-repeats` times,
   // interleaved, and the medians are compared (one pair swings 2-5x on a shared machine).
-  const rate = Math.round((pb16?.tps ?? at1000.throughput) / 2);
+  const rate = openRate ?? Math.round((pb16?.tps ?? at1000.throughput) / 2);
+  const rateIs = openRate === undefined ? "half pgbench's max" : 'set by --open-rate';
   const ours = [];
   const theirs = [];
   for (let i = 0; i < openRepeats; i++) {
@@ -226,7 +232,7 @@ try {
   const agreement = pbP95 ? Math.abs(ourP95 - pbP95) / pbP95 : NaN;
   result({
     bench: 'load',
-    measure: `p95 at ${rate}/s (half pgbench's max), open model, Poisson arrivals, median of ${openRepeats}`,
+    measure: `p95 at ${rate}/s (${rateIs}), open model, Poisson arrivals, median of ${openRepeats}`,
     value: `${ourP95.toFixed(2)} ms`,
     // The spread of pgbench's own runs says how far two measurements of one thing lie apart here.
     peer: pbP95
